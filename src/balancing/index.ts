@@ -1,0 +1,14 @@
+import { RandomChoice } from './random.js';
+import { RoundRobin } from './round-robin.js';
+import type { BalanceAlgorithm, SelectionStrategy } from './strategy.js';
+
+export * from './strategy.js';
+
+export function createStrategy(algorithm: BalanceAlgorithm): SelectionStrategy {
+  switch (algorithm) {
+    case 'round-robin':
+      return new RoundRobin();
+    case 'random':
+      return new RandomChoice();
+  }
+}

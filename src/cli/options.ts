@@ -1,0 +1,193 @@
+/**
+ * Command-line flags → a validated Config, or a usage error that names the
+ * flag. Flag names and defaults follow the original balancebeam.
+ */
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { BALANCE_ALGORITHMS, type BalanceAlgorithm } from '../balancing/index.js';
+import type { BindAddress, Config } from '../config.js';
+import { LOG_LEVELS, type LogLevel } from '../log.js';
+import type { UpstreamTarget } from '../protocol/index.js';
+import { RATE_LIMIT_ALGORITHMS, type RateLimitAlgorithm } from '../rate-limit/window-counter.js';
+
+export class UsageError extends Error {}
+
+export type Command =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'run'; readonly config: Config }
+  | { readonly kind: 'demo'; readonly config: Omit<Config, 'upstreams'> };
+
+export const HELP = `balancebeam: an HTTP/1.1 load balancer
+
+Usage:
+  balancebeam --upstream HOST:PORT [--upstream HOST:PORT ...] [flags]
+  balancebeam demo [flags]        start three local upstreams and balance over them
+
+Flags:
+  --bind HOST:PORT                      where clients connect (default 0.0.0.0:1100; demo: 127.0.0.1:1100)
+  --upstream HOST:PORT                  an upstream server; repeat for each one
+  --balance round-robin|random          how an upstream is chosen (default round-robin)
+  --active-health-check-interval SECS   seconds between active health checks; 0 turns them off (default 10)
+  --active-health-check-path PATH       path probed with GET on every upstream (default /)
+  --max-requests-per-minute N           per client IP; 0 = no limit (default 0)
+  --max-requests-per-window N           per client IP and window; 0 = no limit (default 0)
+  --rate-limit-window-size SECS         length of the rate-limit window (default 60)
+  --rate-limit-algorithm sliding-window|fixed-window   (default sliding-window)
+  --workers N                           processes accepting connections (default: number of CPUs)
+  --log-level debug|info|warn|error|silent   (default info: one line per request)
+  --help                                show this help
+  --version                             show the version
+`;
+
+const FLAGS = {
+  bind: { type: 'string' },
+  upstream: { type: 'string', multiple: true },
+  balance: { type: 'string' },
+  'active-health-check-interval': { type: 'string' },
+  'active-health-check-path': { type: 'string' },
+  'max-requests-per-minute': { type: 'string' },
+  'max-requests-per-window': { type: 'string' },
+  'rate-limit-window-size': { type: 'string' },
+  'rate-limit-algorithm': { type: 'string' },
+  workers: { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean' },
+  version: { type: 'boolean' },
+} as const;
+
+export function parseCommandLine(argv: readonly string[]): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: true });
+  } catch (error) {
+    throw new UsageError(describeParseError(error));
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) return { kind: 'help' };
+  if (values.version === true) return { kind: 'version' };
+
+  const [subcommand, ...extra] = positionals;
+  if (extra.length > 0 || (subcommand !== undefined && subcommand !== 'demo')) {
+    throw new UsageError(`unexpected argument '${extra[0] ?? subcommand}' (the only command is 'demo')`);
+  }
+  const demo = subcommand === 'demo';
+
+  const common = {
+    bind: parseBind(values.bind ?? (demo ? '127.0.0.1:1100' : '0.0.0.0:1100')),
+    activeHealthCheck: parseHealthCheck(values['active-health-check-interval'], values['active-health-check-path']),
+    rateLimit: parseRateLimit(values),
+    balance: oneOf<BalanceAlgorithm>('--balance', values.balance ?? 'round-robin', BALANCE_ALGORITHMS),
+    workers: values.workers === undefined ? availableParallelism() : integer('--workers', values.workers, 1, 256),
+    logLevel: oneOf<LogLevel>('--log-level', values['log-level'] ?? 'info', LOG_LEVELS),
+  };
+
+  if (demo) {
+    if (values.upstream !== undefined) throw new UsageError('--upstream: demo starts its own upstreams; leave --upstream out');
+    return { kind: 'demo', config: common };
+  }
+  if (values.upstream === undefined || values.upstream.length === 0) {
+    throw new UsageError('--upstream: at least one upstream is required, e.g. --upstream 127.0.0.1:8080');
+  }
+  const upstreams = values.upstream.map(parseUpstream);
+  const seen = new Set<string>();
+  for (const upstream of upstreams) {
+    if (seen.has(upstream.id)) throw new UsageError(`--upstream: ${upstream.id} is given twice`);
+    seen.add(upstream.id);
+  }
+  return { kind: 'run', config: { ...common, upstreams } };
+}
+
+function describeParseError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown }).code;
+  const unknown = /^Unknown option '([^']+)'/.exec(message);
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown !== null) return `unknown flag ${unknown[1]}`;
+  const missing = /^Option '(--[a-z-]+)[^']*' argument missing/.exec(message);
+  if (missing !== null) return `${missing[1]}: a value is required`;
+  return message.split('\n')[0] ?? message;
+}
+
+function splitHostPort(flag: string, text: string): { host: string; port: string } {
+  const bracketed = /^\[([^\]]+)\]:(.*)$/.exec(text);
+  if (bracketed !== null) return { host: bracketed[1] as string, port: bracketed[2] as string };
+  const colon = text.lastIndexOf(':');
+  if (colon <= 0 || text.indexOf(':') !== colon) {
+    throw new UsageError(`${flag}: '${text}' is not HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080)`);
+  }
+  return { host: text.slice(0, colon), port: text.slice(colon + 1) };
+}
+
+function parsePort(flag: string, text: string, value: string, min: number): number {
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > 65535) {
+    throw new UsageError(`${flag}: '${text}' has no valid port (${min}-65535)`);
+  }
+  return Number(value);
+}
+
+export function parseBind(text: string): BindAddress {
+  const { host, port } = splitHostPort('--bind', text);
+  return { host, port: parsePort('--bind', text, port, 0) };
+}
+
+export function parseUpstream(text: string): UpstreamTarget {
+  const { host, port } = splitHostPort('--upstream', text);
+  const portNumber = parsePort('--upstream', text, port, 1);
+  return { id: host.includes(':') ? `[${host}]:${portNumber}` : `${host}:${portNumber}`, host, port: portNumber };
+}
+
+function seconds(flag: string, text: string, allowZero: boolean): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new UsageError(`${flag}: '${text}' is not a number of seconds${allowZero ? ' (0 or more)' : ' above 0'}`);
+  }
+  return value;
+}
+
+function integer(flag: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new UsageError(`${flag}: '${text}' is not a whole number from ${min} to ${max}`);
+  }
+  return Number(text);
+}
+
+function oneOf<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(text)) {
+    throw new UsageError(`${flag}: '${text}' is not one of ${allowed.join(', ')}`);
+  }
+  return text as T;
+}
+
+function parseHealthCheck(interval: string | undefined, path: string | undefined): Config['activeHealthCheck'] {
+  const intervalSeconds = seconds('--active-health-check-interval', interval ?? '10', true);
+  const probePath = path ?? '/';
+  if (!probePath.startsWith('/')) throw new UsageError(`--active-health-check-path: '${probePath}' must start with /`);
+  return intervalSeconds === 0 ? null : { intervalMs: Math.round(intervalSeconds * 1000), path: probePath };
+}
+
+function parseRateLimit(values: {
+  'max-requests-per-minute'?: string;
+  'max-requests-per-window'?: string;
+  'rate-limit-window-size'?: string;
+  'rate-limit-algorithm'?: string;
+}): Config['rateLimit'] {
+  const perMinute = integer('--max-requests-per-minute', values['max-requests-per-minute'] ?? '0', 0, 1e9);
+  const perWindow = integer('--max-requests-per-window', values['max-requests-per-window'] ?? '0', 0, 1e9);
+  const windowSeconds = seconds('--rate-limit-window-size', values['rate-limit-window-size'] ?? '60', false);
+  const algorithm = oneOf<RateLimitAlgorithm>(
+    '--rate-limit-algorithm',
+    values['rate-limit-algorithm'] ?? 'sliding-window',
+    RATE_LIMIT_ALGORITHMS,
+  );
+  if (perMinute > 0 && perWindow > 0) {
+    throw new UsageError('--max-requests-per-minute: give either it or --max-requests-per-window, not both');
+  }
+  if (perMinute > 0) {
+    if (values['rate-limit-window-size'] !== undefined) {
+      throw new UsageError('--rate-limit-window-size: goes with --max-requests-per-window (per-minute windows are 60 s)');
+    }
+    return { algorithm, limit: perMinute, windowMs: 60_000 };
+  }
+  if (perWindow > 0) return { algorithm, limit: perWindow, windowMs: Math.round(windowSeconds * 1000) };
+  return null;
+}

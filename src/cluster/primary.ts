@@ -1,0 +1,83 @@
+/**
+ * `--workers N` with N > 1: the primary hosts the instance-wide actors
+ * (upstreams, health supervisor, rate limiter) and forks N workers that each
+ * accept client connections (Node's cluster hands out accepted sockets round
+ * robin). A worker that dies is replaced under the same node id.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { MailboxRouter } from '../actors/router.js';
+import type { Config } from '../config.js';
+import { log } from '../log.js';
+import { LIFECYCLE, PRIMARY_NODE, type LifecycleEvent } from '../protocol/index.js';
+import { startPrimaryServices } from '../node/primary-services.js';
+import { linkWorker } from './links.js';
+import type { Instance } from '../instance.js';
+
+export const WORKER_ENV = 'BALANCEBEAM_WORKER';
+
+export interface WorkerAssignment {
+  readonly node: string;
+  readonly config: Config;
+}
+
+export async function runClusterPrimary(config: Config): Promise<Instance> {
+  const router = new MailboxRouter(PRIMARY_NODE);
+  const services = startPrimaryServices(router, config);
+  const workers = new Map<string, Worker>();
+  let stopping = false;
+
+  let announce: (address: string) => void = () => {};
+  let fail: (reason: string) => void = () => {};
+  const ready = new Promise<string>((resolve, reject) => {
+    announce = resolve;
+    fail = (reason) => reject(new Error(reason));
+  });
+  const listening = new Set<string>();
+
+  router.register(LIFECYCLE.slice(LIFECYCLE.indexOf('/') + 1), {
+    send: (event: LifecycleEvent) => {
+      if (event.type === 'worker.failed') {
+        fail(event.reason);
+        return;
+      }
+      listening.add(event.node);
+      if (listening.size === config.workers) announce(event.address);
+    },
+  });
+
+  const fork = (node: string): void => {
+    const assignment: WorkerAssignment = { node, config };
+    const worker = cluster.fork({ [WORKER_ENV]: JSON.stringify(assignment) });
+    workers.set(node, worker);
+    linkWorker(router, node, worker);
+    worker.on('exit', (code, signal) => {
+      router.disconnectNode(node);
+      if (workers.get(node) === worker) workers.delete(node);
+      if (stopping) return;
+      log.warn('worker exited; starting a replacement', { worker: node, code, signal });
+      fork(node);
+    });
+  };
+  for (let i = 1; i <= config.workers; i++) fork(`w${i}`);
+
+  const shutdown = async (): Promise<void> => {
+    stopping = true;
+    const exits = [...workers.values()].map(
+      (worker) => new Promise<void>((resolve) => {
+        if (worker.isDead()) resolve();
+        else worker.once('exit', () => resolve());
+      }),
+    );
+    for (const worker of workers.values()) worker.process.kill('SIGTERM');
+    await Promise.all(exits);
+    services.stop();
+  };
+
+  try {
+    const address = await ready;
+    return { address, shutdown };
+  } catch (error) {
+    await shutdown();
+    throw error;
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * Mailbox addresses. Every actor that others talk to has one: `<node>/<name>`,
+ * where `<node>` names the process (`p` for the primary, `w1`, `w2`, ... for
+ * workers) so the router can tell a local mailbox from a remote one.
+ */
+export type NodeId = string;
+export type Address = `${NodeId}/${string}`;
+
+/** Well-known names of the actors addressed by role rather than by id. */
+export const PRIMARY_NODE: NodeId = 'p';
+export const RATE_LIMITER: Address = 'p/rate-limiter';
+export const LIFECYCLE: Address = 'p/lifecycle';
+
+export const upstreamAddress = (upstreamId: string): Address => `p/upstream/${upstreamId}`;
+export const balancerAddress = (node: NodeId): Address => `${node}/balancer`;

@@ -1,0 +1,29 @@
+import type { Address } from './address.js';
+
+/** One upstream server as configured: id is its `host:port`, stable for the life of the process. */
+export interface UpstreamTarget {
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** A connection actor could not connect to the upstream (refused, reset, timed out): passive health. */
+export interface UpstreamConnectFailed {
+  readonly type: 'upstream.connect-failed';
+  readonly upstreamId: string;
+  readonly reason: string;
+}
+
+/** Ask an upstream actor to report its health now and on every change. */
+export interface UpstreamSubscribe {
+  readonly type: 'upstream.subscribe';
+  readonly replyTo: Address;
+}
+
+/** An upstream actor's health as it is now; sent to every subscriber on each change. */
+export interface UpstreamHealthChanged {
+  readonly type: 'upstream.health-changed';
+  readonly upstreamId: string;
+  readonly healthy: boolean;
+  readonly reason: string;
+}

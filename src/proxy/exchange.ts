@@ -1,0 +1,48 @@
+/**
+ * One request/response pair on a client connection, from the parsed request
+ * head to the last byte of the response. Owned by the connection actor that
+ * received it; the byte path (request-body, forward, relay) reads it.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { DeferredRequestBody } from './request-body.js';
+
+export type UpstreamResponse = Dispatcher.ResponseData;
+
+export class Exchange {
+  /** Upstream ids already tried for this request, so a retry goes elsewhere. */
+  readonly tried: string[] = [];
+  upstreamId: string | null = null;
+  /** The status the client was sent (0 until a response head is written). */
+  status = 0;
+  /** How the request ended when it did not end with an upstream response. */
+  outcome: string | null = null;
+
+  constructor(
+    readonly id: number,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly clientIp: string,
+    readonly startedAt: number,
+    /** Replaced by a fresh one when a connect failure sends the request elsewhere. */
+    public body: DeferredRequestBody | null,
+  ) {}
+}
+
+/** Where an upstream attempt failed; the connection actor switches on it. */
+export type ProxyFailureKind =
+  | 'upstream-refused'
+  | 'upstream-connect-timeout'
+  | 'upstream-unreachable'
+  | 'upstream-reset'
+  | 'upstream-response-timeout'
+  | 'upstream-protocol-error'
+  | 'request-body-failed';
+
+export interface ProxyFailure {
+  readonly kind: ProxyFailureKind;
+  readonly upstreamId: string;
+  readonly message: string;
+  /** The TCP connection was never established: the upstream is down, not just this request. */
+  readonly connectFailed: boolean;
+}

@@ -1,0 +1,67 @@
+/**
+ * Turning an undici error into a ProxyFailure, and a failure into the status
+ * the client sees. Errors are switched on by their code, never their message.
+ */
+import type { ProxyFailure, ProxyFailureKind } from './exchange.js';
+
+const CONNECT_FAILURES: Record<string, ProxyFailureKind> = {
+  ECONNREFUSED: 'upstream-refused',
+  UND_ERR_CONNECT_TIMEOUT: 'upstream-connect-timeout',
+  ETIMEDOUT: 'upstream-connect-timeout',
+  EHOSTUNREACH: 'upstream-unreachable',
+  ENETUNREACH: 'upstream-unreachable',
+  EADDRNOTAVAIL: 'upstream-unreachable',
+  ENOTFOUND: 'upstream-unreachable',
+  EAI_AGAIN: 'upstream-unreachable',
+};
+
+const LATER_FAILURES: Record<string, ProxyFailureKind> = {
+  ECONNRESET: 'upstream-reset',
+  EPIPE: 'upstream-reset',
+  UND_ERR_SOCKET: 'upstream-reset',
+  UND_ERR_CLOSED: 'upstream-reset',
+  UND_ERR_HEADERS_TIMEOUT: 'upstream-response-timeout',
+  UND_ERR_BODY_TIMEOUT: 'upstream-response-timeout',
+  HPE_INVALID_CONSTANT: 'upstream-protocol-error',
+  UND_ERR_INFO: 'upstream-protocol-error',
+  UND_ERR_RESPONSE_CONTENT_LENGTH_MISMATCH: 'upstream-protocol-error',
+  UND_ERR_REQ_CONTENT_LENGTH_MISMATCH: 'request-body-failed',
+  UND_ERR_ABORTED: 'request-body-failed',
+};
+
+function errorCode(error: unknown): string {
+  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') {
+    return error.code;
+  }
+  return '';
+}
+
+export function classifyUpstreamError(
+  error: unknown,
+  upstreamId: string,
+  requestBodyFailed: boolean,
+): ProxyFailure {
+  const code = errorCode(error);
+  const message = error instanceof Error ? error.message : String(error);
+  if (requestBodyFailed) return { kind: 'request-body-failed', upstreamId, message, connectFailed: false };
+  const connectKind = CONNECT_FAILURES[code];
+  if (connectKind !== undefined) return { kind: connectKind, upstreamId, message: code, connectFailed: true };
+  const kind = LATER_FAILURES[code] ?? (code.startsWith('HPE_') ? 'upstream-protocol-error' : 'upstream-reset');
+  return { kind, upstreamId, message: code === '' ? message : `${code}: ${message}`, connectFailed: false };
+}
+
+/** The status a client gets when its request could not be answered by an upstream. */
+export function statusForFailure(kind: ProxyFailureKind): number {
+  switch (kind) {
+    case 'upstream-connect-timeout':
+    case 'upstream-response-timeout':
+      return 504;
+    case 'request-body-failed':
+      return 400;
+    case 'upstream-refused':
+    case 'upstream-unreachable':
+    case 'upstream-reset':
+    case 'upstream-protocol-error':
+      return 502;
+  }
+}
