@@ -42,3 +42,16 @@ export function startActor<TLogic extends AnyActorLogic>(logic: TLogic, options:
   actor.start();
   return actor;
 }
+
+/** `--log-level debug`: every event an actor receives, as a log line (actor id, event type, resulting state). */
+export function logActorEvents(write: (msg: string, fields: Record<string, string>) => void): () => void {
+  return observeActors((event) => {
+    if (event.type !== '@xstate.snapshot') return;
+    const snapshot = event.snapshot as { value?: unknown; machine?: { id: string } };
+    write('actor event', {
+      actor: `${snapshot.machine?.id ?? 'actor'}#${event.actorRef.sessionId}`,
+      event: event.event.type,
+      state: JSON.stringify(snapshot.value ?? null),
+    });
+  });
+}

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { runClusterWorker } from '../cluster/worker.js';
 import type { Config } from '../config.js';
 import { startDemoUpstreams } from '../demo.js';
+import { logActorEvents } from '../actors/inspection.js';
 import { ListenError, runInstance, type Instance } from '../instance.js';
 import { log } from '../log.js';
 import { HELP, parseCommandLine, UsageError, type Command } from './options.js';
@@ -38,6 +39,8 @@ function onSignalShutdown(instance: Instance, cleanup: () => Promise<void>): voi
 }
 
 async function run(config: Config, demo: { close(): Promise<void> } | null): Promise<void> {
+  log.configure(config.logLevel, 'p');
+  if (config.logLevel === 'debug') logActorEvents((msg, fields) => log.debug(msg, fields));
   let instance: Instance;
   try {
     instance = await runInstance(config);
@@ -78,11 +81,9 @@ async function main(argv: readonly string[]): Promise<void> {
       process.stdout.write(`balancebeam ${version()}\n`);
       return;
     case 'run':
-      log.configure(command.config.logLevel, 'p');
       await run(command.config, null);
       return;
     case 'demo': {
-      log.configure(command.config.logLevel, 'p');
       const demo = await startDemoUpstreams();
       await run({ ...command.config, upstreams: demo.upstreams }, demo);
       return;

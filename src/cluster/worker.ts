@@ -2,6 +2,7 @@
  * A cluster worker: one proxy node whose router reaches the primary's actors
  * over IPC. Reports to the primary when it is listening, or why it cannot.
  */
+import { logActorEvents } from '../actors/inspection.js';
 import { MailboxRouter } from '../actors/router.js';
 import { log } from '../log.js';
 import { startProxyNode } from '../node/proxy-node.js';
@@ -13,6 +14,7 @@ import { WORKER_ENV, type WorkerAssignment } from './primary.js';
 export async function runClusterWorker(): Promise<void> {
   const { node, config } = JSON.parse(process.env[WORKER_ENV] ?? '{}') as WorkerAssignment;
   log.configure(config.logLevel, node);
+  if (config.logLevel === 'debug') logActorEvents((msg, fields) => log.debug(msg, fields));
   const router = new MailboxRouter(node);
   linkToPrimary(router);
   try {

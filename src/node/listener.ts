@@ -59,8 +59,8 @@ function statusForParseError(code: string): number {
       return 431;
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return 408;
-    case 'HPE_INVALID_TRANSFER_ENCODING':
-      return 501;
+    // HPE_INVALID_TRANSFER_ENCODING is a framing error too (Content-Length with Transfer-Encoding, or
+    // chunked not the final coding): RFC 9112 §6.3 calls for 400, not 501.
     default:
       return 400;
   }

@@ -1,0 +1,91 @@
+/**
+ * What the actors cost per request, with no sockets: a connection actor is
+ * driven through request.received → (rate-limit check and verdict) → choice →
+ * upstream.responded → response.finished, with the byte path stubbed out.
+ *
+ *   npm run build && node --expose-gc --max-semi-space-size=128 dist/bench/actor-cost.js
+ *
+ * Reports µs and heap bytes allocated per request. Allocation is measured as
+ * heap growth over a batch small enough that no GC runs in it (checked).
+ */
+import { performance, PerformanceObserver } from 'node:perf_hooks';
+import { createChooser, createUpstreamViews } from '../src/actors/balancer.js';
+import { connectionMachine, type ConnectionPorts } from '../src/actors/connection.js';
+import { startActor } from '../src/actors/inspection.js';
+import { rateLimiterMachine } from '../src/actors/rate-limiter.js';
+import { MailboxRouter } from '../src/actors/router.js';
+import type { UpstreamResponded } from '../src/protocol/index.js';
+import { Exchange, type UpstreamResponse } from '../src/proxy/exchange.js';
+
+const upstreams = [1, 2, 3].map((n) => ({ id: `127.0.0.1:${8080 + n}`, host: '127.0.0.1', port: 8080 + n }));
+const fakeRequest = { method: 'GET', url: '/' } as unknown as Exchange['req'];
+const fakeResponse = {} as unknown as Exchange['res'];
+const fakeUpstreamResponse = { statusCode: 200, headers: {}, body: { destroy() {} } } as unknown as UpstreamResponse;
+
+let gcRuns = 0;
+new PerformanceObserver((list) => (gcRuns += list.getEntries().length)).observe({ entryTypes: ['gc'] });
+
+async function measure(label: string, rateLimited: boolean, requests: number, rounds: number): Promise<void> {
+  const router = new MailboxRouter('p');
+  if (rateLimited) {
+    const limiter = startActor(rateLimiterMachine, {
+      input: { policy: { algorithm: 'sliding-window', limit: 1e12, windowMs: 60_000 }, router, now: () => performance.now() },
+    });
+    router.register('rate-limiter', limiter);
+  }
+  const choose = createChooser(createUpstreamViews(upstreams), 'round-robin');
+  const ports: ConnectionPorts = {
+    router,
+    rateLimited,
+    chooseUpstream: choose,
+    forward: (exchange) =>
+      Promise.resolve<UpstreamResponded>({ type: 'upstream.responded', exchange, response: fakeUpstreamResponse }),
+    relay: () => {},
+    respond: () => {},
+    completed: () => {},
+  };
+  const actor = startActor(connectionMachine, { input: { address: 'p/conn/bench', ports } });
+  router.register('conn/bench', actor);
+
+  let id = 1;
+  const batch = async (size: number): Promise<void> => {
+    const exchanges: Exchange[] = [];
+    for (let i = 0; i < size; i++) {
+      const exchange = new Exchange(id++, fakeRequest, fakeResponse, '127.0.0.1', 0, null);
+      exchanges.push(exchange);
+      actor.send({ type: 'request.received', exchange });
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const exchange of exchanges) actor.send({ type: 'response.finished', exchange });
+  };
+
+  for (let i = 0; i < 20; i++) await batch(1000); // warm up
+  const samples: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const start = performance.now();
+    await batch(requests);
+    samples.push(((performance.now() - start) * 1000) / requests);
+  }
+  samples.sort((a, b) => a - b);
+
+  const gc = (globalThis as { gc?: () => void }).gc;
+  let bytesPerRequest = Number.NaN;
+  if (gc !== undefined) {
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+    const gcBefore = gcRuns;
+    const heapBefore = process.memoryUsage().heapUsed;
+    await batch(2000);
+    const heapAfter = process.memoryUsage().heapUsed;
+    if (gcRuns === gcBefore) bytesPerRequest = (heapAfter - heapBefore) / 2000;
+  }
+  const median = samples[Math.floor(samples.length / 2)] ?? Number.NaN;
+  console.log(
+    `${label.padEnd(28)} ${median.toFixed(2).padStart(7)} µs/request (median of ${rounds} × ${requests})  ` +
+      `${Number.isNaN(bytesPerRequest) ? 'n/a' : Math.round(bytesPerRequest).toString().padStart(6)} heap bytes/request`,
+  );
+  actor.stop();
+}
+
+await measure('connection actor only', false, 10_000, 15);
+await measure('with rate-limit actor', true, 10_000, 15);

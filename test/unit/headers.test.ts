@@ -1,0 +1,111 @@
+/** The header passes between client and upstream. */
+import test from 'ava';
+import { clientResponseHeaders, upstreamRequestHeaders } from '../../src/proxy/headers.js';
+
+const CLIENT_IP = '10.0.0.9';
+
+/** Header names of a flat `[name, value, ...]` list, lowercased. */
+function namesOf(raw: readonly string[]): string[] {
+  return raw.filter((_, i) => i % 2 === 0).map((name) => name.toLowerCase());
+}
+
+/** The values of one header in a flat list. */
+function valuesOf(raw: readonly string[], name: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]?.toLowerCase() === name) values.push(raw[i + 1] ?? '');
+  return values;
+}
+
+test('a plain request keeps its headers, order and case, and gains the forwarding headers', (t) => {
+  const raw = ['Host', 'example.com:8080', 'User-Agent', 'curl/8', 'Accept', '*/*'];
+  t.deepEqual(upstreamRequestHeaders(raw, undefined, CLIENT_IP), [
+    'Host',
+    'example.com:8080',
+    'User-Agent',
+    'curl/8',
+    'Accept',
+    '*/*',
+    'x-forwarded-for',
+    CLIENT_IP,
+    'x-forwarded-proto',
+    'http',
+    'x-forwarded-host',
+    'example.com:8080',
+  ]);
+});
+
+test('hop-by-hop headers are removed, including those the Connection header names', (t) => {
+  const raw = [
+    'Host', 'example.com',
+    'Connection', 'keep-alive, X-Trace-Hop, Upgrade',
+    'Keep-Alive', 'timeout=5',
+    'Proxy-Connection', 'keep-alive',
+    'TE', 'trailers',
+    'Trailer', 'X-Checksum',
+    'Transfer-Encoding', 'chunked',
+    'Upgrade', 'websocket',
+    'Expect', '100-continue',
+    'X-Trace-Hop', 'abc',
+    'X-Trace-End', 'kept',
+  ]; // prettier-ignore
+  const out = upstreamRequestHeaders(raw, 'keep-alive, X-Trace-Hop, Upgrade', CLIENT_IP);
+  t.deepEqual(namesOf(out), ['host', 'x-trace-end', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+});
+
+test('headers named in Connection are matched without regard to case or spacing', (t) => {
+  const raw = ['Host', 'h', 'Connection', ' X-A ,x-b', 'x-a', '1', 'X-B', '2', 'X-C', '3'];
+  t.deepEqual(namesOf(upstreamRequestHeaders(raw, ' X-A ,x-b', CLIENT_IP)), [
+    'host',
+    'x-c',
+    'x-forwarded-for',
+    'x-forwarded-proto',
+    'x-forwarded-host',
+  ]);
+});
+
+test('the client address is appended to an existing X-Forwarded-For chain', (t) => {
+  const raw = ['Host', 'h', 'X-Forwarded-For', '203.0.113.1', 'x-forwarded-for', '198.51.100.2, 192.0.2.3'];
+  const out = upstreamRequestHeaders(raw, undefined, CLIENT_IP);
+  t.deepEqual(valuesOf(out, 'x-forwarded-for'), [`203.0.113.1, 198.51.100.2, 192.0.2.3, ${CLIENT_IP}`]);
+});
+
+test('X-Forwarded-Proto and X-Forwarded-Host from the client are replaced, and Host is kept as sent', (t) => {
+  const raw = ['Host', 'shop.example', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Host', 'evil.example'];
+  const out = upstreamRequestHeaders(raw, undefined, CLIENT_IP);
+  t.deepEqual(valuesOf(out, 'x-forwarded-proto'), ['http']);
+  t.deepEqual(valuesOf(out, 'x-forwarded-host'), ['shop.example']);
+  t.deepEqual(valuesOf(out, 'host'), ['shop.example']);
+});
+
+test('without a Host header there is no X-Forwarded-Host', (t) => {
+  const out = upstreamRequestHeaders(['Accept', '*/*'], undefined, '::1');
+  t.deepEqual(out, ['Accept', '*/*', 'x-forwarded-for', '::1', 'x-forwarded-proto', 'http']);
+});
+
+test('repeated end-to-end headers are all kept', (t) => {
+  const raw = ['Host', 'h', 'Cookie', 'a=1', 'Accept', '*/*', 'Cookie', 'b=2'];
+  const out = upstreamRequestHeaders(raw, 'close', CLIENT_IP);
+  t.deepEqual(valuesOf(out, 'cookie'), ['a=1', 'b=2']);
+});
+
+test('response headers lose the hop-by-hop ones and those named in Connection', (t) => {
+  const out = clientResponseHeaders({
+    'content-type': 'text/plain',
+    'content-length': '12',
+    connection: 'keep-alive, x-upstream-hop',
+    'keep-alive': 'timeout=5',
+    'transfer-encoding': 'chunked',
+    trailer: 'x-checksum',
+    upgrade: 'h2c',
+    'proxy-connection': 'keep-alive',
+    te: 'trailers',
+    'x-upstream-hop': 'secret',
+    'set-cookie': ['a=1', 'b=2'],
+  });
+  t.deepEqual(out, { 'content-type': 'text/plain', 'content-length': '12', 'set-cookie': ['a=1', 'b=2'] });
+});
+
+test('response headers without hop-by-hop ones pass unchanged', (t) => {
+  const headers = { 'content-type': 'application/json', etag: '"abc"', 'cache-control': 'no-store' };
+  t.deepEqual(clientResponseHeaders(headers), headers);
+});

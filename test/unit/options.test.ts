@@ -1,0 +1,159 @@
+/** Command-line parsing: flags to a validated Config, or a UsageError naming the flag. */
+import { availableParallelism } from 'node:os';
+import test from 'ava';
+import { parseCommandLine, UsageError, type Command } from '../../src/cli/options.js';
+import type { Config } from '../../src/config.js';
+
+const UPSTREAM = ['--upstream', '127.0.0.1:8080'];
+
+function runConfig(argv: readonly string[]): Config {
+  const command: Command = parseCommandLine(argv);
+  if (command.kind !== 'run') throw new Error(`expected a run command, got ${command.kind}`);
+  return command.config;
+}
+
+test('defaults', (t) => {
+  t.deepEqual(runConfig(UPSTREAM), {
+    bind: { host: '0.0.0.0', port: 1100 },
+    upstreams: [{ id: '127.0.0.1:8080', host: '127.0.0.1', port: 8080 }],
+    activeHealthCheck: { intervalMs: 10_000, path: '/' },
+    rateLimit: null,
+    balance: 'round-robin',
+    workers: availableParallelism(),
+    logLevel: 'info',
+  });
+});
+
+test('every flag given', (t) => {
+  const config = runConfig([
+    '--bind', '127.0.0.1:0',
+    '--upstream', 'a.internal:81',
+    '--balance', 'random',
+    '--active-health-check-interval', '2.5',
+    '--active-health-check-path', '/healthz',
+    '--max-requests-per-window', '20',
+    '--rate-limit-window-size', '10',
+    '--rate-limit-algorithm', 'fixed-window',
+    '--workers', '3',
+    '--log-level', 'warn',
+  ]); // prettier-ignore
+  t.deepEqual(config, {
+    bind: { host: '127.0.0.1', port: 0 },
+    upstreams: [{ id: 'a.internal:81', host: 'a.internal', port: 81 }],
+    activeHealthCheck: { intervalMs: 2_500, path: '/healthz' },
+    rateLimit: { algorithm: 'fixed-window', limit: 20, windowMs: 10_000 },
+    balance: 'random',
+    workers: 3,
+    logLevel: 'warn',
+  });
+});
+
+test('--upstream repeats, in order; --flag=value works too', (t) => {
+  const config = runConfig(['--upstream', '10.0.0.1:80', '--upstream=10.0.0.2:80', '--upstream', 'backend:8080']);
+  t.deepEqual(
+    config.upstreams.map((upstream) => upstream.id),
+    ['10.0.0.1:80', '10.0.0.2:80', 'backend:8080'],
+  );
+});
+
+test('IPv6 addresses are bracketed', (t) => {
+  const config = runConfig(['--upstream', '[::1]:80', '--bind', '[::]:1100']);
+  t.deepEqual(config.upstreams, [{ id: '[::1]:80', host: '::1', port: 80 }]);
+  t.deepEqual(config.bind, { host: '::', port: 1100 });
+});
+
+test('--max-requests-per-minute is a limit per 60 s window, sliding by default', (t) => {
+  t.deepEqual(runConfig([...UPSTREAM, '--max-requests-per-minute', '100']).rateLimit, {
+    algorithm: 'sliding-window',
+    limit: 100,
+    windowMs: 60_000,
+  });
+});
+
+test('--max-requests-per-window without a size uses 60 s windows', (t) => {
+  t.deepEqual(runConfig([...UPSTREAM, '--max-requests-per-window', '5']).rateLimit, {
+    algorithm: 'sliding-window',
+    limit: 5,
+    windowMs: 60_000,
+  });
+});
+
+test('a limit of 0 turns rate limiting off', (t) => {
+  t.is(runConfig([...UPSTREAM, '--max-requests-per-minute', '0']).rateLimit, null);
+  t.is(runConfig([...UPSTREAM, '--max-requests-per-window', '0', '--rate-limit-window-size', '5']).rateLimit, null);
+});
+
+test('an interval of 0 turns active health checks off', (t) => {
+  t.is(runConfig([...UPSTREAM, '--active-health-check-interval', '0']).activeHealthCheck, null);
+});
+
+test('help, version and demo', (t) => {
+  t.deepEqual(parseCommandLine(['--help']), { kind: 'help' });
+  t.deepEqual(parseCommandLine(['--version', ...UPSTREAM]), { kind: 'version' });
+  const demo = parseCommandLine(['demo', '--workers', '1']);
+  if (demo.kind !== 'demo') return t.fail(demo.kind);
+  t.deepEqual(demo.config.bind, { host: '127.0.0.1', port: 1100 });
+  t.is(demo.config.workers, 1);
+});
+
+/** Each bad command line, and the flag its error must name. */
+const BAD: readonly (readonly [argv: readonly string[], names: string])[] = [
+  [[], '--upstream'],
+  [['--upstream'], '--upstream'],
+  [['--upstream', 'localhost'], '--upstream'],
+  [['--upstream', '::1:80'], '--upstream'],
+  [['--upstream', 'host:0'], '--upstream'],
+  [['--upstream', 'host:65536'], '--upstream'],
+  [['--upstream', 'host:http'], '--upstream'],
+  [['--upstream', ':80'], '--upstream'],
+  [['--upstream', 'a:1', '--upstream', 'a:1'], '--upstream'],
+  [['demo', ...UPSTREAM], '--upstream'],
+  [[...UPSTREAM, '--bind', '1100'], '--bind'],
+  [[...UPSTREAM, '--bind', '0.0.0.0:-1'], '--bind'],
+  [[...UPSTREAM, '--balance', 'least-connections'], '--balance'],
+  [[...UPSTREAM, '--active-health-check-interval', 'soon'], '--active-health-check-interval'],
+  [[...UPSTREAM, '--active-health-check-interval=-1'], '--active-health-check-interval'],
+  [[...UPSTREAM, '--active-health-check-interval', '-1'], '--active-health-check-interval'],
+  [[...UPSTREAM, '--active-health-check-interval', ''], '--active-health-check-interval'],
+  [[...UPSTREAM, '--active-health-check-path', 'healthz'], '--active-health-check-path'],
+  [[...UPSTREAM, '--max-requests-per-minute', '1.5'], '--max-requests-per-minute'],
+  [[...UPSTREAM, '--max-requests-per-minute', 'lots'], '--max-requests-per-minute'],
+  [[...UPSTREAM, '--max-requests-per-window=-3'], '--max-requests-per-window'],
+  [[...UPSTREAM, '--max-requests-per-window', '10', '--rate-limit-window-size', '0'], '--rate-limit-window-size'],
+  [[...UPSTREAM, '--max-requests-per-window', '10', '--rate-limit-window-size', 'x'], '--rate-limit-window-size'],
+  [[...UPSTREAM, '--rate-limit-algorithm', 'token-bucket'], '--rate-limit-algorithm'],
+  [[...UPSTREAM, '--workers', '0'], '--workers'],
+  [[...UPSTREAM, '--workers', '257'], '--workers'],
+  [[...UPSTREAM, '--workers', 'many'], '--workers'],
+  [[...UPSTREAM, '--log-level', 'loud'], '--log-level'],
+  [[...UPSTREAM, '--verbose'], '--verbose'],
+  [[...UPSTREAM, 'serve'], 'serve'],
+];
+
+for (const [argv, names] of BAD) {
+  test(`rejects: ${argv.join(' ') || '(nothing)'}`, (t) => {
+    const error = t.throws(() => parseCommandLine(argv), { instanceOf: UsageError });
+    t.true(error?.message.includes(names), error?.message);
+  });
+}
+
+test('per-minute and per-window limits cannot both be given', (t) => {
+  const error = t.throws(
+    () => parseCommandLine([...UPSTREAM, '--max-requests-per-minute', '10', '--max-requests-per-window', '10']),
+    { instanceOf: UsageError },
+  );
+  t.regex(error?.message ?? '', /--max-requests-per-minute/);
+  t.regex(error?.message ?? '', /--max-requests-per-window/);
+});
+
+test('a window size goes with per-window limits, not per-minute ones', (t) => {
+  t.throws(
+    () => parseCommandLine([...UPSTREAM, '--max-requests-per-minute', '10', '--rate-limit-window-size', '30']),
+    { instanceOf: UsageError, message: /--rate-limit-window-size/ },
+  );
+  t.deepEqual(runConfig([...UPSTREAM, '--max-requests-per-window', '10', '--rate-limit-window-size', '30']).rateLimit, {
+    algorithm: 'sliding-window',
+    limit: 10,
+    windowMs: 30_000,
+  });
+});
