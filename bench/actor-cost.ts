@@ -43,8 +43,11 @@ async function measure(label: string, rateLimited: boolean, requests: number, ro
     relay: () => {},
     respond: () => {},
     completed: () => {},
+    now: () => performance.now(),
   };
-  const actor = startActor(connectionMachine, { input: { address: 'p/conn/bench', ports } });
+  const client = { bytesRead: () => 0, close: () => {} };
+  const timeouts = { keepAliveMs: 60_000, bodyIdleMs: 60_000 };
+  const actor = startActor(connectionMachine, { input: { address: 'p/conn/bench', ports, client, timeouts } });
   router.register('conn/bench', actor);
 
   let id = 1;

@@ -17,6 +17,40 @@ export interface ActiveHealthCheck {
   readonly path: string;
 }
 
+/**
+ * What one client may cost the balancer: how long it may take and how much it
+ * may send (issue 4, client side). Times in milliseconds, sizes in bytes.
+ */
+export interface ClientLimits {
+  /** Request head not complete this long after its first byte → 408 (slowloris). */
+  readonly headerTimeoutMs: number;
+  /** A request body the balancer is reading gets no byte for this long → 408, or the connection closed. */
+  readonly bodyTimeoutMs: number;
+  /** A connection with no request in flight and no byte received for this long is closed. */
+  readonly keepAliveTimeoutMs: number;
+  /** Request line plus headers, in bytes → 431 beyond it. */
+  readonly maxHeaderSize: number;
+  /** Header fields in one request → 431 beyond it. */
+  readonly maxHeaders: number;
+  /** Request target (path and query), in bytes → 414 beyond it. */
+  readonly maxUriLength: number;
+  /** Request body in bytes → 413 beyond it; 0: no limit. */
+  readonly maxBodySize: number;
+  /** Open client connections per process; more are answered 503 and closed. */
+  readonly maxConnections: number;
+}
+
+export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
+  headerTimeoutMs: 10_000,
+  bodyTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+  maxHeaderSize: 16 * 1024,
+  maxHeaders: 100,
+  maxUriLength: 8 * 1024,
+  maxBodySize: 0,
+  maxConnections: 10_000,
+};
+
 export interface Config {
   readonly bind: BindAddress;
   readonly upstreams: readonly UpstreamTarget[];
@@ -27,6 +61,7 @@ export interface Config {
   readonly balance: BalanceAlgorithm;
   readonly workers: number;
   readonly logLevel: LogLevel;
+  readonly clientLimits: ClientLimits;
 }
 
 export function formatHostPort(host: string, port: number): string {

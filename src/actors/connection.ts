@@ -8,17 +8,37 @@
  * through a stream pipeline, with backpressure.
  *
  *   idle ──request.received──▶ busy ──response.finished (last one)──▶ idle
- *     └──────────── client.disconnected ────────────▶ closed (final)
+ *     │  └─ keep-alive timeout, client silent ─▶ closing
+ *     └──────────── client.disconnected (from any state) ────────────▶ closed (final)
+ *
+ * Timers, one at a time per connection, owned here (xstate delayed
+ * transitions, so actor tests run them on a simulated clock):
+ * - `idle`: the keep-alive timeout. When it fires and no byte arrived since
+ *   the connection went idle, the socket is closed; if bytes did arrive, a
+ *   request head is being read (Node's header timeout governs that) and the
+ *   timer starts again.
+ * - `busy`: a periodic check, every quarter of the body timeout, that fails a
+ *   request body the balancer has waited on for longer than the body timeout
+ *   (408 or, once a response has begun, the connection closed). The body
+ *   records when it started waiting; no timer is re-armed per chunk.
  *
  * Several requests may be in flight at once (pipelining); Node's HTTP server
  * writes their responses in order. Per-request events name their exchange.
  */
-import { setup } from 'xstate';
-import type { Address, ConnectionEvent, RateLimitVerdict, UpstreamFailed, UpstreamResponded } from '../protocol/index.js';
+import { assign, setup } from 'xstate';
+import type {
+  Address,
+  ConnectionEvent,
+  RateLimitVerdict,
+  RequestMalformed,
+  UpstreamFailed,
+  UpstreamResponded,
+} from '../protocol/index.js';
 import { RATE_LIMITER, upstreamAddress } from '../protocol/index.js';
 import type { Exchange, ProxyFailure, UpstreamResponse } from '../proxy/exchange.js';
 import { statusForFailure } from '../proxy/failure.js';
 import type { ForwardOutcome } from '../proxy/forward.js';
+import { statusForBodyFailure } from '../proxy/request-body.js';
 import type { MailboxRouter } from './router.js';
 
 /** What a connection actor acts on: the byte path and its neighbours, injected so tests can script them. */
@@ -31,16 +51,40 @@ export interface ConnectionPorts {
   relay(exchange: Exchange, response: UpstreamResponse): void;
   respond(exchange: Exchange, status: number, headers?: Record<string, string | number>): void;
   completed(exchange: Exchange): void;
+  /** The clock request bodies stamp their waits with (performance.now()). */
+  now(): number;
+}
+
+/** The one client socket a connection actor owns, as far as its timers need it. */
+export interface ClientSocket {
+  /** Bytes received so far: tells a silent client from one sending a request head slowly. */
+  bytesRead(): number;
+  /** Close it now: called only with nothing in flight. */
+  close(): void;
+}
+
+export interface ConnectionTimeouts {
+  readonly keepAliveMs: number;
+  readonly bodyIdleMs: number;
 }
 
 export interface ConnectionInput {
   readonly address: Address;
   readonly ports: ConnectionPorts;
+  readonly client: ClientSocket;
+  readonly timeouts: ConnectionTimeouts;
 }
+
+/** Answers after which the connection cannot be reused: the request's body was not read to its end. */
+const CLOSE = { connection: 'close' } as const;
 
 interface ConnectionContext {
   readonly address: Address;
   readonly ports: ConnectionPorts;
+  readonly client: ClientSocket;
+  readonly timeouts: ConnectionTimeouts;
+  /** client.bytesRead() when the connection last went idle. */
+  bytesAtIdleStart: number;
   /**
    * Exchanges between request head and response end, by id. A Map mutated in
    * place by this actor's actions only: copying it per event would cost more
@@ -80,6 +124,7 @@ function deliver(self: Self, outcome: ForwardOutcome): void {
  * consumed body lost a reused keep-alive connection before any response byte.
  */
 function isRetryable(exchange: Exchange, failure: ProxyFailure): boolean {
+  if (exchange.body?.failure != null) return false;
   const bodyUntouched = exchange.body === null || !exchange.body.started;
   if (!bodyUntouched) return false;
   if (failure.connectFailed) return true;
@@ -92,12 +137,19 @@ export const connectionMachine = setup({
     events: {} as ConnectionEvent,
     input: {} as ConnectionInput,
   },
+  delays: {
+    keepAliveTimeout: ({ context }) => context.timeouts.keepAliveMs,
+    bodyIdleCheck: ({ context }) => Math.max(1, Math.floor(context.timeouts.bodyIdleMs / 4)),
+  },
   actions: {
     admitRequest: ({ context, event, self }) => {
       if (event.type !== 'request.received') return;
       const { exchange } = event;
       context.inFlight.set(exchange.id, exchange);
-      if (context.ports.rateLimited) {
+      if (exchange.rejection !== null) {
+        exchange.outcome = `rejected: ${exchange.rejection.reason}`;
+        context.ports.respond(exchange, exchange.rejection.status, CLOSE);
+      } else if (context.ports.rateLimited) {
         context.ports.router.send(RATE_LIMITER, {
           type: 'rate-limit.check',
           requestId: exchange.id,
@@ -139,8 +191,40 @@ export const connectionMachine = setup({
         dispatch(context, exchange, self);
         return;
       }
+      const bodyFailure = exchange.body?.failure ?? null;
+      if (bodyFailure !== null) {
+        exchange.outcome = `request body ${bodyFailure}`;
+        context.ports.respond(exchange, statusForBodyFailure(bodyFailure), CLOSE);
+        return;
+      }
       exchange.outcome = failure.kind;
       context.ports.respond(exchange, statusForFailure(failure.kind));
+    },
+    /**
+     * The body fails and so aborts the upstream request; its failure comes back
+     * as upstream.failed and is answered there. A request without a body (or
+     * one already answered) has nothing to abort: answer or cut it here.
+     */
+    failMalformedRequest: ({ context, event }) => {
+      const { exchange } = event as RequestMalformed;
+      if (!context.inFlight.has(exchange.id)) return;
+      if (exchange.body !== null && exchange.body.failure === null && !exchange.body.destroyed) {
+        exchange.body.failWith('malformed');
+        return;
+      }
+      exchange.outcome ??= 'request body malformed';
+      context.ports.respond(exchange, 400, CLOSE);
+    },
+    failStalledBodies: ({ context }) => {
+      const now = context.ports.now();
+      for (const exchange of context.inFlight.values()) {
+        const since = exchange.body?.awaitingClientSince ?? null;
+        if (since !== null && now - since >= context.timeouts.bodyIdleMs) exchange.body?.failWith('stalled');
+      }
+    },
+    noteBytesAtIdleStart: assign({ bytesAtIdleStart: ({ context }) => context.client.bytesRead() }),
+    closeClient: ({ context }) => {
+      context.client.close();
     },
     completeRequest: ({ context, event }) => {
       if (event.type !== 'response.finished') return;
@@ -151,14 +235,23 @@ export const connectionMachine = setup({
     },
   },
   guards: {
+    clientSilentSinceIdle: ({ context }) => context.client.bytesRead() === context.bytesAtIdleStart,
     isLastInFlight: ({ context, event }) =>
       event.type === 'response.finished' && context.inFlight.size === 1 && context.inFlight.has(event.exchange.id),
   },
 }).createMachine({
   id: 'connection',
-  context: ({ input }) => ({ address: input.address, ports: input.ports, inFlight: new Map() }),
+  context: ({ input }) => ({
+    address: input.address,
+    ports: input.ports,
+    client: input.client,
+    timeouts: input.timeouts,
+    bytesAtIdleStart: 0,
+    inFlight: new Map(),
+  }),
   initial: 'idle',
   on: {
+    'request.malformed': { actions: 'failMalformedRequest' },
     'rate-limit.verdict': { actions: 'applyVerdict' },
     'upstream.responded': { actions: 'relayResponse' },
     'upstream.failed': { actions: 'retryOrFail' },
@@ -167,7 +260,14 @@ export const connectionMachine = setup({
   },
   states: {
     idle: {
+      entry: 'noteBytesAtIdleStart',
       on: { 'request.received': { target: 'busy', actions: 'admitRequest' } },
+      after: {
+        keepAliveTimeout: [
+          { guard: 'clientSilentSinceIdle', target: 'closing', actions: 'closeClient' },
+          { target: 'idle', reenter: true },
+        ],
+      },
     },
     busy: {
       on: {
@@ -177,7 +277,10 @@ export const connectionMachine = setup({
           { actions: 'completeRequest' },
         ],
       },
+      after: { bodyIdleCheck: { target: 'busy', reenter: true, actions: 'failStalledBodies' } },
     },
+    /** The socket is being closed for idleness; client.disconnected follows. */
+    closing: {},
     closed: { type: 'final', entry: 'forgetInFlight' },
   },
 });

@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { BALANCE_ALGORITHMS, type BalanceAlgorithm } from '../balancing/index.js';
-import type { BindAddress, Config } from '../config.js';
+import { DEFAULT_CLIENT_LIMITS, type BindAddress, type ClientLimits, type Config } from '../config.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import type { UpstreamTarget } from '../protocol/index.js';
 import { RATE_LIMIT_ALGORITHMS, type RateLimitAlgorithm } from '../rate-limit/window-counter.js';
@@ -36,6 +36,17 @@ Flags:
   --rate-limit-algorithm sliding-window|fixed-window   (default sliding-window)
   --workers N                           processes accepting connections (default: number of CPUs)
   --log-level debug|info|warn|error|silent   (default info: one line per request)
+
+Client limits (per connection unless said otherwise):
+  --client-header-timeout SECS          request head must be complete within this (default 10) → 408
+  --client-body-timeout SECS            longest pause in a request body (default 60) → 408 / close
+  --keep-alive-timeout SECS             close a connection idle this long between requests (default 5)
+  --max-header-size BYTES               request line + headers (default 16384) → 431
+  --max-headers N                       header fields per request (default 100) → 431
+  --max-uri-length BYTES                request target (default 8192) → 414
+  --max-body-size BYTES                 request body; 0 = no limit (default 0) → 413
+  --max-connections N                   open client connections per worker (default 10000); more → 503
+
   --help                                show this help
   --version                             show the version
 `;
@@ -52,6 +63,14 @@ const FLAGS = {
   'rate-limit-algorithm': { type: 'string' },
   workers: { type: 'string' },
   'log-level': { type: 'string' },
+  'client-header-timeout': { type: 'string' },
+  'client-body-timeout': { type: 'string' },
+  'keep-alive-timeout': { type: 'string' },
+  'max-header-size': { type: 'string' },
+  'max-headers': { type: 'string' },
+  'max-uri-length': { type: 'string' },
+  'max-body-size': { type: 'string' },
+  'max-connections': { type: 'string' },
   help: { type: 'boolean' },
   version: { type: 'boolean' },
 } as const;
@@ -80,6 +99,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     balance: oneOf<BalanceAlgorithm>('--balance', values.balance ?? 'round-robin', BALANCE_ALGORITHMS),
     workers: values.workers === undefined ? availableParallelism() : integer('--workers', values.workers, 1, 256),
     logLevel: oneOf<LogLevel>('--log-level', values['log-level'] ?? 'info', LOG_LEVELS),
+    clientLimits: parseClientLimits(values),
   };
 
   if (demo) {
@@ -190,4 +210,36 @@ function parseRateLimit(values: {
   }
   if (perWindow > 0) return { algorithm, limit: perWindow, windowMs: Math.round(windowSeconds * 1000) };
   return null;
+}
+
+function milliseconds(flag: string, text: string | undefined, defaultMs: number): number {
+  return text === undefined ? defaultMs : Math.round(seconds(flag, text, false) * 1000);
+}
+
+function parseClientLimits(values: {
+  'client-header-timeout'?: string;
+  'client-body-timeout'?: string;
+  'keep-alive-timeout'?: string;
+  'max-header-size'?: string;
+  'max-headers'?: string;
+  'max-uri-length'?: string;
+  'max-body-size'?: string;
+  'max-connections'?: string;
+}): ClientLimits {
+  const defaults = DEFAULT_CLIENT_LIMITS;
+  const count = (flag: keyof typeof values, fallback: number, min: number, max: number): number => {
+    const text = values[flag];
+    return text === undefined ? fallback : integer(`--${flag}`, text, min, max);
+  };
+  return {
+    headerTimeoutMs: milliseconds('--client-header-timeout', values['client-header-timeout'], defaults.headerTimeoutMs),
+    bodyTimeoutMs: milliseconds('--client-body-timeout', values['client-body-timeout'], defaults.bodyTimeoutMs),
+    keepAliveTimeoutMs: milliseconds('--keep-alive-timeout', values['keep-alive-timeout'], defaults.keepAliveTimeoutMs),
+    // Below ~1 KiB not even an ordinary browser request head fits; llhttp's field is 32 bits.
+    maxHeaderSize: count('max-header-size', defaults.maxHeaderSize, 1024, 2 ** 31 - 1),
+    maxHeaders: count('max-headers', defaults.maxHeaders, 1, 10_000),
+    maxUriLength: count('max-uri-length', defaults.maxUriLength, 1, 2 ** 31 - 1),
+    maxBodySize: count('max-body-size', defaults.maxBodySize, 0, Number.MAX_SAFE_INTEGER),
+    maxConnections: count('max-connections', defaults.maxConnections, 1, 1_000_000),
+  };
 }

@@ -1,7 +1,10 @@
 /**
  * Where client connections enter: Node's HTTP server (llhttp, strict mode)
  * parses requests; this module turns each socket into a connection actor and
- * each parsed request into an Exchange for it. It decides nothing itself.
+ * each parsed request into an Exchange for it. It decides nothing about
+ * proxying; it applies the client limits that belong to the socket and the
+ * parser (connection count, header size and read timeout, head checks) and
+ * tells the actor about everything else.
  */
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -11,18 +14,21 @@ import type { Actor } from 'xstate';
 import { connectionMachine, type ConnectionPorts } from '../actors/connection.js';
 import { startActor } from '../actors/inspection.js';
 import type { MailboxRouter } from '../actors/router.js';
+import type { ClientLimits } from '../config.js';
 import { log } from '../log.js';
 import type { Address } from '../protocol/index.js';
 import { Exchange } from '../proxy/exchange.js';
 import { forwardToUpstream } from '../proxy/forward.js';
 import { relayResponse, respondWithStatus } from '../proxy/relay.js';
 import { DeferredRequestBody, requestHasBody } from '../proxy/request-body.js';
+import { checkRequestHead } from '../proxy/request-limits.js';
 import type { UpstreamPools } from '../proxy/upstream-pools.js';
 
 export interface ListenerDeps {
   readonly router: MailboxRouter;
   readonly pools: UpstreamPools;
   readonly rateLimited: boolean;
+  readonly limits: ClientLimits;
   chooseUpstream(exclude: readonly string[]): string | undefined;
 }
 
@@ -31,6 +37,15 @@ interface ClientConnection {
   readonly address: Address;
   readonly clientIp: string;
   nextExchangeId: number;
+  /** The newest exchange: the one whose body the parser is reading, if any. */
+  latest: Exchange | null;
+}
+
+/** How long a connection refused for being over --max-connections may linger after its 503. */
+const REFUSED_LINGER_MS = 1_000;
+
+function cannedResponse(status: number): string {
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`;
 }
 
 /** `::ffff:10.0.0.1` (an IPv4 client on a dual-stack socket) is reported as `10.0.0.1`. */
@@ -59,6 +74,8 @@ function statusForParseError(code: string): number {
       return 431;
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return 408;
+    // HPE_INVALID_VERSION stays 400: llhttp reports a bare LF after the version that way too. (Versions
+    // llhttp accepts but balancebeam does not speak, like HTTP/2.0, get 505 from request-limits.)
     // HPE_INVALID_TRANSFER_ENCODING is a framing error too (Content-Length with Transfer-Encoding, or
     // chunked not the final coding): RFC 9112 §6.3 calls for 400, not 501.
     default:
@@ -76,49 +93,114 @@ export function createProxyServer(deps: ListenerDeps): Server {
     relay: relayResponse,
     respond: respondWithStatus,
     completed: logCompleted,
+    now: () => performance.now(),
   };
+  const { limits } = deps;
+  const timeouts = { keepAliveMs: limits.keepAliveTimeoutMs, bodyIdleMs: limits.bodyTimeoutMs };
 
-  const server = createServer({ requireHostHeader: true });
+  const server = createServer({
+    // The header-read timeout is Node's: llhttp alone knows when a head starts and ends, and Node checks
+    // every open head in one sweep per interval (not a timer per connection or per chunk); an expired
+    // head is a clientError ERR_HTTP_REQUEST_TIMEOUT, answered 408 below.
+    headersTimeout: limits.headerTimeoutMs,
+    connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(limits.headerTimeoutMs / 4))),
+    // No limit on a whole request: a long upload that keeps moving is fine (the body timeout catches one
+    // that stops). Node's keep-alive timer is off: the connection actor owns that timeout.
+    requestTimeout: 0,
+    keepAliveTimeout: 0,
+    maxHeaderSize: limits.maxHeaderSize,
+    // Host is checked in request-limits, so that its rejection is logged like every other.
+    requireHostHeader: false,
+  });
+  // One above the limit: Node drops fields beyond maxHeadersCount silently, so seeing limit + 1 fields
+  // is how checkRequestHead knows there were too many.
+  server.maxHeadersCount = limits.maxHeaders + 1;
+
+  let openConnections = 0;
+  /** Sockets over --max-connections: answered 503 on arrival, nothing else. */
+  const refused = new WeakSet<Socket>();
 
   server.on('connection', (socket: Socket) => {
+    if (openConnections >= limits.maxConnections) {
+      refuseConnection(socket);
+      return;
+    }
+    openConnections++;
     const address: Address = `${deps.router.node}/conn/${nanoid(12)}`;
-    const actor = startActor(connectionMachine, { input: { address, ports } });
+    const client = { bytesRead: () => socket.bytesRead, close: () => socket.destroy() };
+    const actor = startActor(connectionMachine, { input: { address, ports, client, timeouts } });
     deps.router.register(address.slice(address.indexOf('/') + 1), actor);
-    connections.set(socket, { actor, address, clientIp: clientIpOf(socket), nextExchangeId: 1 });
+    connections.set(socket, { actor, address, clientIp: clientIpOf(socket), nextExchangeId: 1, latest: null });
     socket.once('close', () => {
+      openConnections--;
       actor.send({ type: 'client.disconnected' });
       deps.router.unregister(address);
     });
   });
 
+  /**
+   * 503 at once rather than leaving the socket in the kernel's backlog (server.maxConnections would
+   * close it with no answer): a client or its load balancer learns to go elsewhere. No actor is
+   * started; the socket lives at most REFUSED_LINGER_MS more, so a flood costs bounded memory.
+   */
+  function refuseConnection(socket: Socket): void {
+    refused.add(socket);
+    log.warn('refused connection', { client: clientIpOf(socket), reason: `over --max-connections ${limits.maxConnections}` });
+    socket.end(cannedResponse(503));
+    setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
+  }
+
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (refused.has(req.socket)) return;
     const connection = connections.get(req.socket);
     if (connection === undefined) {
       res.destroy();
       return;
     }
-    const body = requestHasBody(req) ? new DeferredRequestBody(req) : null;
+    const rejection = checkRequestHead(req, limits);
+    const body = rejection === null && requestHasBody(req) ? new DeferredRequestBody(req, limits.maxBodySize) : null;
     const exchange = new Exchange(connection.nextExchangeId++, req, res, connection.clientIp, performance.now(), body);
+    if (rejection !== null) {
+      exchange.rejection = rejection;
+      log.warn('rejected request', { client: connection.clientIp, status: rejection.status, reason: rejection.reason });
+    }
+    connection.latest = exchange;
     res.once('close', () => connection.actor.send({ type: 'response.finished', exchange }));
     connection.actor.send({ type: 'request.received', exchange });
   });
 
+  // balancebeam does not tunnel: CONNECT is answered here (Node would otherwise drop the socket silently).
+  server.on('connect', (req: IncomingMessage, socket: Socket) => {
+    log.warn('rejected request', { client: clientIpOf(socket), status: 501, reason: 'CONNECT is not supported' });
+    socket.end(cannedResponse(501));
+    setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
+    req.resume();
+  });
+
   server.on('clientError', (error: Error & { code?: string }, socket: Socket) => {
     const code = error.code ?? 'UNKNOWN';
-    if (code === 'ECONNRESET' || !socket.writable) {
+    if (code === 'ECONNRESET' || !socket.writable || refused.has(socket)) {
       socket.destroy();
       return;
     }
     const status = statusForParseError(code);
     log.warn('rejected malformed request', { client: clientIpOf(socket), code, status });
-    const busy = connections.get(socket)?.actor.getSnapshot().matches('busy') === true;
-    if (busy) {
-      // A response is being written on this connection: a second status line would corrupt it.
-      socket.destroy();
+    const connection = connections.get(socket);
+    const busy = connection?.actor.getSnapshot().matches('busy') === true;
+    if (!busy) {
+      socket.end(cannedResponse(status));
       return;
     }
-    const reason = STATUS_CODES[status] ?? '';
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    const receiving = connection?.latest;
+    if (receiving !== null && receiving !== undefined && !receiving.req.complete && !receiving.res.writableEnded) {
+      // The error is in the body of a request already handed over: the actor aborts its upstream request
+      // and answers 400 (or cuts the connection if a response has begun); the answer closes the connection.
+      connection?.actor.send({ type: 'request.malformed', exchange: receiving });
+      return;
+    }
+    // The error is in a later pipelined head while a response is being written: a status line of our own
+    // would corrupt that response.
+    socket.destroy();
   });
 
   return server;

@@ -30,6 +30,7 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
     router,
     pools,
     rateLimited: config.rateLimit !== null,
+    limits: config.clientLimits,
     chooseUpstream: createChooser(views, config.balance),
   });
 

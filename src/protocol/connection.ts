@@ -31,6 +31,15 @@ export interface ResponseFinished {
   readonly exchange: Exchange;
 }
 
+/**
+ * The HTTP parser rejected bytes in the body of this exchange's request (a bad
+ * chunk size, say): the request must not reach the upstream as complete.
+ */
+export interface RequestMalformed {
+  readonly type: 'request.malformed';
+  readonly exchange: Exchange;
+}
+
 /** The client's socket closed. */
 export interface ClientDisconnected {
   readonly type: 'client.disconnected';

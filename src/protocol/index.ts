@@ -2,7 +2,7 @@
  * The vocabulary of balancebeam: every message an actor sends or receives.
  * Read this folder first; the actors are the grammar that uses it.
  */
-import type { ClientDisconnected, RequestReceived, ResponseFinished, UpstreamFailed, UpstreamResponded } from './connection.js';
+import type { ClientDisconnected, RequestMalformed, RequestReceived, ResponseFinished, UpstreamFailed, UpstreamResponded } from './connection.js';
 import type { HealthProbeResult, HealthRoundFinished } from './health.js';
 import type { WorkerFailed, WorkerListening } from './lifecycle.js';
 import type { RateLimitCheck, RateLimitVerdict } from './rate-limit.js';
@@ -29,6 +29,7 @@ export type RoutedMessage =
 /** Everything a connection actor reacts to. */
 export type ConnectionEvent =
   | RequestReceived
+  | RequestMalformed
   | RateLimitVerdict
   | UpstreamResponded
   | UpstreamFailed

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { DeferredRequestBody } from './request-body.js';
+import type { RequestRejection } from './request-limits.js';
 
 export type UpstreamResponse = Dispatcher.ResponseData;
 
@@ -17,6 +18,8 @@ export class Exchange {
   status = 0;
   /** How the request ended when it did not end with an upstream response. */
   outcome: string | null = null;
+  /** Set when the head broke a rule (request-limits): answered with its status, never forwarded. */
+  rejection: RequestRejection | null = null;
 
   constructor(
     readonly id: number,

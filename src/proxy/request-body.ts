@@ -6,19 +6,53 @@
  * Backpressure: push() returning false pauses the client socket; _read resumes it.
  */
 import type { IncomingMessage } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
+
+/**
+ * Why the client's side of a body failed; the connection actor answers each
+ * differently (400, 413, 408). Null while it has not failed.
+ */
+export type RequestBodyFailure = 'client-aborted' | 'malformed' | 'too-large' | 'stalled';
 
 export class DeferredRequestBody extends Readable {
   /** Whether any byte has been taken from the client: past this point the body cannot be replayed. */
   started = false;
-  /** The client's side failed (aborted upload): tell it apart from an upstream failure. */
-  clientFailed = false;
+  /** The client's side failed: tell it apart from an upstream failure, and say how. */
+  failure: RequestBodyFailure | null = null;
+  /**
+   * Since when (performance.now()) the balancer has been waiting for a byte
+   * from the client; null while it is not waiting (not started, paused by
+   * backpressure, or ended). The connection actor's one body-idle timer reads
+   * it: a timestamp written per chunk instead of a timer re-armed per chunk.
+   */
+  awaitingClientSince: number | null = null;
+  private received = 0;
 
-  constructor(private readonly source: IncomingMessage) {
+  constructor(
+    private readonly source: IncomingMessage,
+    /** Bytes allowed before the body fails as too large; 0: no limit. */
+    private readonly maxBytes = 0,
+  ) {
     super({ highWaterMark: 64 * 1024 });
   }
 
+  get clientFailed(): boolean {
+    return this.failure !== null;
+  }
+
+  /** Fail from outside (a stalled client, a parse error mid-body): the upstream request is aborted. */
+  failWith(failure: RequestBodyFailure): void {
+    if (this.failure !== null || this.destroyed) return;
+    this.failure = failure;
+    this.awaitingClientSince = null;
+    this.destroy(new Error(`request body failed: ${failure}`));
+  }
+
   override _read(): void {
+    if (this.awaitingClientSince === null && this.failure === null && !this.source.complete) {
+      this.awaitingClientSince = performance.now();
+    }
     if (!this.started) {
       this.started = true;
       this.source.on('data', this.onData);
@@ -30,6 +64,7 @@ export class DeferredRequestBody extends Readable {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.awaitingClientSince = null;
     this.detach();
     callback(error);
   }
@@ -37,7 +72,7 @@ export class DeferredRequestBody extends Readable {
   /** A fresh body for a retry; only allowed while nothing has been consumed. */
   replay(): DeferredRequestBody {
     if (this.started) throw new Error('request body already consumed');
-    return new DeferredRequestBody(this.source);
+    return new DeferredRequestBody(this.source, this.maxBytes);
   }
 
   private detach(): void {
@@ -48,22 +83,32 @@ export class DeferredRequestBody extends Readable {
   }
 
   private readonly onData = (chunk: Buffer): void => {
-    if (!this.push(chunk)) this.source.pause();
+    this.received += chunk.length;
+    if (this.maxBytes > 0 && this.received > this.maxBytes) {
+      this.failWith('too-large');
+      return;
+    }
+    if (this.push(chunk)) {
+      this.awaitingClientSince = performance.now();
+    } else {
+      this.awaitingClientSince = null;
+      this.source.pause();
+    }
   };
 
   private readonly onEnd = (): void => {
+    this.awaitingClientSince = null;
     this.detach();
     this.push(null);
   };
 
   private readonly onError = (error: Error): void => {
-    this.clientFailed = true;
+    this.failure ??= 'client-aborted';
     this.destroy(error);
   };
 
   private readonly onAborted = (): void => {
-    this.clientFailed = true;
-    this.destroy(new Error('client aborted the request body'));
+    this.failWith('client-aborted');
   };
 }
 
@@ -72,4 +117,17 @@ export function requestHasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   if (length !== undefined) return length !== '0';
   return req.headers['transfer-encoding'] !== undefined;
+}
+
+/** What the client is told when its own body failed; the connection is closed after it, its framing being lost. */
+export function statusForBodyFailure(failure: RequestBodyFailure): number {
+  switch (failure) {
+    case 'too-large':
+      return 413;
+    case 'stalled':
+      return 408;
+    case 'malformed':
+    case 'client-aborted':
+      return 400;
+  }
 }

@@ -6,13 +6,14 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import test from 'ava';
+import { SimulatedClock } from 'xstate';
 import { connectionMachine, type ConnectionPorts } from '../../src/actors/connection.js';
 import { startActor } from '../../src/actors/inspection.js';
 import { MailboxRouter } from '../../src/actors/router.js';
 import type { Address, RoutedMessage, UpstreamFailed, UpstreamResponded } from '../../src/protocol/index.js';
 import { Exchange, type ProxyFailure, type ProxyFailureKind, type UpstreamResponse } from '../../src/proxy/exchange.js';
 import type { ForwardOutcome } from '../../src/proxy/forward.js';
-import type { DeferredRequestBody } from '../../src/proxy/request-body.js';
+import type { DeferredRequestBody, RequestBodyFailure } from '../../src/proxy/request-body.js';
 
 const SELF: Address = 'p/conn/x';
 const CLIENT_IP = '10.0.0.7';
@@ -44,6 +45,7 @@ class FakePorts implements ConnectionPorts {
   constructor(
     readonly rateLimited: boolean,
     public live: string[],
+    readonly clock: SimulatedClock,
   ) {
     for (const name of ['rate-limiter', 'upstream/u1', 'upstream/u2', 'upstream/u3']) {
       const to: Address = `p/${name}`;
@@ -77,6 +79,10 @@ class FakePorts implements ConnectionPorts {
     this.completed_.push(exchange);
   }
 
+  now(): number {
+    return this.clock.now();
+  }
+
   forwardAt(index: number): ForwardCall {
     const call = this.forwards[index];
     if (call === undefined) throw new Error(`no forward #${index} (${this.forwards.length} so far)`);
@@ -84,25 +90,53 @@ class FakePorts implements ConnectionPorts {
   }
 }
 
+const KEEP_ALIVE_MS = 5_000;
+const BODY_IDLE_MS = 4_000;
+
+/** The client socket as the actor's timers see it: a byte counter the test advances, and a close it records. */
+class FakeClient {
+  received = 0;
+  closed = 0;
+  bytesRead(): number {
+    return this.received;
+  }
+  close(): void {
+    this.closed++;
+  }
+}
+
 function startConnection(options: { rateLimited?: boolean; live?: string[] } = {}) {
-  const ports = new FakePorts(options.rateLimited ?? false, options.live ?? ['u1', 'u2']);
-  const actor = startActor(connectionMachine, { input: { address: SELF, ports } });
-  return { ports, actor };
+  const clock = new SimulatedClock();
+  const ports = new FakePorts(options.rateLimited ?? false, options.live ?? ['u1', 'u2'], clock);
+  const client = new FakeClient();
+  const timeouts = { keepAliveMs: KEEP_ALIVE_MS, bodyIdleMs: BODY_IDLE_MS };
+  const actor = startActor(connectionMachine, { input: { address: SELF, ports, client, timeouts }, clock });
+  return { ports, actor, clock, client };
 }
 
 interface StubBody {
   started: boolean;
   readonly replays: StubBody[];
+  failure: RequestBodyFailure | null;
+  awaitingClientSince: number | null;
+  destroyed: boolean;
 }
 
 function stubBody(started = false): StubBody & DeferredRequestBody {
   const body = {
     started,
     replays: [] as StubBody[],
+    failure: null as RequestBodyFailure | null,
+    awaitingClientSince: null as number | null,
+    destroyed: false,
     replay(): StubBody {
       const fresh = stubBody();
       body.replays.push(fresh);
       return fresh;
+    },
+    failWith(failure: RequestBodyFailure): void {
+      body.failure = failure;
+      body.destroyed = true;
     },
   };
   return body as unknown as StubBody & DeferredRequestBody;
@@ -409,4 +443,106 @@ test('client.disconnected while idle ends the actor; nothing is done after', (t)
   actor.send({ type: 'rate-limit.verdict', requestId: 1, allowed: true, retryAfterSeconds: 0 });
   t.deepEqual(ports.sent, []);
   t.deepEqual(ports.forwards, []);
+});
+
+test('keep-alive timeout: a connection idle and silent that long is closed, not a moment before', (t) => {
+  const { actor, clock, client } = startConnection();
+  clock.increment(KEEP_ALIVE_MS - 1);
+  t.is(client.closed, 0);
+  clock.increment(1);
+  t.is(client.closed, 1);
+  t.true(actor.getSnapshot().matches('closing'));
+  actor.send({ type: 'client.disconnected' });
+  t.is(actor.getSnapshot().status, 'done');
+});
+
+test('keep-alive timeout: counted from the end of the last response, not from the connection', async (t) => {
+  const { ports, actor, clock, client } = startConnection();
+  clock.increment(KEEP_ALIVE_MS - 100);
+  const request = exchange(1);
+  actor.send({ type: 'request.received', exchange: request });
+  clock.increment(KEEP_ALIVE_MS * 3); // busy: no keep-alive timer
+  t.is(client.closed, 0);
+  await settle(ports.forwardAt(0), responded(request, upstreamResponse().response));
+  actor.send({ type: 'response.finished', exchange: request });
+  t.true(actor.getSnapshot().matches('idle'));
+  clock.increment(KEEP_ALIVE_MS - 1);
+  t.is(client.closed, 0);
+  clock.increment(1);
+  t.is(client.closed, 1);
+});
+
+test('keep-alive timeout: bytes of a next request head arriving keep the connection open (the header timeout governs them)', (t) => {
+  const { actor, clock, client } = startConnection();
+  clock.increment(KEEP_ALIVE_MS - 1);
+  client.received += 10;
+  clock.increment(1);
+  t.is(client.closed, 0, 'a request head is being read');
+  t.true(actor.getSnapshot().matches('idle'));
+  clock.increment(KEEP_ALIVE_MS - 1);
+  t.is(client.closed, 0);
+  clock.increment(1);
+  t.is(client.closed, 1, 'silent for a whole timeout since the last byte check');
+});
+
+test('body timeout: a body waited on for the timeout fails as stalled and is answered 408, connection closed', async (t) => {
+  const { ports, actor, clock } = startConnection();
+  const body = stubBody(true);
+  const request = exchange(1, { method: 'POST', body });
+  actor.send({ type: 'request.received', exchange: request });
+  body.awaitingClientSince = clock.now();
+  clock.increment(BODY_IDLE_MS - 1);
+  t.is(body.failure, null);
+  clock.increment(BODY_IDLE_MS / 4); // the next check after the timeout has passed
+  t.is(body.failure, 'stalled');
+  t.deepEqual(ports.responded, [], 'answered once the aborted upstream attempt settles');
+  await settle(ports.forwardAt(0), failed(request, failure('request-body-failed', 'u1', false)));
+  t.is(ports.forwards.length, 1, 'never retried');
+  t.deepEqual(ports.responded, [{ exchange: request, status: 408, headers: { connection: 'close' } }]);
+});
+
+test('body timeout: a body that keeps receiving bytes, or waits on the upstream, is left alone', (t) => {
+  const { actor, clock } = startConnection();
+  const moving = stubBody(true);
+  const backpressured = stubBody(true);
+  actor.send({ type: 'request.received', exchange: exchange(1, { method: 'POST', body: moving }) });
+  actor.send({ type: 'request.received', exchange: exchange(2, { method: 'POST', body: backpressured }) });
+  for (let step = 0; step < 20; step++) {
+    moving.awaitingClientSince = clock.now(); // a chunk arrived
+    clock.increment(BODY_IDLE_MS / 2);
+  }
+  t.is(moving.failure, null);
+  t.is(backpressured.failure, null, 'awaitingClientSince null: the balancer is not waiting on the client');
+});
+
+test('a body over the size limit is answered 413 and the connection closed', async (t) => {
+  const { ports, actor } = startConnection();
+  const body = stubBody(true);
+  const request = exchange(1, { method: 'POST', body });
+  actor.send({ type: 'request.received', exchange: request });
+  body.failWith('too-large');
+  await settle(ports.forwardAt(0), failed(request, failure('request-body-failed', 'u1', false)));
+  t.deepEqual(ports.responded, [{ exchange: request, status: 413, headers: { connection: 'close' } }]);
+});
+
+test('request.malformed fails the body (aborting the upstream request), then 400 with the connection closed', async (t) => {
+  const { ports, actor } = startConnection({ live: ['u1', 'u2'] });
+  const body = stubBody(false);
+  const request = exchange(1, { method: 'PUT', body });
+  actor.send({ type: 'request.received', exchange: request });
+  actor.send({ type: 'request.malformed', exchange: request });
+  t.is(body.failure, 'malformed');
+  await settle(ports.forwardAt(0), failed(request, failure('request-body-failed', 'u1', false)));
+  t.is(ports.forwards.length, 1, 'not retried although no body byte was sent');
+  t.deepEqual(ports.responded, [{ exchange: request, status: 400, headers: { connection: 'close' } }]);
+});
+
+test('a rejected request head is answered with its status and never forwarded', (t) => {
+  const { ports, actor } = startConnection({ rateLimited: true });
+  const request = exchange(1);
+  request.rejection = { status: 414, reason: 'long' };
+  actor.send({ type: 'request.received', exchange: request });
+  t.deepEqual(ports.forwards, []);
+  t.deepEqual(ports.sent, [], 'not even counted by the rate limiter');
+  t.deepEqual(ports.responded, [{ exchange: request, status: 414, headers: { connection: 'close' } }]);
 });
