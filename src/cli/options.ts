@@ -125,6 +125,8 @@ function describeParseError(error: unknown): string {
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown !== null) return `unknown flag ${unknown[1]}`;
   const missing = /^Option '(--[a-z-]+)[^']*' argument missing/.exec(message);
   if (missing !== null) return `${missing[1]}: a value is required`;
+  const ambiguous = /^Option '(--[a-z-]+)[^']*' argument is ambiguous/.exec(message);
+  if (ambiguous !== null) return `${ambiguous[1]}: a value starting with '-' is not allowed (negative numbers are not)`;
   return message.split('\n')[0] ?? message;
 }
 

@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import test from 'ava';
 import { parseCommandLine, UsageError, type Command } from '../../src/cli/options.js';
-import type { Config } from '../../src/config.js';
+import { DEFAULT_CLIENT_LIMITS, type Config } from '../../src/config.js';
 
 const UPSTREAM = ['--upstream', '127.0.0.1:8080'];
 
@@ -21,6 +21,16 @@ test('defaults', (t) => {
     balance: 'round-robin',
     workers: availableParallelism(),
     logLevel: 'info',
+    clientLimits: {
+      headerTimeoutMs: 10_000,
+      bodyTimeoutMs: 60_000,
+      keepAliveTimeoutMs: 5_000,
+      maxHeaderSize: 16_384,
+      maxHeaders: 100,
+      maxUriLength: 8_192,
+      maxBodySize: 0,
+      maxConnections: 10_000,
+    },
   });
 });
 
@@ -45,6 +55,7 @@ test('every flag given', (t) => {
     balance: 'random',
     workers: 3,
     logLevel: 'warn',
+    clientLimits: DEFAULT_CLIENT_LIMITS,
   });
 });
 
@@ -157,3 +168,43 @@ test('a window size goes with per-window limits, not per-minute ones', (t) => {
     windowMs: 30_000,
   });
 });
+
+test('client limit flags', (t) => {
+  const config = runConfig([
+    ...UPSTREAM,
+    '--client-header-timeout', '2.5',
+    '--client-body-timeout', '30',
+    '--keep-alive-timeout', '75',
+    '--max-header-size', '8192',
+    '--max-headers', '50',
+    '--max-uri-length', '2048',
+    '--max-body-size', '1048576',
+    '--max-connections', '500',
+  ]); // prettier-ignore
+  t.deepEqual(config.clientLimits, {
+    headerTimeoutMs: 2_500,
+    bodyTimeoutMs: 30_000,
+    keepAliveTimeoutMs: 75_000,
+    maxHeaderSize: 8_192,
+    maxHeaders: 50,
+    maxUriLength: 2_048,
+    maxBodySize: 1_048_576,
+    maxConnections: 500,
+  });
+});
+
+for (const [flag, value] of [
+  ['--client-header-timeout', '0'],
+  ['--client-body-timeout', '-1'],
+  ['--keep-alive-timeout', 'soon'],
+  ['--max-header-size', '100'],
+  ['--max-headers', '0'],
+  ['--max-uri-length', '1.5'],
+  ['--max-body-size', '-5'],
+  ['--max-connections', '0'],
+] as const) {
+  test(`a bad ${flag} is a usage error naming it`, (t) => {
+    const error = t.throws(() => parseCommandLine([...UPSTREAM, flag, value]), { instanceOf: UsageError });
+    t.true(error?.message.startsWith(`${flag}:`), error?.message);
+  });
+}
