@@ -38,6 +38,7 @@ import { RATE_LIMITER, upstreamAddress } from '../protocol/index.js';
 import type { Exchange, ProxyFailure, UpstreamResponse } from '../proxy/exchange.js';
 import { statusForFailure } from '../proxy/failure.js';
 import type { ForwardOutcome } from '../proxy/forward.js';
+import { discardUpstreamBody } from '../proxy/relay.js';
 import { statusForBodyFailure } from '../proxy/request-body.js';
 import type { MailboxRouter } from './router.js';
 
@@ -115,7 +116,7 @@ function dispatch(context: ConnectionContext, exchange: Exchange, self: Self): v
 /** An attempt settled: tell the actor, or, if it has closed, release what the attempt holds. */
 function deliver(self: Self, outcome: ForwardOutcome): void {
   if (self.getSnapshot().status === 'active') self.send(outcome);
-  else if (outcome.type === 'upstream.responded') outcome.response.body.destroy();
+  else if (outcome.type === 'upstream.responded') discardUpstreamBody(outcome.response);
 }
 
 /**
@@ -174,7 +175,7 @@ export const connectionMachine = setup({
     relayResponse: ({ context, event }) => {
       const { exchange, response } = event as UpstreamResponded;
       if (context.inFlight.has(exchange.id)) context.ports.relay(exchange, response);
-      else response.body.destroy();
+      else discardUpstreamBody(response);
     },
     retryOrFail: ({ context, event, self }) => {
       const { exchange, failure } = event as UpstreamFailed;

@@ -10,10 +10,20 @@ import { clientResponseHeaders } from './headers.js';
 // A failed relay has already destroyed the client response; the exchange ends through its 'close'.
 const ignoreRelayError = (): void => {};
 
+/**
+ * Drop an upstream response nobody will read. undici's body reports being
+ * destroyed unread as an 'error' (AbortError); with no listener that would be
+ * an uncaught exception, so one that ignores it is attached first.
+ */
+export function discardUpstreamBody(response: UpstreamResponse): void {
+  response.body.once('error', ignoreRelayError);
+  response.body.destroy();
+}
+
 export function relayResponse(exchange: Exchange, response: UpstreamResponse): void {
   const { res } = exchange;
   if (res.destroyed) {
-    response.body.destroy();
+    discardUpstreamBody(response);
     return;
   }
   exchange.status = response.statusCode;

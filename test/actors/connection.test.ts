@@ -152,6 +152,7 @@ function exchange(id: number, options: { method?: string; body?: DeferredRequest
 function upstreamResponse(): { response: UpstreamResponse; destroyed: () => boolean } {
   let destroyed = false;
   const body = {
+    once: () => body,
     destroy: () => {
       destroyed = true;
     },
