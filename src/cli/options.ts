@@ -36,6 +36,15 @@ Flags:
   --rate-limit-algorithm sliding-window|fixed-window   (default sliding-window)
   --workers N                           processes accepting connections (default: number of CPUs)
   --log-level debug|info|warn|error|silent   (default info: one line per request)
+
+Upstream failures and shutdown:
+  --upstream-connect-timeout SECS       connecting to an upstream; then the next one is tried (default 5)
+  --upstream-response-timeout SECS      waiting for an upstream's response head; then 504 (default 60)
+  --upstream-body-timeout SECS          silence between two response body bytes; then the client's connection is cut (default 60)
+  --retries N                           resend an idempotent request that got no response byte to another upstream
+                                        up to N times; 0 = never (default 1; refused connects always fail over)
+  --drain-timeout SECS                  on SIGTERM/SIGINT, time in-flight requests get to finish (default 10)
+
   --help                                show this help
   --version                             show the version
 `;
@@ -52,6 +61,11 @@ const FLAGS = {
   'rate-limit-algorithm': { type: 'string' },
   workers: { type: 'string' },
   'log-level': { type: 'string' },
+  'upstream-connect-timeout': { type: 'string' },
+  'upstream-response-timeout': { type: 'string' },
+  'upstream-body-timeout': { type: 'string' },
+  retries: { type: 'string' },
+  'drain-timeout': { type: 'string' },
   help: { type: 'boolean' },
   version: { type: 'boolean' },
 } as const;
@@ -80,6 +94,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     balance: oneOf<BalanceAlgorithm>('--balance', values.balance ?? 'round-robin', BALANCE_ALGORITHMS),
     workers: values.workers === undefined ? availableParallelism() : integer('--workers', values.workers, 1, 256),
     logLevel: oneOf<LogLevel>('--log-level', values['log-level'] ?? 'info', LOG_LEVELS),
+    ...parseUpstreamFailureHandling(values),
   };
 
   if (demo) {
@@ -190,4 +205,31 @@ function parseRateLimit(values: {
   }
   if (perWindow > 0) return { algorithm, limit: perWindow, windowMs: Math.round(windowSeconds * 1000) };
   return null;
+}
+
+const MAX_TIMEOUT_SECONDS = 86_400;
+
+function timeoutMs(flag: string, text: string | undefined, defaultSeconds: number, allowZero: boolean): number {
+  const value = seconds(flag, text ?? String(defaultSeconds), allowZero);
+  if (value > MAX_TIMEOUT_SECONDS) throw new UsageError(`${flag}: '${text}' is more than a day (${MAX_TIMEOUT_SECONDS} s)`);
+  return Math.round(value * 1000);
+}
+
+function parseUpstreamFailureHandling(values: {
+  'upstream-connect-timeout'?: string;
+  'upstream-response-timeout'?: string;
+  'upstream-body-timeout'?: string;
+  retries?: string;
+  'drain-timeout'?: string;
+}): Pick<Config, 'upstreamTimeouts' | 'retries' | 'drainTimeoutMs'> {
+  return {
+    upstreamTimeouts: {
+      connectMs: timeoutMs('--upstream-connect-timeout', values['upstream-connect-timeout'], 5, false),
+      responseMs: timeoutMs('--upstream-response-timeout', values['upstream-response-timeout'], 60, false),
+      bodyIdleMs: timeoutMs('--upstream-body-timeout', values['upstream-body-timeout'], 60, false),
+    },
+    retries: integer('--retries', values.retries ?? '1', 0, 10),
+    // 0: in-flight requests are cut at once.
+    drainTimeoutMs: timeoutMs('--drain-timeout', values['drain-timeout'], 10, true),
+  };
 }

@@ -23,6 +23,7 @@ export interface ListenerDeps {
   readonly router: MailboxRouter;
   readonly pools: UpstreamPools;
   readonly rateLimited: boolean;
+  readonly retries: number;
   chooseUpstream(exclude: readonly string[]): string | undefined;
 }
 
@@ -71,6 +72,7 @@ export function createProxyServer(deps: ListenerDeps): Server {
   const ports: ConnectionPorts = {
     router: deps.router,
     rateLimited: deps.rateLimited,
+    retries: deps.retries,
     chooseUpstream: (exclude) => deps.chooseUpstream(exclude),
     forward: (exchange, upstreamId) => forwardToUpstream(exchange, upstreamId, deps.pools.get(upstreamId)),
     relay: relayResponse,
@@ -99,7 +101,15 @@ export function createProxyServer(deps: ListenerDeps): Server {
     }
     const body = requestHasBody(req) ? new DeferredRequestBody(req) : null;
     const exchange = new Exchange(connection.nextExchangeId++, req, res, connection.clientIp, performance.now(), body);
-    res.once('close', () => connection.actor.send({ type: 'response.finished', exchange }));
+    res.once('close', () => {
+      exchange.clientGone.abort();
+      connection.actor.send({ type: 'response.finished', exchange });
+    });
+    res.once('finish', () => {
+      // Draining (the server has stopped listening): a keep-alive connection whose last response has just gone
+      // out is closed now, not left idle until the drain deadline.
+      if (!server.listening) setImmediate(() => server.closeIdleConnections());
+    });
     connection.actor.send({ type: 'request.received', exchange });
   });
 

@@ -21,6 +21,9 @@ test('defaults', (t) => {
     balance: 'round-robin',
     workers: availableParallelism(),
     logLevel: 'info',
+    upstreamTimeouts: { connectMs: 5_000, responseMs: 60_000, bodyIdleMs: 60_000 },
+    retries: 1,
+    drainTimeoutMs: 10_000,
   });
 });
 
@@ -36,6 +39,11 @@ test('every flag given', (t) => {
     '--rate-limit-algorithm', 'fixed-window',
     '--workers', '3',
     '--log-level', 'warn',
+    '--upstream-connect-timeout', '0.25',
+    '--upstream-response-timeout', '30',
+    '--upstream-body-timeout', '15',
+    '--retries', '3',
+    '--drain-timeout', '0',
   ]); // prettier-ignore
   t.deepEqual(config, {
     bind: { host: '127.0.0.1', port: 0 },
@@ -45,6 +53,9 @@ test('every flag given', (t) => {
     balance: 'random',
     workers: 3,
     logLevel: 'warn',
+    upstreamTimeouts: { connectMs: 250, responseMs: 30_000, bodyIdleMs: 15_000 },
+    retries: 3,
+    drainTimeoutMs: 0,
   });
 });
 
@@ -127,6 +138,16 @@ const BAD: readonly (readonly [argv: readonly string[], names: string])[] = [
   [[...UPSTREAM, '--workers', 'many'], '--workers'],
   [[...UPSTREAM, '--log-level', 'loud'], '--log-level'],
   [[...UPSTREAM, '--verbose'], '--verbose'],
+  [[...UPSTREAM, '--upstream-connect-timeout', '0'], '--upstream-connect-timeout'],
+  [[...UPSTREAM, '--upstream-connect-timeout', 'fast'], '--upstream-connect-timeout'],
+  [[...UPSTREAM, '--upstream-response-timeout', '-1'], '--upstream-response-timeout'],
+  [[...UPSTREAM, '--upstream-response-timeout', '86401'], '--upstream-response-timeout'],
+  [[...UPSTREAM, '--upstream-body-timeout', ''], '--upstream-body-timeout'],
+  [[...UPSTREAM, '--retries', '-1'], '--retries'],
+  [[...UPSTREAM, '--retries', '1.5'], '--retries'],
+  [[...UPSTREAM, '--retries', '11'], '--retries'],
+  [[...UPSTREAM, '--drain-timeout', 'never'], '--drain-timeout'],
+  [[...UPSTREAM, '--drain-timeout', '-5'], '--drain-timeout'],
   [[...UPSTREAM, 'serve'], 'serve'],
 ];
 
