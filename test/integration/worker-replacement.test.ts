@@ -56,13 +56,11 @@ test('a worker killed under load is replaced; only requests in flight on it may 
   await waitFor(() => clients.every((load) => load.succeeded.length >= 5), { timeoutMs: 15_000, what: '5 answers per client' });
   // Which worker holds each client's connection, from the request log (urls are unique per client).
   const nodeOf = (load: LoadClient): string | undefined =>
-    balancer.process.logsWith((line) => line.msg === 'request' && String(line.url).startsWith(`/c${load.index}/`))[0]?.node as
-      | string
-      | undefined;
+    balancer.process.logsWith((line) => line.msg === 'request' && String(line.url).startsWith(`/c${load.index}/`))[0]?.node;
   const homes = await waitFor(
     () => {
       const found = clients.map(nodeOf);
-      return found.every((node) => node !== undefined) ? (found as string[]) : undefined;
+      return found.every((node) => node !== undefined) ? (found) : undefined;
     },
     { timeoutMs: 10_000, what: 'a request log line per client' },
   );
