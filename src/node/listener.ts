@@ -50,6 +50,8 @@ function logCompleted(exchange: Exchange): void {
     status: exchange.res.writableFinished ? exchange.status : 0,
     ms: Math.round((performance.now() - exchange.startedAt) * 100) / 100,
     outcome: exchange.outcome ?? undefined,
+    // Upstreams tried, when a fail-over or a resend took more than one.
+    attempts: exchange.tried.length > 1 ? exchange.tried.length : undefined,
   });
 }
 

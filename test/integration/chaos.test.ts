@@ -87,7 +87,8 @@ test(`upstreams killed and restarted at random under load: every GET succeeds (s
   await Promise.all(loops);
 
   const story = `seed ${SEED}; ${events.join(', ')}`;
-  t.log(`${results.ok} GETs answered, ${kills} kills: ${story}`);
+  const rescued = balancer.process.requestLogs().filter((line) => Number(line.attempts ?? 1) > 1).length;
+  t.log(`${results.ok} GETs answered (${rescued} after a fail-over or resend), ${kills} kills: ${story}`);
   t.deepEqual(results.failures, [], story);
   t.true(kills >= 5, `only ${kills} kills: ${story}`);
   t.true(results.ok >= 100, `only ${results.ok} requests: ${story}`);

@@ -25,6 +25,8 @@ test('a GET reset before any response byte is answered by another upstream', asy
     good.proxied().map((request) => request.url),
     ['/idempotent'],
   );
+  const logged = await balancer.process.waitForLog((line) => line.msg === 'request', { timeoutMs: 10_000, what: 'the request line' });
+  t.is(logged.attempts, 2, 'the request line says two upstreams were tried');
   t.deepEqual(balancer.process.crashReports(), []);
 });
 
