@@ -37,6 +37,7 @@ async function measure(label: string, rateLimited: boolean, requests: number, ro
   const ports: ConnectionPorts = {
     router,
     rateLimited,
+    retries: 1,
     chooseUpstream: choose,
     forward: (exchange) =>
       Promise.resolve<UpstreamResponded>({ type: 'upstream.responded', exchange, response: fakeUpstreamResponse }),

@@ -62,6 +62,26 @@ export interface Config {
   readonly workers: number;
   readonly logLevel: LogLevel;
   readonly clientLimits: ClientLimits;
+
+  // Upstream-side failure handling (timeouts, retries, draining on shutdown).
+  readonly upstreamTimeouts: UpstreamTimeouts;
+  /**
+   * How many times a request that reached an upstream but got no response byte
+   * back may be sent to another upstream (idempotent methods only). Connect
+   * failures fail over to every live upstream regardless: see README.
+   */
+  readonly retries: number;
+  /** How long SIGTERM/SIGINT lets in-flight requests finish before their connections are cut. */
+  readonly drainTimeoutMs: number;
+}
+
+export interface UpstreamTimeouts {
+  /** TCP connect to an upstream (nginx proxy_connect_timeout, HAProxy timeout connect). */
+  readonly connectMs: number;
+  /** From the request sent to the response head (nginx proxy_read_timeout, HAProxy timeout server). */
+  readonly responseMs: number;
+  /** Between two body bytes from the upstream (nginx proxy_read_timeout, HAProxy timeout server). */
+  readonly bodyIdleMs: number;
 }
 
 export function formatHostPort(host: string, port: number): string {

@@ -39,7 +39,7 @@ export async function runInstance(config: Config): Promise<Instance> {
     return {
       address,
       shutdown: async () => {
-        await node.shutdown(10_000);
+        await node.shutdown(config.drainTimeoutMs);
         services.stop();
       },
     };

@@ -3,7 +3,8 @@
  *
  * It decides, for each request the HTTP parser hands it: ask the rate limiter
  * (if limiting is on), pick an upstream, forward, and on a failed attempt
- * either retry elsewhere or answer with an error status. It never sees a body
+ * either retry elsewhere or answer with an error status (the rule is
+ * `afterFailure` below). It never sees a body
  * chunk: bytes flow client → DeferredRequestBody → undici → upstream and back
  * through a stream pipeline, with backpressure.
  *
@@ -35,7 +36,7 @@ import type {
   UpstreamResponded,
 } from '../protocol/index.js';
 import { RATE_LIMITER, upstreamAddress } from '../protocol/index.js';
-import type { Exchange, ProxyFailure, UpstreamResponse } from '../proxy/exchange.js';
+import type { Exchange, ProxyFailure, ProxyFailureKind, UpstreamResponse } from '../proxy/exchange.js';
 import { statusForFailure } from '../proxy/failure.js';
 import type { ForwardOutcome } from '../proxy/forward.js';
 import { discardUpstreamBody } from '../proxy/relay.js';
@@ -47,6 +48,8 @@ export interface ConnectionPorts {
   readonly router: MailboxRouter;
   /** Ask the rate limiter about every request (false: limiting is off). */
   readonly rateLimited: boolean;
+  /** `--retries`: resends allowed per request after a failure past the connect (see afterFailure). */
+  readonly retries: number;
   chooseUpstream(exclude: readonly string[]): string | undefined;
   forward(exchange: Exchange, upstreamId: string): Promise<ForwardOutcome>;
   relay(exchange: Exchange, response: UpstreamResponse): void;
@@ -101,11 +104,55 @@ interface Self {
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-function dispatch(context: ConnectionContext, exchange: Exchange, self: Self): void {
+/**
+ * Failures after the connect that leave no trace at the client (no response
+ * byte has been relayed) and say nothing about the request itself: worth
+ * another upstream for an idempotent request. A response timeout is not among
+ * them: the client has already waited the whole timeout, and the upstream may
+ * still be working on the request.
+ */
+const RESENDABLE: ReadonlySet<ProxyFailureKind> = new Set(['upstream-reset', 'upstream-protocol-error']);
+
+/** What a failed attempt leads to. */
+export type AfterFailure =
+  /** The connection was never made: try another live upstream (any method, as often as there are upstreams). */
+  | 'fail-over'
+  /** The request reached an upstream that broke off before answering: resend it elsewhere, using up one retry. */
+  | 'resend'
+  /** Answer the client with the failure's status. */
+  | 'answer';
+
+/**
+ * The retry rule. Nothing is resent once a byte of the request body has been
+ * read from the client (it cannot be replayed), and a failure only reaches this
+ * point before any response byte was relayed (later ones cut the client's
+ * connection in relay.ts), so no client ever sees two responses.
+ */
+export function afterFailure(exchange: Exchange, failure: ProxyFailure, retries: number): AfterFailure {
+  // The client's body failed (malformed, too large, stalled, aborted): the fault is the client's, not the upstream's.
+  if (exchange.body?.failure != null) return 'answer';
+  const bodyUntouched = exchange.body === null || !exchange.body.started;
+  if (!bodyUntouched) return 'answer';
+  if (failure.connectFailed) return 'fail-over';
+  if (!RESENDABLE.has(failure.kind) || !IDEMPOTENT.has(exchange.req.method ?? '')) return 'answer';
+  return exchange.retries < retries ? 'resend' : 'answer';
+}
+
+/**
+ * Picks an upstream not yet tried and forwards to it. When none is left, the
+ * client gets the previous attempt's status (a reset or garbage: 502), or 502
+ * "no live upstream" when every upstream is dead or refused.
+ */
+function dispatch(context: ConnectionContext, exchange: Exchange, self: Self, previous?: ProxyFailure): void {
   const upstreamId = context.ports.chooseUpstream(exchange.tried);
   if (upstreamId === undefined) {
-    exchange.outcome = 'no live upstream';
-    context.ports.respond(exchange, 502);
+    if (previous !== undefined && !previous.connectFailed) {
+      exchange.outcome = previous.kind;
+      context.ports.respond(exchange, statusForFailure(previous.kind));
+    } else {
+      exchange.outcome = 'no live upstream';
+      context.ports.respond(exchange, 502);
+    }
     return;
   }
   exchange.tried.push(upstreamId);
@@ -120,16 +167,19 @@ function deliver(self: Self, outcome: ForwardOutcome): void {
 }
 
 /**
- * A failed attempt may go to another upstream when nothing of it can have had
- * an effect: the connection was never made, or an idempotent request without a
- * consumed body lost a reused keep-alive connection before any response byte.
+ * Passive health: a refused or timed-out connect, and a reply that is not
+ * HTTP, tell the upstream's actor, which takes the upstream out everywhere.
+ * Resets and response timeouts do not: a keep-alive connection the upstream
+ * closed as it was reused, or one slow request, is no sign of a dead upstream
+ * (a hung one fails its active health checks).
  */
-function isRetryable(exchange: Exchange, failure: ProxyFailure): boolean {
-  if (exchange.body?.failure != null) return false;
-  const bodyUntouched = exchange.body === null || !exchange.body.started;
-  if (!bodyUntouched) return false;
-  if (failure.connectFailed) return true;
-  return failure.kind === 'upstream-reset' && IDEMPOTENT.has(exchange.req.method ?? '');
+function reportToUpstream(context: ConnectionContext, failure: ProxyFailure): void {
+  const to = upstreamAddress(failure.upstreamId);
+  if (failure.connectFailed) {
+    context.ports.router.send(to, { type: 'upstream.connect-failed', upstreamId: failure.upstreamId, reason: failure.message });
+  } else if (failure.kind === 'upstream-protocol-error') {
+    context.ports.router.send(to, { type: 'upstream.misbehaved', upstreamId: failure.upstreamId, reason: failure.message });
+  }
 }
 
 export const connectionMachine = setup({
@@ -179,17 +229,13 @@ export const connectionMachine = setup({
     },
     retryOrFail: ({ context, event, self }) => {
       const { exchange, failure } = event as UpstreamFailed;
-      if (failure.connectFailed) {
-        context.ports.router.send(upstreamAddress(failure.upstreamId), {
-          type: 'upstream.connect-failed',
-          upstreamId: failure.upstreamId,
-          reason: failure.message,
-        });
-      }
+      reportToUpstream(context, failure);
       if (!context.inFlight.has(exchange.id)) return;
-      if (isRetryable(exchange, failure)) {
+      const next = afterFailure(exchange, failure, context.ports.retries);
+      if (next !== 'answer') {
+        if (next === 'resend') exchange.retries++;
         exchange.body = exchange.body?.replay() ?? null;
-        dispatch(context, exchange, self);
+        dispatch(context, exchange, self, failure);
         return;
       }
       const bodyFailure = exchange.body?.failure ?? null;

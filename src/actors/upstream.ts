@@ -2,7 +2,7 @@
  * The upstream actor: one per upstream server, in the primary process. It is
  * the single authority on that upstream's health for the whole instance.
  *
- *   healthy ──connect failed (passive) / probe failed (active)──▶ dead
+ *   healthy ──connect failed / misbehaved (passive), probe failed (active)──▶ dead
  *   dead ──probe passed──▶ healthy
  *   dead ──back-off expired (only when active checks are off)──▶ healthy
  *
@@ -10,7 +10,14 @@
  * an upstream one worker finds dead is dead for all of them.
  */
 import { assign, setup } from 'xstate';
-import type { Address, HealthProbeResult, UpstreamConnectFailed, UpstreamEvent, UpstreamTarget } from '../protocol/index.js';
+import type {
+  Address,
+  HealthProbeResult,
+  UpstreamConnectFailed,
+  UpstreamEvent,
+  UpstreamMisbehaved,
+  UpstreamTarget,
+} from '../protocol/index.js';
 import { log } from '../log.js';
 import type { MailboxRouter } from './router.js';
 
@@ -61,6 +68,10 @@ export const upstreamMachine = setup({
     },
     recordConnectFailure: assign({
       reason: ({ event }) => `connect failed: ${(event as UpstreamConnectFailed).reason}`,
+      deathsInARow: ({ context }) => context.deathsInARow + 1,
+    }),
+    recordMisbehaviour: assign({
+      reason: ({ event }) => `misbehaved: ${(event as UpstreamMisbehaved).reason}`,
       deathsInARow: ({ context }) => context.deathsInARow + 1,
     }),
     recordProbeFailure: assign({
@@ -118,6 +129,7 @@ export const upstreamMachine = setup({
       entry: { type: 'publishHealth', params: { healthy: true } },
       on: {
         'upstream.connect-failed': { target: 'dead', actions: 'recordConnectFailure' },
+        'upstream.misbehaved': { target: 'dead', actions: 'recordMisbehaviour' },
         'health.probe-result': { guard: 'probeFailed', target: 'dead', actions: 'recordProbeFailure' },
       },
       after: {

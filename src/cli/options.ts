@@ -46,6 +46,13 @@ Client limits (per connection unless said otherwise):
   --max-uri-length BYTES                request target (default 8192) → 414
   --max-body-size BYTES                 request body; 0 = no limit (default 0) → 413
   --max-connections N                   open client connections per worker (default 10000); more → 503
+Upstream failures and shutdown:
+  --upstream-connect-timeout SECS       connecting to an upstream; then the next one is tried (default 5)
+  --upstream-response-timeout SECS      waiting for an upstream's response head; then 504 (default 60)
+  --upstream-body-timeout SECS          silence between two response body bytes; then the client's connection is cut (default 60)
+  --retries N                           resend an idempotent request that got no response byte to another upstream
+                                        up to N times; 0 = never (default 1; refused connects always fail over)
+  --drain-timeout SECS                  on SIGTERM/SIGINT, time in-flight requests get to finish (default 10)
 
   --help                                show this help
   --version                             show the version
@@ -71,6 +78,11 @@ const FLAGS = {
   'max-uri-length': { type: 'string' },
   'max-body-size': { type: 'string' },
   'max-connections': { type: 'string' },
+  'upstream-connect-timeout': { type: 'string' },
+  'upstream-response-timeout': { type: 'string' },
+  'upstream-body-timeout': { type: 'string' },
+  retries: { type: 'string' },
+  'drain-timeout': { type: 'string' },
   help: { type: 'boolean' },
   version: { type: 'boolean' },
 } as const;
@@ -100,6 +112,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     workers: values.workers === undefined ? availableParallelism() : integer('--workers', values.workers, 1, 256),
     logLevel: oneOf<LogLevel>('--log-level', values['log-level'] ?? 'info', LOG_LEVELS),
     clientLimits: parseClientLimits(values),
+    ...parseUpstreamFailureHandling(values),
   };
 
   if (demo) {
@@ -214,8 +227,14 @@ function parseRateLimit(values: {
   return null;
 }
 
-function milliseconds(flag: string, text: string | undefined, defaultMs: number): number {
-  return text === undefined ? defaultMs : Math.round(seconds(flag, text, false) * 1000);
+const MAX_TIMEOUT_SECONDS = 86_400;
+
+/** A timeout flag in seconds (fractions allowed, at most a day), as milliseconds. */
+function timeoutMs(flag: string, text: string | undefined, defaultMs: number, allowZero = false): number {
+  if (text === undefined) return defaultMs;
+  const value = seconds(flag, text, allowZero);
+  if (value > MAX_TIMEOUT_SECONDS) throw new UsageError(`${flag}: '${text}' is more than a day (${MAX_TIMEOUT_SECONDS} s)`);
+  return Math.round(value * 1000);
 }
 
 function parseClientLimits(values: {
@@ -234,14 +253,33 @@ function parseClientLimits(values: {
     return text === undefined ? fallback : integer(`--${flag}`, text, min, max);
   };
   return {
-    headerTimeoutMs: milliseconds('--client-header-timeout', values['client-header-timeout'], defaults.headerTimeoutMs),
-    bodyTimeoutMs: milliseconds('--client-body-timeout', values['client-body-timeout'], defaults.bodyTimeoutMs),
-    keepAliveTimeoutMs: milliseconds('--keep-alive-timeout', values['keep-alive-timeout'], defaults.keepAliveTimeoutMs),
+    headerTimeoutMs: timeoutMs('--client-header-timeout', values['client-header-timeout'], defaults.headerTimeoutMs),
+    bodyTimeoutMs: timeoutMs('--client-body-timeout', values['client-body-timeout'], defaults.bodyTimeoutMs),
+    keepAliveTimeoutMs: timeoutMs('--keep-alive-timeout', values['keep-alive-timeout'], defaults.keepAliveTimeoutMs),
     // Below ~1 KiB not even an ordinary browser request head fits; llhttp's field is 32 bits.
     maxHeaderSize: count('max-header-size', defaults.maxHeaderSize, 1024, 2 ** 31 - 1),
     maxHeaders: count('max-headers', defaults.maxHeaders, 1, 10_000),
     maxUriLength: count('max-uri-length', defaults.maxUriLength, 1, 2 ** 31 - 1),
     maxBodySize: count('max-body-size', defaults.maxBodySize, 0, Number.MAX_SAFE_INTEGER),
     maxConnections: count('max-connections', defaults.maxConnections, 1, 1_000_000),
+  };
+}
+
+function parseUpstreamFailureHandling(values: {
+  'upstream-connect-timeout'?: string;
+  'upstream-response-timeout'?: string;
+  'upstream-body-timeout'?: string;
+  retries?: string;
+  'drain-timeout'?: string;
+}): Pick<Config, 'upstreamTimeouts' | 'retries' | 'drainTimeoutMs'> {
+  return {
+    upstreamTimeouts: {
+      connectMs: timeoutMs('--upstream-connect-timeout', values['upstream-connect-timeout'], 5_000),
+      responseMs: timeoutMs('--upstream-response-timeout', values['upstream-response-timeout'], 60_000),
+      bodyIdleMs: timeoutMs('--upstream-body-timeout', values['upstream-body-timeout'], 60_000),
+    },
+    retries: integer('--retries', values.retries ?? '1', 0, 10),
+    // 0: in-flight requests are cut at once.
+    drainTimeoutMs: timeoutMs('--drain-timeout', values['drain-timeout'], 10_000, true),
   };
 }

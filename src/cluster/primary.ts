@@ -15,6 +15,9 @@ import type { Instance } from '../instance.js';
 
 export const WORKER_ENV = 'BALANCEBEAM_WORKER';
 
+/** Time a worker gets, beyond the drain deadline, to close its pools and exit. */
+const WORKER_EXIT_MARGIN_MS = 5_000;
+
 export interface WorkerAssignment {
   readonly node: string;
   readonly config: Config;
@@ -50,6 +53,7 @@ export async function runClusterPrimary(config: Config): Promise<Instance> {
     const worker = cluster.fork({ [WORKER_ENV]: JSON.stringify(assignment) });
     workers.set(node, worker);
     linkWorker(router, node, worker);
+    worker.once('online', () => log.info('worker started', { worker: node, pid: worker.process.pid }));
     worker.on('exit', (code, signal) => {
       router.disconnectNode(node);
       if (workers.get(node) === worker) workers.delete(node);
@@ -69,7 +73,15 @@ export async function runClusterPrimary(config: Config): Promise<Instance> {
       }),
     );
     for (const worker of workers.values()) worker.process.kill('SIGTERM');
+    // Each worker drains for up to --drain-timeout; one that is stuck past that (and a margin) is killed.
+    const stuck = setTimeout(() => {
+      for (const worker of workers.values()) {
+        log.warn('worker did not exit after draining; killing it', { pid: worker.process.pid });
+        worker.process.kill('SIGKILL');
+      }
+    }, config.drainTimeoutMs + WORKER_EXIT_MARGIN_MS);
     await Promise.all(exits);
+    clearTimeout(stuck);
     services.stop();
   };
 

@@ -21,7 +21,7 @@ export async function runClusterWorker(): Promise<void> {
     const started = await startProxyNode(router, config);
     router.send(LIFECYCLE, { type: 'worker.listening', node, address: started.address });
     const stop = (): void => {
-      void started.node.shutdown(10_000).then(() => {
+      void started.node.shutdown(config.drainTimeoutMs).then(() => {
         log.flushSync();
         process.exit(0);
       });

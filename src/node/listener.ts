@@ -29,6 +29,7 @@ export interface ListenerDeps {
   readonly pools: UpstreamPools;
   readonly rateLimited: boolean;
   readonly limits: ClientLimits;
+  readonly retries: number;
   chooseUpstream(exclude: readonly string[]): string | undefined;
 }
 
@@ -64,6 +65,8 @@ function logCompleted(exchange: Exchange): void {
     status: exchange.res.writableFinished ? exchange.status : 0,
     ms: Math.round((performance.now() - exchange.startedAt) * 100) / 100,
     outcome: exchange.outcome ?? undefined,
+    // Upstreams tried, when a fail-over or a resend took more than one.
+    attempts: exchange.tried.length > 1 ? exchange.tried.length : undefined,
   });
 }
 
@@ -88,6 +91,7 @@ export function createProxyServer(deps: ListenerDeps): Server {
   const ports: ConnectionPorts = {
     router: deps.router,
     rateLimited: deps.rateLimited,
+    retries: deps.retries,
     chooseUpstream: (exclude) => deps.chooseUpstream(exclude),
     forward: (exchange, upstreamId) => forwardToUpstream(exchange, upstreamId, deps.pools.get(upstreamId)),
     relay: relayResponse,
@@ -165,7 +169,15 @@ export function createProxyServer(deps: ListenerDeps): Server {
       log.warn('rejected request', { client: connection.clientIp, status: rejection.status, reason: rejection.reason });
     }
     connection.latest = exchange;
-    res.once('close', () => connection.actor.send({ type: 'response.finished', exchange }));
+    res.once('close', () => {
+      exchange.clientGone.abort();
+      connection.actor.send({ type: 'response.finished', exchange });
+    });
+    res.once('finish', () => {
+      // Draining (the server has stopped listening): a keep-alive connection whose last response has just gone
+      // out is closed now, not left idle until the drain deadline.
+      if (!server.listening) setImmediate(() => server.closeIdleConnections());
+    });
     connection.actor.send({ type: 'request.received', exchange });
   });
 

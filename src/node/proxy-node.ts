@@ -5,18 +5,23 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { balancerMachine, createChooser, createUpstreamViews } from '../actors/balancer.js';
 import { startActor } from '../actors/inspection.js';
 import type { MailboxRouter } from '../actors/router.js';
 import { formatHostPort, type Config } from '../config.js';
 import { balancerAddress } from '../protocol/index.js';
-import { UpstreamPools } from '../proxy/upstream-pools.js';
+import { DEFAULT_POOL_SETTINGS, UpstreamPools } from '../proxy/upstream-pools.js';
 import { createProxyServer } from './listener.js';
 
 export interface ProxyNode {
   readonly server: Server;
-  /** Stop accepting, let in-flight requests finish (up to `graceMs`), then release everything. */
-  shutdown(graceMs: number): Promise<void>;
+  /**
+   * Stop accepting, close idle keep-alive connections, let in-flight requests
+   * finish (closing each connection as its last response goes out), cut what is
+   * left after `drainMs`, then release the upstream pools.
+   */
+  shutdown(drainMs: number): Promise<void>;
 }
 
 export async function startProxyNode(router: MailboxRouter, config: Config): Promise<{ node: ProxyNode; address: string }> {
@@ -25,12 +30,18 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
   const balancer = startActor(balancerMachine, { input: { address: balancerAt, router, views } });
   router.register('balancer', balancer);
 
-  const pools = new UpstreamPools(config.upstreams);
+  const pools = new UpstreamPools(config.upstreams, {
+    ...DEFAULT_POOL_SETTINGS,
+    connectTimeoutMs: config.upstreamTimeouts.connectMs,
+    responseTimeoutMs: config.upstreamTimeouts.responseMs,
+    bodyIdleTimeoutMs: config.upstreamTimeouts.bodyIdleMs,
+  });
   const server = createProxyServer({
     router,
     pools,
     rateLimited: config.rateLimit !== null,
     limits: config.clientLimits,
+    retries: config.retries,
     chooseUpstream: createChooser(views, config.balance),
   });
 
@@ -45,15 +56,20 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
 
   const node: ProxyNode = {
     server,
-    shutdown: async (graceMs) => {
+    shutdown: async (drainMs) => {
+      const started = performance.now();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
-      deadline.unref();
+      let cut = false;
+      const deadline = setTimeout(() => {
+        cut = true;
+        server.closeAllConnections();
+      }, drainMs);
       await closed;
       clearTimeout(deadline);
       balancer.stop();
-      await pools.close();
+      // Upstream requests whose clients have gone are aborted, so this rarely waits; it never outlasts the deadline.
+      await pools.close(cut ? 0 : Math.max(0, drainMs - (performance.now() - started)));
     },
   };
   return { node, address: formatHostPort(bound.address, bound.port) };

@@ -6,7 +6,7 @@ import type { ClientDisconnected, RequestMalformed, RequestReceived, ResponseFin
 import type { HealthProbeResult, HealthRoundFinished } from './health.js';
 import type { WorkerFailed, WorkerListening } from './lifecycle.js';
 import type { RateLimitCheck, RateLimitVerdict } from './rate-limit.js';
-import type { UpstreamConnectFailed, UpstreamHealthChanged, UpstreamSubscribe } from './upstream.js';
+import type { UpstreamConnectFailed, UpstreamHealthChanged, UpstreamMisbehaved, UpstreamSubscribe } from './upstream.js';
 
 export * from './address.js';
 export type * from './connection.js';
@@ -20,6 +20,7 @@ export type RoutedMessage =
   | RateLimitCheck
   | RateLimitVerdict
   | UpstreamConnectFailed
+  | UpstreamMisbehaved
   | UpstreamSubscribe
   | UpstreamHealthChanged
   | HealthProbeResult
@@ -36,7 +37,7 @@ export type ConnectionEvent =
   | ResponseFinished
   | ClientDisconnected;
 
-export type UpstreamEvent = UpstreamConnectFailed | UpstreamSubscribe | HealthProbeResult;
+export type UpstreamEvent = UpstreamConnectFailed | UpstreamMisbehaved | UpstreamSubscribe | HealthProbeResult;
 export type HealthSupervisorEvent = HealthProbeResult | HealthRoundFinished;
 export type RateLimiterEvent = RateLimitCheck;
 export type BalancerEvent = UpstreamHealthChanged;

@@ -14,6 +14,16 @@ export interface UpstreamConnectFailed {
   readonly reason: string;
 }
 
+/**
+ * An upstream connected but answered with something that is not HTTP (garbage
+ * instead of a status line): passive health, like a failed connect.
+ */
+export interface UpstreamMisbehaved {
+  readonly type: 'upstream.misbehaved';
+  readonly upstreamId: string;
+  readonly reason: string;
+}
+
 /** Ask an upstream actor to report its health now and on every change. */
 export interface UpstreamSubscribe {
   readonly type: 'upstream.subscribe';

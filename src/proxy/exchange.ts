@@ -14,12 +14,20 @@ export class Exchange {
   /** Upstream ids already tried for this request, so a retry goes elsewhere. */
   readonly tried: string[] = [];
   upstreamId: string | null = null;
+  /** Resends after a failure past the connect (reset, garbage): bounded by `--retries`. */
+  retries = 0;
   /** The status the client was sent (0 until a response head is written). */
   status = 0;
   /** How the request ended when it did not end with an upstream response. */
   outcome: string | null = null;
   /** Set when the head broke a rule (request-limits): answered with its status, never forwarded. */
   rejection: RequestRejection | null = null;
+  /**
+   * Aborted when the client's response closes (finished or abandoned): an
+   * upstream request still waiting for its answer is given up then, instead of
+   * holding a pooled connection until the response timeout.
+   */
+  readonly clientGone = new AbortController();
 
   constructor(
     readonly id: number,

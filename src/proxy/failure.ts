@@ -2,6 +2,7 @@
  * Turning an undici error into a ProxyFailure, and a failure into the status
  * the client sees. Errors are switched on by their code, never their message.
  */
+import { errors } from 'undici';
 import type { ProxyFailure, ProxyFailureKind } from './exchange.js';
 
 const CONNECT_FAILURES: Record<string, ProxyFailureKind> = {
@@ -46,7 +47,9 @@ export function classifyUpstreamError(
   if (requestBodyFailed) return { kind: 'request-body-failed', upstreamId, message, connectFailed: false };
   const connectKind = CONNECT_FAILURES[code];
   if (connectKind !== undefined) return { kind: connectKind, upstreamId, message: code, connectFailed: true };
-  const kind = LATER_FAILURES[code] ?? (code.startsWith('HPE_') ? 'upstream-protocol-error' : 'upstream-reset');
+  // undici's parser error for bytes that are not HTTP at all (no status line) carries no code: known by its class.
+  const notHttp = code.startsWith('HPE_') || error instanceof errors.HTTPParserError;
+  const kind = LATER_FAILURES[code] ?? (notHttp ? 'upstream-protocol-error' : 'upstream-reset');
   return { kind, upstreamId, message: code === '' ? message : `${code}: ${message}`, connectFailed: false };
 }
 

@@ -23,6 +23,7 @@ export async function forwardToUpstream(
       method: req.method as Dispatcher.HttpMethod,
       headers: upstreamRequestHeaders(req.rawHeaders, req.headers.connection, exchange.clientIp),
       body: exchange.body,
+      signal: exchange.clientGone.signal,
     });
     return { type: 'upstream.responded', exchange, response };
   } catch (error) {

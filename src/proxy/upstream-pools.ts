@@ -47,11 +47,24 @@ export class UpstreamPools {
     return pool;
   }
 
-  async close(): Promise<void> {
-    await Promise.all([...this.pools.values()].map((pool) => pool.close()));
+  /**
+   * Lets requests still in flight to upstreams finish for up to `graceMs`,
+   * then destroys whatever is left (a hung upstream must not hold up an exit).
+   */
+  async close(graceMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    });
+    await Promise.race([Promise.all([...this.pools.values()].map((pool) => pool.close())), gaveUp]);
+    clearTimeout(timer);
+    this.destroy();
   }
 
   destroy(): void {
-    for (const pool of this.pools.values()) void pool.destroy();
+    for (const pool of this.pools.values()) pool.destroy().catch(ignoreDestroyError);
   }
 }
+
+// destroy() after close() has nothing left to release; an error there tells nobody anything.
+const ignoreDestroyError = (): void => {};

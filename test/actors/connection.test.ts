@@ -46,6 +46,7 @@ class FakePorts implements ConnectionPorts {
     readonly rateLimited: boolean,
     public live: string[],
     readonly clock: SimulatedClock,
+    readonly retries = 1,
   ) {
     for (const name of ['rate-limiter', 'upstream/u1', 'upstream/u2', 'upstream/u3']) {
       const to: Address = `p/${name}`;
@@ -105,9 +106,9 @@ class FakeClient {
   }
 }
 
-function startConnection(options: { rateLimited?: boolean; live?: string[] } = {}) {
+function startConnection(options: { rateLimited?: boolean; live?: string[]; retries?: number } = {}) {
   const clock = new SimulatedClock();
-  const ports = new FakePorts(options.rateLimited ?? false, options.live ?? ['u1', 'u2'], clock);
+  const ports = new FakePorts(options.rateLimited ?? false, options.live ?? ['u1', 'u2'], clock, options.retries);
   const client = new FakeClient();
   const timeouts = { keepAliveMs: KEEP_ALIVE_MS, bodyIdleMs: BODY_IDLE_MS };
   const actor = startActor(connectionMachine, { input: { address: SELF, ports, client, timeouts }, clock });
@@ -546,4 +547,106 @@ test('a rejected request head is answered with its status and never forwarded', 
   t.deepEqual(ports.forwards, []);
   t.deepEqual(ports.sent, [], 'not even counted by the rate limiter');
   t.deepEqual(ports.responded, [{ exchange: request, status: 414, headers: { connection: 'close' } }]);
+});
+
+test('--retries 0: a reset is answered with 502, not resent', async (t) => {
+  const { ports, actor } = startConnection({ live: ['u1', 'u2'], retries: 0 });
+  const request = exchange(1, { method: 'GET' });
+  actor.send({ type: 'request.received', exchange: request });
+  await settle(ports.forwardAt(0), failed(request, failure('upstream-reset', 'u1', false)));
+  t.is(ports.forwards.length, 1);
+  t.deepEqual(ports.responded, [{ exchange: request, status: 502, headers: undefined }]);
+  t.is(request.outcome, 'upstream-reset');
+});
+
+test('resends are bounded by --retries, each to an upstream not tried yet', async (t) => {
+  const { ports, actor } = startConnection({ live: ['u1', 'u2', 'u3'], retries: 1 });
+  const request = exchange(1, { method: 'GET' });
+  actor.send({ type: 'request.received', exchange: request });
+  await settle(ports.forwardAt(0), failed(request, failure('upstream-reset', 'u1', false)));
+  t.is(ports.forwardAt(1).upstreamId, 'u2');
+  await settle(ports.forwardAt(1), failed(request, failure('upstream-reset', 'u2', false)));
+  t.is(ports.forwards.length, 2, 'the one retry is used up: u3 is not tried');
+  t.deepEqual(ports.responded, [{ exchange: request, status: 502, headers: undefined }]);
+  t.is(request.retries, 1);
+});
+
+test('with --retries 2, a request is resent twice', async (t) => {
+  const { ports, actor } = startConnection({ live: ['u1', 'u2', 'u3'], retries: 2 });
+  const request = exchange(1, { method: 'HEAD' });
+  actor.send({ type: 'request.received', exchange: request });
+  await settle(ports.forwardAt(0), failed(request, failure('upstream-reset', 'u1', false)));
+  await settle(ports.forwardAt(1), failed(request, failure('upstream-protocol-error', 'u2', false)));
+  t.deepEqual(
+    ports.forwards.map((call) => call.upstreamId),
+    ['u1', 'u2', 'u3'],
+  );
+  t.deepEqual(ports.responded, []);
+});
+
+test('a resend with no untried upstream left answers with the failure, not "no live upstream"', async (t) => {
+  const { ports, actor } = startConnection({ live: ['u1'], retries: 1 });
+  const request = exchange(1, { method: 'GET' });
+  actor.send({ type: 'request.received', exchange: request });
+  await settle(ports.forwardAt(0), failed(request, failure('upstream-reset', 'u1', false)));
+  t.is(ports.forwards.length, 1);
+  t.deepEqual(ports.responded, [{ exchange: request, status: 502, headers: undefined }]);
+  t.is(request.outcome, 'upstream-reset');
+});
+
+test('connect failures fail over without using up --retries', async (t) => {
+  const { ports, actor } = startConnection({ live: ['u1', 'u2', 'u3'], retries: 0 });
+  const request = exchange(1, { method: 'POST', body: stubBody() });
+  actor.send({ type: 'request.received', exchange: request });
+  await settle(ports.forwardAt(0), failed(request, failure('upstream-refused', 'u1', true)));
+  await settle(ports.forwardAt(1), failed(request, failure('upstream-connect-timeout', 'u2', true)));
+  t.is(ports.forwardAt(2).upstreamId, 'u3');
+  t.is(request.retries, 0);
+  t.deepEqual(ports.responded, []);
+});
+
+test('after a fail-over, a reset may still be resent once', async (t) => {
+  const { ports, actor } = startConnection({ live: ['u1', 'u2', 'u3'], retries: 1 });
+  const request = exchange(1, { method: 'GET' });
+  actor.send({ type: 'request.received', exchange: request });
+  await settle(ports.forwardAt(0), failed(request, failure('upstream-refused', 'u1', true)));
+  await settle(ports.forwardAt(1), failed(request, failure('upstream-reset', 'u2', false)));
+  t.is(ports.forwardAt(2).upstreamId, 'u3');
+});
+
+test('garbage instead of a response head is reported as misbehaviour and resent for an idempotent request', async (t) => {
+  const { ports, actor } = startConnection({ live: ['u1', 'u2'] });
+  const request = exchange(1, { method: 'GET' });
+  actor.send({ type: 'request.received', exchange: request });
+  await settle(ports.forwardAt(0), failed(request, failure('upstream-protocol-error', 'u1', false, 'HPE_INVALID_CONSTANT: Expected HTTP/')));
+  t.deepEqual(ports.sent, [
+    {
+      to: 'p/upstream/u1',
+      message: { type: 'upstream.misbehaved', upstreamId: 'u1', reason: 'HPE_INVALID_CONSTANT: Expected HTTP/' },
+    },
+  ]);
+  t.is(ports.forwardAt(1).upstreamId, 'u2');
+});
+
+test('garbage for a POST is reported and answered with 502', async (t) => {
+  const { ports, actor } = startConnection({ live: ['u1', 'u2'] });
+  const request = exchange(1, { method: 'POST' });
+  actor.send({ type: 'request.received', exchange: request });
+  await settle(ports.forwardAt(0), failed(request, failure('upstream-protocol-error', 'u1', false)));
+  t.deepEqual(
+    ports.sent.map(({ message }) => message.type),
+    ['upstream.misbehaved'],
+  );
+  t.is(ports.forwards.length, 1);
+  t.deepEqual(ports.responded, [{ exchange: request, status: 502, headers: undefined }]);
+});
+
+test('a response timeout is not resent and not reported, even for an idempotent request', async (t) => {
+  const { ports, actor } = startConnection({ live: ['u1', 'u2'], retries: 3 });
+  const request = exchange(1, { method: 'GET' });
+  actor.send({ type: 'request.received', exchange: request });
+  await settle(ports.forwardAt(0), failed(request, failure('upstream-response-timeout', 'u1', false)));
+  t.is(ports.forwards.length, 1);
+  t.deepEqual(ports.sent, []);
+  t.deepEqual(ports.responded, [{ exchange: request, status: 504, headers: undefined }]);
 });

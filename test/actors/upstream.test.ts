@@ -253,3 +253,15 @@ test('every subscriber hears every change', (t) => {
     [true, false, true],
   );
 });
+
+test('misbehaviour (garbage instead of HTTP) kills a healthy upstream like a failed connect', (t) => {
+  const { actor, changes } = startUpstream(ACTIVE);
+  actor.send({ type: 'upstream.misbehaved', upstreamId: TARGET.id, reason: 'HPE_INVALID_CONSTANT: Expected HTTP/' });
+  t.deepEqual(changes(), [
+    { type: 'upstream.health-changed', upstreamId: TARGET.id, healthy: false, reason: 'misbehaved: HPE_INVALID_CONSTANT: Expected HTTP/' },
+  ]);
+  actor.send({ type: 'upstream.misbehaved', upstreamId: TARGET.id, reason: 'again' });
+  t.deepEqual(changes(), [], 'not re-announced while dead');
+  actor.send(probe(true));
+  t.true(actor.getSnapshot().matches('healthy'));
+});

@@ -141,6 +141,11 @@ export class BalancerProcess {
     return this.logs.slice(from).filter(predicate);
   }
 
+  /** Log lines that report a crash: an uncaught exception or unhandled rejection anywhere in the process tree. */
+  crashReports(from = 0): LogLine[] {
+    return this.logsWith((line) => line.msg === 'uncaught exception' || line.msg === 'unhandled rejection', from);
+  }
+
   /** The `msg: request` lines (one per completed request at info level). */
   requestLogs(from = 0): LogLine[] {
     return this.logsWith((line) => line.msg === 'request', from);

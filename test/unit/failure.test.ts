@@ -96,3 +96,11 @@ test('statusForFailure: timeouts are 504, a failed request body 400, the rest 50
     t.is(statusForFailure(kind), status, kind);
   }
 });
+
+test('bytes that are not HTTP at all (undici’s HTTPParserError without a code) are a protocol error', (t) => {
+  const error = new errors.HTTPParserError('Response does not match the HTTP/1.1 protocol (Expected HTTP/, RTSP/ or ICE/)');
+  t.is((error as { code?: string }).code, undefined);
+  const failure = classifyUpstreamError(error, UPSTREAM, false);
+  t.is(failure.kind, 'upstream-protocol-error');
+  t.false(failure.connectFailed);
+});

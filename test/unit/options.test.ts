@@ -31,6 +31,9 @@ test('defaults', (t) => {
       maxBodySize: 0,
       maxConnections: 10_000,
     },
+    upstreamTimeouts: { connectMs: 5_000, responseMs: 60_000, bodyIdleMs: 60_000 },
+    retries: 1,
+    drainTimeoutMs: 10_000,
   });
 });
 
@@ -46,6 +49,11 @@ test('every flag given', (t) => {
     '--rate-limit-algorithm', 'fixed-window',
     '--workers', '3',
     '--log-level', 'warn',
+    '--upstream-connect-timeout', '0.25',
+    '--upstream-response-timeout', '30',
+    '--upstream-body-timeout', '15',
+    '--retries', '3',
+    '--drain-timeout', '0',
   ]); // prettier-ignore
   t.deepEqual(config, {
     bind: { host: '127.0.0.1', port: 0 },
@@ -56,6 +64,9 @@ test('every flag given', (t) => {
     workers: 3,
     logLevel: 'warn',
     clientLimits: DEFAULT_CLIENT_LIMITS,
+    upstreamTimeouts: { connectMs: 250, responseMs: 30_000, bodyIdleMs: 15_000 },
+    retries: 3,
+    drainTimeoutMs: 0,
   });
 });
 
@@ -138,6 +149,16 @@ const BAD: readonly (readonly [argv: readonly string[], names: string])[] = [
   [[...UPSTREAM, '--workers', 'many'], '--workers'],
   [[...UPSTREAM, '--log-level', 'loud'], '--log-level'],
   [[...UPSTREAM, '--verbose'], '--verbose'],
+  [[...UPSTREAM, '--upstream-connect-timeout', '0'], '--upstream-connect-timeout'],
+  [[...UPSTREAM, '--upstream-connect-timeout', 'fast'], '--upstream-connect-timeout'],
+  [[...UPSTREAM, '--upstream-response-timeout', '-1'], '--upstream-response-timeout'],
+  [[...UPSTREAM, '--upstream-response-timeout', '86401'], '--upstream-response-timeout'],
+  [[...UPSTREAM, '--upstream-body-timeout', ''], '--upstream-body-timeout'],
+  [[...UPSTREAM, '--retries', '-1'], '--retries'],
+  [[...UPSTREAM, '--retries', '1.5'], '--retries'],
+  [[...UPSTREAM, '--retries', '11'], '--retries'],
+  [[...UPSTREAM, '--drain-timeout', 'never'], '--drain-timeout'],
+  [[...UPSTREAM, '--drain-timeout', '-5'], '--drain-timeout'],
   [[...UPSTREAM, 'serve'], 'serve'],
 ];
 
