@@ -39,7 +39,6 @@ import { RATE_LIMITER, upstreamAddress } from '../protocol/index.js';
 import type { Exchange, ProxyFailure, ProxyFailureKind, UpstreamResponse } from '../proxy/exchange.js';
 import { statusForFailure } from '../proxy/failure.js';
 import type { ForwardOutcome } from '../proxy/forward.js';
-import { discardUpstreamBody } from '../proxy/relay.js';
 import { statusForBodyFailure } from '../proxy/request-body.js';
 import type { MailboxRouter } from './router.js';
 
@@ -163,7 +162,7 @@ function dispatch(context: ConnectionContext, exchange: Exchange, self: Self, pr
 /** An attempt settled: tell the actor, or, if it has closed, release what the attempt holds. */
 function deliver(self: Self, outcome: ForwardOutcome): void {
   if (self.getSnapshot().status === 'active') self.send(outcome);
-  else if (outcome.type === 'upstream.responded') discardUpstreamBody(outcome.response);
+  else if (outcome.type === 'upstream.responded') outcome.response.discard();
 }
 
 /**
@@ -225,7 +224,7 @@ export const connectionMachine = setup({
     relayResponse: ({ context, event }) => {
       const { exchange, response } = event as UpstreamResponded;
       if (context.inFlight.has(exchange.id)) context.ports.relay(exchange, response);
-      else discardUpstreamBody(response);
+      else response.discard();
     },
     retryOrFail: ({ context, event, self }) => {
       const { exchange, failure } = event as UpstreamFailed;

@@ -170,7 +170,9 @@ export function createProxyServer(deps: ListenerDeps): Server {
     }
     connection.latest = exchange;
     res.once('close', () => {
-      exchange.clientGone.abort();
+      // An attempt still waiting for its answer is given up, instead of holding a pooled
+      // connection until the response timeout; a finished one ignores this.
+      exchange.upstreamCall?.discard();
       connection.actor.send({ type: 'response.finished', exchange });
     });
     res.once('finish', () => {

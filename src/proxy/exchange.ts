@@ -4,11 +4,17 @@
  * received it; the byte path (request-body, forward, relay) reads it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
 import type { DeferredRequestBody } from './request-body.js';
 import type { RequestRejection } from './request-limits.js';
 
-export type UpstreamResponse = Dispatcher.ResponseData;
+/** An upstream's response head, with its body still to be streamed or dropped. */
+export interface UpstreamResponse {
+  readonly statusCode: number;
+  /** Write the head and stream the body into the client's response, with backpressure. */
+  pipeTo(res: ServerResponse): void;
+  /** Nobody will read it: abort the upstream request. */
+  discard(): void;
+}
 
 export class Exchange {
   /** Upstream ids already tried for this request, so a retry goes elsewhere. */
@@ -22,12 +28,8 @@ export class Exchange {
   outcome: string | null = null;
   /** Set when the head broke a rule (request-limits): answered with its status, never forwarded. */
   rejection: RequestRejection | null = null;
-  /**
-   * Aborted when the client's response closes (finished or abandoned): an
-   * upstream request still waiting for its answer is given up then, instead of
-   * holding a pooled connection until the response timeout.
-   */
-  readonly clientGone = new AbortController();
+  /** The attempt under way, if any: given up when the client's response closes before it is done. */
+  upstreamCall: { discard(): void } | null = null;
 
   constructor(
     readonly id: number,

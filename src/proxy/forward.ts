@@ -8,26 +8,34 @@ import type { UpstreamFailed, UpstreamResponded } from '../protocol/index.js';
 import type { Exchange } from './exchange.js';
 import { classifyUpstreamError } from './failure.js';
 import { upstreamRequestHeaders } from './headers.js';
+import { UpstreamCall } from './upstream-call.js';
 
 export type ForwardOutcome = UpstreamResponded | UpstreamFailed;
 
-export async function forwardToUpstream(
+export function forwardToUpstream(
   exchange: Exchange,
   upstreamId: string,
   dispatcher: Dispatcher,
 ): Promise<ForwardOutcome> {
   const { req } = exchange;
-  try {
-    const response = await dispatcher.request({
-      path: req.url ?? '/',
-      method: req.method as Dispatcher.HttpMethod,
-      headers: upstreamRequestHeaders(req.rawHeaders, req.headers.connection, exchange.clientIp),
-      body: exchange.body,
-      signal: exchange.clientGone.signal,
+  return new Promise((settle) => {
+    const call = new UpstreamCall({
+      responded: (response) => settle({ type: 'upstream.responded', exchange, response }),
+      failed: (error) => {
+        const bodyFailed = exchange.body?.clientFailed === true;
+        settle({ type: 'upstream.failed', exchange, failure: classifyUpstreamError(error, upstreamId, bodyFailed) });
+      },
     });
-    return { type: 'upstream.responded', exchange, response };
-  } catch (error) {
-    const bodyFailed = exchange.body?.clientFailed === true;
-    return { type: 'upstream.failed', exchange, failure: classifyUpstreamError(error, upstreamId, bodyFailed) };
-  }
+    // The client going away gives up this attempt, so it does not hold a pooled connection until a timeout.
+    exchange.upstreamCall = call;
+    dispatcher.dispatch(
+      {
+        path: req.url ?? '/',
+        method: req.method as Dispatcher.HttpMethod,
+        headers: upstreamRequestHeaders(req.rawHeaders, req.headers.connection, exchange.clientIp),
+        body: exchange.body,
+      },
+      call,
+    );
+  });
 }

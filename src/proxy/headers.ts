@@ -9,7 +9,6 @@
  * `Connection` header names. `Expect` is answered by Node's server itself
  * (100 Continue) and so is not forwarded either.
  */
-import type { OutgoingHttpHeaders } from 'node:http';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -66,14 +65,27 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-/** Response headers for the client: everything the upstream sent but the hop-by-hop ones. */
-export function clientResponseHeaders(headers: Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
-  const connection = headers.connection;
+/**
+ * Response headers for the client, from the upstream's raw `[name, value, ...]`
+ * list as undici hands it over: everything but the hop-by-hop ones, in order,
+ * with duplicates (Set-Cookie) kept. The result goes to `res.writeHead` as it is.
+ */
+export function clientResponseHeaders(rawHeaders: readonly Buffer[]): string[] {
+  let connection: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as Buffer;
+    if (name.length === 10 && name.toString('latin1').toLowerCase() === 'connection') {
+      const value = (rawHeaders[i + 1] as Buffer).toString('latin1');
+      connection = connection === undefined ? value : `${connection},${value}`;
+    }
+  }
   const dropped = namedInConnection(connection);
-  const out: OutgoingHttpHeaders = {};
-  for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || dropped?.has(name) === true) continue;
-    out[name] = headers[name];
+  const out: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = (rawHeaders[i] as Buffer).toString('latin1');
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || dropped?.has(lower) === true) continue;
+    out.push(name, (rawHeaders[i + 1] as Buffer).toString('latin1'));
   }
   return out;
 }

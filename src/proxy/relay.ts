@@ -3,32 +3,16 @@
  * backpressure, or a short response of balancebeam's own (429, 502, ...).
  */
 import { STATUS_CODES } from 'node:http';
-import { pipeline } from 'node:stream';
 import type { Exchange, UpstreamResponse } from './exchange.js';
-import { clientResponseHeaders } from './headers.js';
-
-// A failed relay has already destroyed the client response; the exchange ends through its 'close'.
-const ignoreRelayError = (): void => {};
-
-/**
- * Drop an upstream response nobody will read. undici's body reports being
- * destroyed unread as an 'error' (AbortError); with no listener that would be
- * an uncaught exception, so one that ignores it is attached first.
- */
-export function discardUpstreamBody(response: UpstreamResponse): void {
-  response.body.once('error', ignoreRelayError);
-  response.body.destroy();
-}
 
 export function relayResponse(exchange: Exchange, response: UpstreamResponse): void {
   const { res } = exchange;
   if (res.destroyed) {
-    discardUpstreamBody(response);
+    response.discard();
     return;
   }
   exchange.status = response.statusCode;
-  res.writeHead(response.statusCode, clientResponseHeaders(response.headers));
-  pipeline(response.body, res, ignoreRelayError);
+  response.pipeTo(res);
 }
 
 export function respondWithStatus(

@@ -152,13 +152,14 @@ function exchange(id: number, options: { method?: string; body?: DeferredRequest
 /** An upstream response head whose body records being destroyed. */
 function upstreamResponse(): { response: UpstreamResponse; destroyed: () => boolean } {
   let destroyed = false;
-  const body = {
-    once: () => body,
-    destroy: () => {
+  const response: UpstreamResponse = {
+    statusCode: 200,
+    pipeTo: () => undefined,
+    discard: () => {
       destroyed = true;
     },
   };
-  return { response: { statusCode: 200, headers: {}, body } as unknown as UpstreamResponse, destroyed: () => destroyed };
+  return { response, destroyed: () => destroyed };
 }
 
 const responded = (forExchange: Exchange, response: UpstreamResponse): UpstreamResponded => ({
