@@ -14,7 +14,6 @@ import { connectionMachine, type ConnectionPorts } from '../src/actors/connectio
 import { startActor } from '../src/actors/inspection.js';
 import { rateLimiterMachine } from '../src/actors/rate-limiter.js';
 import { MailboxRouter } from '../src/actors/router.js';
-import type { UpstreamResponded } from '../src/protocol/index.js';
 import { Exchange, type UpstreamResponse } from '../src/proxy/exchange.js';
 
 const upstreams = [1, 2, 3].map((n) => ({ id: `127.0.0.1:${8080 + n}`, host: '127.0.0.1', port: 8080 + n }));
@@ -39,8 +38,9 @@ async function measure(label: string, rateLimited: boolean, requests: number, ro
     rateLimited,
     retries: 1,
     chooseUpstream: choose,
-    forward: (exchange) =>
-      Promise.resolve<UpstreamResponded>({ type: 'upstream.responded', exchange, response: fakeUpstreamResponse }),
+    // The response head arrives later, from the network: settle on a later microtask, not inside forward().
+    forward: (exchange, _upstreamId, settled) =>
+      queueMicrotask(() => settled({ type: 'upstream.responded', exchange, response: fakeUpstreamResponse })),
     relay: () => {},
     respond: () => {},
     completed: () => {},

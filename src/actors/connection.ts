@@ -50,7 +50,8 @@ export interface ConnectionPorts {
   /** `--retries`: resends allowed per request after a failure past the connect (see afterFailure). */
   readonly retries: number;
   chooseUpstream(exclude: readonly string[]): string | undefined;
-  forward(exchange: Exchange, upstreamId: string): Promise<ForwardOutcome>;
+  /** Starts an attempt; `settled` is called once, with its outcome (possibly before this returns). */
+  forward(exchange: Exchange, upstreamId: string, settled: (outcome: ForwardOutcome) => void): void;
   relay(exchange: Exchange, response: UpstreamResponse): void;
   respond(exchange: Exchange, status: number, headers?: Record<string, string | number>): void;
   completed(exchange: Exchange): void;
@@ -156,7 +157,7 @@ function dispatch(context: ConnectionContext, exchange: Exchange, self: Self, pr
   }
   exchange.tried.push(upstreamId);
   exchange.upstreamId = upstreamId;
-  void context.ports.forward(exchange, upstreamId).then((outcome) => deliver(self, outcome));
+  context.ports.forward(exchange, upstreamId, (outcome) => deliver(self, outcome));
 }
 
 /** An attempt settled: tell the actor, or, if it has closed, release what the attempt holds. */

@@ -93,7 +93,7 @@ export function createProxyServer(deps: ListenerDeps): Server {
     rateLimited: deps.rateLimited,
     retries: deps.retries,
     chooseUpstream: (exclude) => deps.chooseUpstream(exclude),
-    forward: (exchange, upstreamId) => forwardToUpstream(exchange, upstreamId, deps.pools.get(upstreamId)),
+    forward: (exchange, upstreamId, settled) => forwardToUpstream(exchange, upstreamId, deps.pools.get(upstreamId), settled),
     relay: relayResponse,
     respond: respondWithStatus,
     completed: logCompleted,
@@ -174,11 +174,6 @@ export function createProxyServer(deps: ListenerDeps): Server {
       // connection until the response timeout; a finished one ignores this.
       exchange.upstreamCall?.discard();
       connection.actor.send({ type: 'response.finished', exchange });
-    });
-    res.once('finish', () => {
-      // Draining (the server has stopped listening): a keep-alive connection whose last response has just gone
-      // out is closed now, not left idle until the drain deadline.
-      if (!server.listening) setImmediate(() => server.closeIdleConnections());
     });
     connection.actor.send({ type: 'request.received', exchange });
   });

@@ -16,26 +16,27 @@ export function forwardToUpstream(
   exchange: Exchange,
   upstreamId: string,
   dispatcher: Dispatcher,
-): Promise<ForwardOutcome> {
+  settled: (outcome: ForwardOutcome) => void,
+): void {
   const { req } = exchange;
-  return new Promise((settle) => {
-    const call = new UpstreamCall({
-      responded: (response) => settle({ type: 'upstream.responded', exchange, response }),
-      failed: (error) => {
-        const bodyFailed = exchange.body?.clientFailed === true;
-        settle({ type: 'upstream.failed', exchange, failure: classifyUpstreamError(error, upstreamId, bodyFailed) });
-      },
-    });
-    // The client going away gives up this attempt, so it does not hold a pooled connection until a timeout.
-    exchange.upstreamCall = call;
-    dispatcher.dispatch(
-      {
-        path: req.url ?? '/',
-        method: req.method as Dispatcher.HttpMethod,
-        headers: upstreamRequestHeaders(req.rawHeaders, req.headers.connection, exchange.clientIp),
-        body: exchange.body,
-      },
-      call,
-    );
+  const call = new UpstreamCall({
+    // Called from undici's parser, so the actor decides (and attaches the client's response) before any
+    // body byte is parsed: no pause and resume of the upstream connection per response.
+    responded: (response) => settled({ type: 'upstream.responded', exchange, response }),
+    failed: (error) => {
+      const bodyFailed = exchange.body?.clientFailed === true;
+      settled({ type: 'upstream.failed', exchange, failure: classifyUpstreamError(error, upstreamId, bodyFailed) });
+    },
   });
+  // The client going away gives up this attempt, so it does not hold a pooled connection until a timeout.
+  exchange.upstreamCall = call;
+  dispatcher.dispatch(
+    {
+      path: req.url ?? '/',
+      method: req.method as Dispatcher.HttpMethod,
+      headers: upstreamRequestHeaders(req.rawHeaders, req.headers.connection, exchange.clientIp),
+      body: exchange.body,
+    },
+    call,
+  );
 }

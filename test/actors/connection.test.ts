@@ -21,7 +21,6 @@ const CLIENT_IP = '10.0.0.7';
 interface ForwardCall {
   readonly exchange: Exchange;
   readonly upstreamId: string;
-  readonly promise: Promise<ForwardOutcome>;
   readonly settle: (outcome: ForwardOutcome) => void;
 }
 
@@ -59,13 +58,8 @@ class FakePorts implements ConnectionPorts {
     return this.live.find((id) => !exclude.includes(id));
   }
 
-  forward(exchange: Exchange, upstreamId: string): Promise<ForwardOutcome> {
-    let settle: (outcome: ForwardOutcome) => void = () => undefined;
-    const promise = new Promise<ForwardOutcome>((resolve) => {
-      settle = resolve;
-    });
-    this.forwards.push({ exchange, upstreamId, promise, settle });
-    return promise;
+  forward(exchange: Exchange, upstreamId: string, settle: (outcome: ForwardOutcome) => void): void {
+    this.forwards.push({ exchange, upstreamId, settle });
   }
 
   relay(exchange: Exchange, response: UpstreamResponse): void {
@@ -184,7 +178,6 @@ const failed = (forExchange: Exchange, proxyFailure: ProxyFailure): UpstreamFail
 /** Settle a forward and let the actor see the outcome (its `.then` runs before this await returns). */
 async function settle(call: ForwardCall, outcome: ForwardOutcome): Promise<void> {
   call.settle(outcome);
-  await call.promise;
   await Promise.resolve();
 }
 
