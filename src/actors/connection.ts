@@ -71,8 +71,14 @@ function dispatch(context: ConnectionContext, exchange: Exchange, self: Self): v
 /** An attempt settled: tell the actor, or, if it has closed, release what the attempt holds. */
 function deliver(self: Self, outcome: ForwardOutcome): void {
   if (self.getSnapshot().status === 'active') self.send(outcome);
-  else if (outcome.type === 'upstream.responded') outcome.response.body.destroy();
+  else if (outcome.type === 'upstream.responded') {
+    // undici's body emits an AbortError when destroyed unread, and nobody listens any more:
+    // without this listener a client leaving mid-request crashed the process.
+    outcome.response.body.on('error', ignoreDiscardedBodyError).destroy();
+  }
 }
+
+function ignoreDiscardedBodyError(): void {}
 
 /**
  * A failed attempt may go to another upstream when nothing of it can have had

@@ -118,6 +118,9 @@ function exchange(id: number, options: { method?: string; body?: DeferredRequest
 function upstreamResponse(): { response: UpstreamResponse; destroyed: () => boolean } {
   let destroyed = false;
   const body = {
+    on() {
+      return body;
+    },
     destroy: () => {
       destroyed = true;
     },
