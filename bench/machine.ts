@@ -42,9 +42,9 @@ export function describeMachine(repoRoot: string): MachineDescription {
     versions: {
       balancebeam: `${own.version} (${commit})`,
       node: process.version,
-      nginx: bothStreams(findCommand('nginx'), ['-v']).replace('nginx version: ', ''),
-      haproxy: bothStreams(findCommand('haproxy'), ['-v']).replace(/ - https.*$/, ''),
-      wrk: bothStreams(findCommand('wrk'), ['-v']).replace(/ Copyright.*$/, ''),
+      nginx: bothStreams(findCommand('nginx'), ['-v']).replace('nginx version: nginx/', ''),
+      haproxy: bothStreams(findCommand('haproxy'), ['-v']).replace('HAProxy version ', '').replace(/ - https.*$/, ''),
+      wrk: bothStreams(findCommand('wrk'), ['-v']).replace(/^wrk /, '').replace(/ Copyright.*$/, ''),
       'http-proxy': packageVersion(repoRoot, 'http-proxy'),
       fastify: packageVersion(repoRoot, 'fastify'),
       '@fastify/reply-from': packageVersion(repoRoot, '@fastify/reply-from'),

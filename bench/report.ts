@@ -145,7 +145,16 @@ export interface ReportInput {
   products: readonly Product[];
   machine: MachineDescription;
   actorCost: readonly ActorCost[];
-  settings: { rounds: number; seconds: number; warmupSeconds: number; smoke: boolean; startedAt: string; wallSeconds: number };
+  settings: {
+    rounds: number;
+    seconds: number;
+    warmupSeconds: number;
+    smoke: boolean;
+    startedAt: string;
+    wallSeconds: number;
+    /** The command that produced the report, e.g. `npm run bench -- --rounds 5`. */
+    command: string;
+  };
   pinning: string;
   chartFile: string;
 }
@@ -168,6 +177,8 @@ export function toMarkdown(input: ReportInput): string {
       `products interleaved within each round; medians over rounds; ratios are to nginx in the same round, then the median. ` +
       `The whole run took ${Math.round(settings.wallSeconds)} s.`,
   );
+  out.push('');
+  out.push(`**Command:** \`${settings.command}\``);
   out.push('');
   out.push(`**Machine:** ${machine.cpuCount} × ${machine.cpuModel}, ${machine.kernel}.`);
   out.push('');

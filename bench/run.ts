@@ -129,6 +129,7 @@ const markdown = toMarkdown({
     smoke: options.smoke,
     startedAt: new Date(startedAt).toISOString(),
     wallSeconds: (Date.now() - startedAt) / 1000,
+    command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
   },
   pinning,
   chartFile: 'latest.svg',
