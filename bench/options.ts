@@ -8,6 +8,12 @@ export interface BenchOptions {
   seconds: number;
   /** Seconds of unmeasured load before each row; 0 skips it. */
   warmupSeconds: number;
+  /**
+   * Seconds of unmeasured keep-alive load once per product start, before its
+   * first row: smoke mode has no per-row warm-up, and a cold Node proxy pinned
+   * to a busy core can complete nothing in its first second.
+   */
+  startWarmupSeconds: number;
   /** Product names to run (nginx is always added: every ratio needs it). */
   only: string[] | null;
   scenarios: string[] | null;
@@ -51,6 +57,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     rounds: count(values.rounds, smoke ? 1 : 3, 1),
     seconds: count(values.seconds, smoke ? 1 : 3, 1),
     warmupSeconds: count(values.warmup, smoke ? 0 : 1, 0),
+    startWarmupSeconds: smoke ? 1 : 0,
     only: list(values.only),
     scenarios: list(values.scenarios),
     out: values.out ?? null,

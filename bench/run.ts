@@ -75,6 +75,11 @@ for (let round = 1; round <= options.rounds; round++) {
   for (const product of order) {
     const running = await product.start(context);
     try {
+      const [firstScenario] = SCENARIOS;
+      if (options.startWarmupSeconds > 0 && firstScenario !== undefined) {
+        const script = scripts.get(firstScenario.name) ?? writeWrkScript(directory, firstScenario);
+        await runWrk({ port: running.port, scenario: firstScenario, script, cpu: loadCpu, logPath: wrkLog, seconds: options.startWarmupSeconds });
+      }
       for (const scenario of scenarios) {
         const script = scripts.get(scenario.name) ?? '';
         const load = { port: running.port, scenario, script, cpu: loadCpu, logPath: wrkLog };
