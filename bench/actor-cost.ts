@@ -7,6 +7,8 @@
  *
  * Reports µs and heap bytes allocated per request. Allocation is measured as
  * heap growth over a batch small enough that no GC runs in it (checked).
+ * `--json` prints one JSON object per line instead (read by bench/run.ts);
+ * `--quick` runs fewer rounds (smoke mode).
  */
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { createChooser, createUpstreamViews } from '../src/actors/balancer.js';
@@ -19,19 +21,22 @@ import { Exchange, type UpstreamResponse } from '../src/proxy/exchange.js';
 const upstreams = [1, 2, 3].map((n) => ({ id: `127.0.0.1:${8080 + n}`, host: '127.0.0.1', port: 8080 + n }));
 const fakeRequest = { method: 'GET', url: '/' } as unknown as Exchange['req'];
 const fakeResponse = {} as unknown as Exchange['res'];
-const fakeUpstreamResponse = { statusCode: 200, headers: {}, body: { destroy() {} } } as unknown as UpstreamResponse;
+const fakeUpstreamResponse: UpstreamResponse = { statusCode: 200, pipeTo: () => undefined, discard: () => undefined };
+
+/** Small enough that a young-generation GC does not run in the middle (checked). */
+const ALLOCATION_BATCH = 500;
 
 let gcRuns = 0;
 new PerformanceObserver((list) => (gcRuns += list.getEntries().length)).observe({ entryTypes: ['gc'] });
 
 async function measure(label: string, rateLimited: boolean, requests: number, rounds: number): Promise<void> {
   const router = new MailboxRouter('p');
-  if (rateLimited) {
-    const limiter = startActor(rateLimiterMachine, {
-      input: { policy: { algorithm: 'sliding-window', limit: 1e12, windowMs: 60_000 }, router, now: () => performance.now() },
-    });
-    router.register('rate-limiter', limiter);
-  }
+  const limiter = rateLimited
+    ? startActor(rateLimiterMachine, {
+        input: { policy: { algorithm: 'sliding-window', limit: 1e12, windowMs: 60_000 }, router, now: () => performance.now() },
+      })
+    : undefined;
+  if (limiter !== undefined) router.register('rate-limiter', limiter);
   const choose = createChooser(createUpstreamViews(upstreams), 'round-robin');
   const ports: ConnectionPorts = {
     router,
@@ -50,6 +55,11 @@ async function measure(label: string, rateLimited: boolean, requests: number, ro
   const timeouts = { keepAliveMs: 60_000, bodyIdleMs: 60_000 };
   const actor = startActor(connectionMachine, { input: { address: 'p/conn/bench', ports, client, timeouts } });
   router.register('conn/bench', actor);
+  // The rate limiter's window timer would otherwise keep the process alive.
+  const stopActors = (): void => {
+    actor.stop();
+    limiter?.stop();
+  };
 
   let id = 1;
   const batch = async (size: number): Promise<void> => {
@@ -76,20 +86,30 @@ async function measure(label: string, rateLimited: boolean, requests: number, ro
   let bytesPerRequest = Number.NaN;
   if (gc !== undefined) {
     gc();
-    await new Promise((resolve) => setImmediate(resolve));
+    // GC entries reach the observer later: let the forced collection's arrive before counting.
+    await new Promise((resolve) => setTimeout(resolve, 20));
     const gcBefore = gcRuns;
     const heapBefore = process.memoryUsage().heapUsed;
-    await batch(2000);
+    await batch(ALLOCATION_BATCH);
     const heapAfter = process.memoryUsage().heapUsed;
-    if (gcRuns === gcBefore) bytesPerRequest = (heapAfter - heapBefore) / 2000;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    if (gcRuns === gcBefore) bytesPerRequest = (heapAfter - heapBefore) / ALLOCATION_BATCH;
   }
   const median = samples[Math.floor(samples.length / 2)] ?? Number.NaN;
+  if (asJson) {
+    const heapBytesPerRequest = Number.isNaN(bytesPerRequest) ? null : Math.round(bytesPerRequest);
+    console.log(JSON.stringify({ label, microsecondsPerRequest: median, heapBytesPerRequest, rounds, requests }));
+    stopActors();
+    return;
+  }
   console.log(
     `${label.padEnd(28)} ${median.toFixed(2).padStart(7)} µs/request (median of ${rounds} × ${requests})  ` +
       `${Number.isNaN(bytesPerRequest) ? 'n/a' : Math.round(bytesPerRequest).toString().padStart(6)} heap bytes/request`,
   );
-  actor.stop();
+  stopActors();
 }
 
-await measure('connection actor only', false, 10_000, 15);
-await measure('with rate-limit actor', true, 10_000, 15);
+const asJson = process.argv.includes('--json');
+const rounds = process.argv.includes('--quick') ? 3 : 15;
+await measure('connection actor only', false, 10_000, rounds);
+await measure('with rate-limit actor', true, 10_000, rounds);

@@ -1,0 +1,128 @@
+/**
+ * How each product under test is configured and started. Each one listens on
+ * a fresh port, round-robins over the same two origins, and is pinned with
+ * taskset; `start` returns once it answers `GET /`.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { haproxyConfig, proxyNginxConfig } from './configs.js';
+import { freePort, waitUntilAnswering } from './ports.js';
+import { logTail, startTracked, stopTracked, type StartedProcess } from './processes.js';
+
+export interface BenchContext {
+  /** The run's temp directory: configs, pid files, logs. */
+  directory: string;
+  repoRoot: string;
+  originPorts: readonly number[];
+  /** CPU list for the proxy under test (taskset syntax). */
+  proxyCpu: string;
+}
+
+export interface RunningProduct {
+  port: number;
+  /** Root of the process tree whose CPU and memory are counted; null for the direct row. */
+  pid: number | null;
+  stop(): Promise<void>;
+}
+
+export interface Product {
+  name: string;
+  /** How it is set up, for the report. */
+  description: string;
+  start(context: BenchContext): Promise<RunningProduct>;
+}
+
+/** nginx and haproxy are in /usr/sbin, which is not on every PATH. */
+export function findCommand(name: string): string {
+  for (const directory of (process.env['PATH'] ?? '').split(':').concat(['/usr/sbin', '/sbin'])) {
+    const candidate = join(directory, name);
+    if (directory !== '' && existsSync(candidate)) return candidate;
+  }
+  throw new Error(`${name} is not installed (bench/install.sh installs it)`);
+}
+
+async function startPinned(
+  context: BenchContext,
+  name: string,
+  port: number,
+  command: string,
+  args: string[],
+): Promise<RunningProduct> {
+  const logPath = join(context.directory, `${name}.log`);
+  const started: StartedProcess = startTracked('taskset', ['-c', context.proxyCpu, command, ...args], logPath, {
+    cwd: context.repoRoot,
+  });
+  const exitedEarly = started.exited.then(() => {
+    throw new Error(`${name} exited during start-up`);
+  });
+  await Promise.race([waitUntilAnswering(port, name), exitedEarly]).catch((error: Error) => {
+    throw new Error(`${error.message}\n${logTail(logPath)}`);
+  });
+  exitedEarly.catch(() => {}); // it will exit when stopped; that is not an error
+  return { port, pid: started.pid, stop: () => stopTracked(started) };
+}
+
+const originUrls = (context: BenchContext): string[] => context.originPorts.map((port) => `http://127.0.0.1:${port}`);
+
+function nodePeer(name: string, file: string, description: string): Product {
+  return {
+    name,
+    description,
+    async start(context) {
+      const port = await freePort();
+      const script = join(context.repoRoot, 'dist/bench/peers', file);
+      return startPinned(context, name, port, process.execPath, [script, String(port), ...originUrls(context)]);
+    },
+  };
+}
+
+function balancebeam(workers: number): Product {
+  const name = workers === 1 ? 'balancebeam' : `balancebeam-w${workers}`;
+  return {
+    name,
+    description: `balancebeam --workers ${workers}${workers > 1 ? ' (primary + workers, all pinned to the proxy CPU)' : ''}, active health checks off, --log-level warn`,
+    async start(context) {
+      const port = await freePort();
+      const args = [join(context.repoRoot, 'dist/src/cli/main.js'), '--bind', `127.0.0.1:${port}`];
+      for (const origin of context.originPorts) args.push('--upstream', `127.0.0.1:${origin}`);
+      args.push('--active-health-check-interval', '0', '--log-level', 'warn', '--workers', String(workers));
+      return startPinned(context, name, port, process.execPath, args);
+    },
+  };
+}
+
+export const PRODUCTS: readonly Product[] = [
+  {
+    name: 'direct',
+    description: 'no proxy: wrk straight to the first origin (the physical reference; no proxy CPU or RSS)',
+    start(context) {
+      const port = context.originPorts[0] ?? 0;
+      return Promise.resolve({ port, pid: null, stop: () => Promise.resolve() });
+    },
+  },
+  {
+    name: 'nginx',
+    description: 'nginx, 1 worker, upstream keepalive 64, proxy_http_version 1.1',
+    async start(context) {
+      const port = await freePort();
+      const config = join(context.directory, 'proxy-nginx.conf');
+      writeFileSync(config, proxyNginxConfig(context.directory, port, context.originPorts));
+      return startPinned(context, 'nginx', port, findCommand('nginx'), ['-p', context.directory, '-e', join(context.directory, 'proxy-nginx-error.log'), '-c', config]);
+    },
+  },
+  {
+    name: 'haproxy',
+    description: 'HAProxy, nbthread 1, balance roundrobin, http-reuse always',
+    async start(context) {
+      const port = await freePort();
+      const config = join(context.directory, 'haproxy.cfg');
+      writeFileSync(config, haproxyConfig(context.directory, port, context.originPorts));
+      return startPinned(context, 'haproxy', port, findCommand('haproxy'), ['-db', '-f', config]);
+    },
+  },
+  nodePeer('node-http-proxy', 'node-http-proxy.js', 'http-proxy behind node:http, keep-alive http.Agent (maxSockets 256)'),
+  nodePeer('fastify-reply-from', 'fastify-reply-from.js', 'Fastify + @fastify/reply-from (undici, 256 connections per origin)'),
+  nodePeer('undici-minimal', 'undici-proxy.js', 'node:http + one undici Pool per origin + pool.stream, ~40 lines'),
+  balancebeam(1),
+  balancebeam(2),
+];

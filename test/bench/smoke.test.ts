@@ -1,0 +1,78 @@
+/**
+ * The benchmark harness in smoke mode (one round, 1 s per row), so it cannot
+ * rot: every product × scenario gets a row with requests, the markdown and
+ * the SVG are written, and nothing it started is left running. Needs nginx,
+ * haproxy and wrk (`.ci/run` installs them).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { RUN_MARKER } from '../../bench/processes.js';
+import { PRODUCTS } from '../../bench/products.js';
+import { fromCsv } from '../../bench/report.js';
+import { SCENARIOS } from '../../bench/scenarios.js';
+
+const runScript = new URL('../../bench/run.js', import.meta.url).pathname;
+
+/**
+ * Processes of the run: their environment carries the run's marker (Node
+ * peers, balancebeam, wrk), or, for nginx, which overwrites its environment
+ * with its process title, their command line names the scratch directory.
+ */
+function processesOfRun(scratch: string): string[] {
+  const marker = `${RUN_MARKER}=${scratch}\0`;
+  const found: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const commandLine = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (commandLine.includes(scratch) || readFileSync(`/proc/${entry}/environ`, 'utf8').includes(marker)) {
+        found.push(`${entry}: ${commandLine}`);
+      }
+    } catch {
+      // exited while we looked
+    }
+  }
+  return found;
+}
+
+test('npm run bench -- --smoke measures every product under every scenario and cleans up', async (t) => {
+  t.timeout(300_000);
+  const out = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+
+  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [runScript, '--smoke', '--no-install', '--out', out], { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) =>
+      resolve({ code: error === null ? 0 : (error.code as number | null), stdout, stderr }),
+    );
+  });
+  t.is(code, 0, `${stdout}\n${stderr}`);
+
+  const rows = fromCsv(readFileSync(join(out, 'latest.csv'), 'utf8'));
+  for (const product of PRODUCTS) {
+    for (const scenario of SCENARIOS) {
+      const row = rows.find((candidate) => candidate.product === product.name && candidate.scenario === scenario.name);
+      t.truthy(row, `a row for ${product.name} × ${scenario.name}`);
+      if (row === undefined) continue;
+      t.true(Number.isFinite(row.requestsPerS) && Number.isFinite(row.p99Ms), `${product.name} × ${scenario.name} has figures`);
+      // One second per row on a machine shared with the rest of the suite: a cold proxy may still
+      // complete nothing in a heavy row, so only the (warmed-up) keep-alive row must have served.
+      if (scenario.name === 'keepalive-50') {
+        t.true(row.requestsPerS > 0, `${product.name} × ${scenario.name} served requests`);
+        t.is(row.errors, 0, `${product.name} × ${scenario.name} had no errors`);
+        if (product.name !== 'direct') t.true((row.cpuUsPerRequest ?? 0) > 0, `${product.name} × ${scenario.name} has a CPU figure`);
+      }
+    }
+  }
+  t.regex(readFileSync(join(out, 'latest.md'), 'utf8'), /## keepalive-50[\s\S]*Per-request cost of the actor path/);
+  t.regex(readFileSync(join(out, 'latest.svg'), 'utf8'), /^<svg[\s\S]*<\/svg>\s*$/);
+
+  const scratch = /scratch directory: (\S+)/.exec(stdout)?.[1];
+  t.truthy(scratch, 'the run names its scratch directory');
+  if (scratch !== undefined) {
+    t.false(existsSync(scratch), 'the scratch directory is removed');
+    t.deepEqual(processesOfRun(scratch), [], 'no process of the run is left');
+  }
+});
