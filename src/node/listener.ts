@@ -131,7 +131,7 @@ export function createProxyServer(deps: ListenerDeps): Server {
     }
     openConnections++;
     const address: Address = `${deps.router.node}/conn/${nanoid(12)}`;
-    const client = { bytesRead: () => socket.bytesRead, close: () => socket.destroy() };
+    const client = { watchForSilence: (ms: number) => socket.setTimeout(ms), close: () => socket.destroy() };
     const actor = startActor(connectionMachine, { input: { address, ports, client, timeouts } });
     deps.router.register(address.slice(address.indexOf('/') + 1), actor);
     connections.set(socket, { actor, address, clientIp: clientIpOf(socket), nextExchangeId: 1, latest: null });
@@ -140,6 +140,12 @@ export function createProxyServer(deps: ListenerDeps): Server {
       actor.send({ type: 'client.disconnected' });
       deps.router.unregister(address);
     });
+  });
+
+  // A socket's inactivity timer ran out (armed by its connection actor). Listening here also keeps
+  // Node from destroying the socket itself: the actor decides what the silence means.
+  server.on('timeout', (socket: Socket) => {
+    connections.get(socket)?.actor.send({ type: 'client.silent' });
   });
 
   /**

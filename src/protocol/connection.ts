@@ -40,6 +40,14 @@ export interface RequestMalformed {
   readonly exchange: Exchange;
 }
 
+/**
+ * Nothing has crossed the client's socket, either way, for the connection's
+ * silence period (its one inactivity timer, which Node re-arms on traffic).
+ */
+export interface ClientSilent {
+  readonly type: 'client.silent';
+}
+
 /** The client's socket closed. */
 export interface ClientDisconnected {
   readonly type: 'client.disconnected';

@@ -2,7 +2,7 @@
  * The vocabulary of balancebeam: every message an actor sends or receives.
  * Read this folder first; the actors are the grammar that uses it.
  */
-import type { ClientDisconnected, RequestMalformed, RequestReceived, ResponseFinished, UpstreamFailed, UpstreamResponded } from './connection.js';
+import type { ClientDisconnected, ClientSilent, RequestMalformed, RequestReceived, ResponseFinished, UpstreamFailed, UpstreamResponded } from './connection.js';
 import type { HealthProbeResult, HealthRoundFinished } from './health.js';
 import type { WorkerFailed, WorkerListening } from './lifecycle.js';
 import type { RateLimitCheck, RateLimitVerdict } from './rate-limit.js';
@@ -35,6 +35,7 @@ export type ConnectionEvent =
   | UpstreamResponded
   | UpstreamFailed
   | ResponseFinished
+  | ClientSilent
   | ClientDisconnected;
 
 export type UpstreamEvent = UpstreamConnectFailed | UpstreamMisbehaved | UpstreamSubscribe | HealthProbeResult;

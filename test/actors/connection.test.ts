@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import test from 'ava';
 import { SimulatedClock } from 'xstate';
-import { connectionMachine, type ConnectionPorts } from '../../src/actors/connection.js';
+import { connectionMachine, silencePeriodMs, type ConnectionPorts } from '../../src/actors/connection.js';
 import { startActor } from '../../src/actors/inspection.js';
 import { MailboxRouter } from '../../src/actors/router.js';
 import type { Address, RoutedMessage, UpstreamFailed, UpstreamResponded } from '../../src/protocol/index.js';
@@ -88,17 +88,20 @@ class FakePorts implements ConnectionPorts {
 const KEEP_ALIVE_MS = 5_000;
 const BODY_IDLE_MS = 4_000;
 
-/** The client socket as the actor's timers see it: a byte counter the test advances, and a close it records. */
+/** The client socket as the actor's timer sees it: the silence periods it was armed with, and closes. */
 class FakeClient {
-  received = 0;
+  readonly armed: number[] = [];
   closed = 0;
-  bytesRead(): number {
-    return this.received;
+  watchForSilence(ms: number): void {
+    this.armed.push(ms);
   }
   close(): void {
     this.closed++;
   }
 }
+
+/** min(keep-alive, body timeout / 4) for the timeouts above. */
+const SILENCE_MS = 1_000;
 
 function startConnection(options: { rateLimited?: boolean; live?: string[]; retries?: number } = {}) {
   const clock = new SimulatedClock();
@@ -441,13 +444,25 @@ test('client.disconnected while idle ends the actor; nothing is done after', (t)
   t.deepEqual(ports.forwards, []);
 });
 
-test('keep-alive timeout: a connection idle and silent that long is closed, not a moment before', (t) => {
+test('the socket’s inactivity timer is armed at start, with the shorter of keep-alive and a quarter of the body timeout', (t) => {
+  const { client } = startConnection();
+  t.deepEqual(client.armed, [SILENCE_MS]);
+  t.is(silencePeriodMs({ keepAliveMs: 5_000, bodyIdleMs: 60_000 }), 5_000);
+  t.is(silencePeriodMs({ keepAliveMs: 75_000, bodyIdleMs: 8_000 }), 2_000);
+});
+
+test('keep-alive timeout: an idle connection gone silent is closed once idle that long, not a moment before', (t) => {
   const { actor, clock, client } = startConnection();
   clock.increment(KEEP_ALIVE_MS - 1);
+  actor.send({ type: 'client.silent' });
   t.is(client.closed, 0);
+  t.deepEqual(client.armed, [SILENCE_MS, SILENCE_MS], 'armed again');
   clock.increment(1);
+  actor.send({ type: 'client.silent' });
   t.is(client.closed, 1);
   t.true(actor.getSnapshot().matches('closing'));
+  actor.send({ type: 'client.silent' });
+  t.is(client.closed, 1, 'closing: silence means nothing more');
   actor.send({ type: 'client.disconnected' });
   t.is(actor.getSnapshot().status, 'done');
 });
@@ -457,40 +472,33 @@ test('keep-alive timeout: counted from the end of the last response, not from th
   clock.increment(KEEP_ALIVE_MS - 100);
   const request = exchange(1);
   actor.send({ type: 'request.received', exchange: request });
-  clock.increment(KEEP_ALIVE_MS * 3); // busy: no keep-alive timer
+  clock.increment(KEEP_ALIVE_MS * 3);
+  actor.send({ type: 'client.silent' }); // a slow upstream: busy, so not closed
   t.is(client.closed, 0);
   await settle(ports.forwardAt(0), responded(request, upstreamResponse().response));
   actor.send({ type: 'response.finished', exchange: request });
   t.true(actor.getSnapshot().matches('idle'));
   clock.increment(KEEP_ALIVE_MS - 1);
+  actor.send({ type: 'client.silent' });
   t.is(client.closed, 0);
   clock.increment(1);
+  actor.send({ type: 'client.silent' });
   t.is(client.closed, 1);
 });
 
-test('keep-alive timeout: bytes of a next request head arriving keep the connection open (the header timeout governs them)', (t) => {
-  const { actor, clock, client } = startConnection();
-  clock.increment(KEEP_ALIVE_MS - 1);
-  client.received += 10;
-  clock.increment(1);
-  t.is(client.closed, 0, 'a request head is being read');
-  t.true(actor.getSnapshot().matches('idle'));
-  clock.increment(KEEP_ALIVE_MS - 1);
-  t.is(client.closed, 0);
-  clock.increment(1);
-  t.is(client.closed, 1, 'silent for a whole timeout since the last byte check');
-});
-
 test('body timeout: a body waited on for the timeout fails as stalled and is answered 408, connection closed', async (t) => {
-  const { ports, actor, clock } = startConnection();
+  const { ports, actor, clock, client } = startConnection();
   const body = stubBody(true);
   const request = exchange(1, { method: 'POST', body });
   actor.send({ type: 'request.received', exchange: request });
   body.awaitingClientSince = clock.now();
   clock.increment(BODY_IDLE_MS - 1);
+  actor.send({ type: 'client.silent' });
   t.is(body.failure, null);
-  clock.increment(BODY_IDLE_MS / 4); // the next check after the timeout has passed
+  clock.increment(SILENCE_MS);
+  actor.send({ type: 'client.silent' }); // the next silence period after the timeout has passed
   t.is(body.failure, 'stalled');
+  t.is(client.closed, 0, 'busy: the keep-alive rule does not apply');
   t.deepEqual(ports.responded, [], 'answered once the aborted upstream attempt settles');
   await settle(ports.forwardAt(0), failed(request, failure('request-body-failed', 'u1', false)));
   t.is(ports.forwards.length, 1, 'never retried');
@@ -498,7 +506,7 @@ test('body timeout: a body waited on for the timeout fails as stalled and is ans
 });
 
 test('body timeout: a body that keeps receiving bytes, or waits on the upstream, is left alone', (t) => {
-  const { actor, clock } = startConnection();
+  const { actor, clock, client } = startConnection();
   const moving = stubBody(true);
   const backpressured = stubBody(true);
   actor.send({ type: 'request.received', exchange: exchange(1, { method: 'POST', body: moving }) });
@@ -506,9 +514,11 @@ test('body timeout: a body that keeps receiving bytes, or waits on the upstream,
   for (let step = 0; step < 20; step++) {
     moving.awaitingClientSince = clock.now(); // a chunk arrived
     clock.increment(BODY_IDLE_MS / 2);
+    actor.send({ type: 'client.silent' });
   }
   t.is(moving.failure, null);
   t.is(backpressured.failure, null, 'awaitingClientSince null: the balancer is not waiting on the client');
+  t.is(client.armed.length, 21, 'armed at start and after every silence');
 });
 
 test('a body over the size limit is answered 413 and the connection closed', async (t) => {
