@@ -19,6 +19,7 @@ const COLOURS: Record<string, string> = {
   'undici-minimal': '#6d4c41',
   balancebeam: '#e65100',
   'balancebeam-w2': '#ffa726',
+  'balancebeam-w2-2cpu': '#ffd180',
 };
 const FALLBACK_COLOURS = ['#546e7a', '#c2185b', '#7cb342', '#5c6bc0'];
 

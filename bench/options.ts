@@ -20,10 +20,16 @@ export interface BenchOptions {
   /** Where the results go; null: bench/results (full runs) or bench/results/tmp (smoke). */
   out: string | null;
   install: boolean;
+  /**
+   * A checkout whose dist/ is run as balancebeam instead of this one's: the
+   * same harness measures a change's before and after. Not recorded in BENCHMARKS.md.
+   */
+  balancebeam: string | null;
 }
 
 export const USAGE = `usage: npm run bench -- [--smoke] [--rounds N] [--seconds S] [--warmup S]
-                        [--only product,product] [--scenarios name,name] [--out DIR] [--no-install]`;
+                        [--only product,product] [--scenarios name,name] [--out DIR] [--no-install]
+                        [--balancebeam DIR (a built checkout to measure instead of this one)]`;
 
 export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   const { values } = parseArgs({
@@ -36,6 +42,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       only: { type: 'string' },
       scenarios: { type: 'string' },
       out: { type: 'string' },
+      balancebeam: { type: 'string' },
       'no-install': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -62,5 +69,6 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     scenarios: list(values.scenarios),
     out: values.out ?? null,
     install: !values['no-install'],
+    balancebeam: values.balancebeam ?? null,
   };
 }

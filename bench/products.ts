@@ -3,7 +3,7 @@
  * a fresh port, round-robins over the same two origins, and is pinned with
  * taskset; `start` returns once it answers `GET /`.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { haproxyConfig, proxyNginxConfig } from './configs.js';
 import { freePort, waitUntilAnswering } from './ports.js';
@@ -16,6 +16,8 @@ export interface BenchContext {
   originPorts: readonly number[];
   /** CPU list for the proxy under test (taskset syntax). */
   proxyCpu: string;
+  /** The checkout whose dist/src/cli/main.js is run as balancebeam. */
+  balancebeamRoot: string;
 }
 
 export interface RunningProduct {
@@ -47,9 +49,10 @@ async function startPinned(
   port: number,
   command: string,
   args: string[],
+  cpus: string = context.proxyCpu,
 ): Promise<RunningProduct> {
   const logPath = join(context.directory, `${name}.log`);
-  const started: StartedProcess = startTracked('taskset', ['-c', context.proxyCpu, command, ...args], logPath, {
+  const started: StartedProcess = startTracked('taskset', ['-c', cpus, command, ...args], logPath, {
     cwd: context.repoRoot,
   });
   const exitedEarly = started.exited.then(() => {
@@ -76,17 +79,33 @@ function nodePeer(name: string, file: string, description: string): Product {
   };
 }
 
-function balancebeam(workers: number): Product {
-  const name = workers === 1 ? 'balancebeam' : `balancebeam-w${workers}`;
+/**
+ * `allCpus`: pinned to every CPU instead of the proxy's one, so its workers
+ * can run in parallel; it then shares CPU 1 with wrk and the origins, which
+ * caps it. The only row that is not on one core: read it as "what a second
+ * core buys", not beside the others.
+ */
+/** The node flags on the bin's `#!/usr/bin/env -S node ...` line: balancebeam runs as `npx balancebeam` would run it. */
+function binNodeFlags(bin: string): string[] {
+  const shebang = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
+  const words = shebang.split(/\s+/);
+  const node = words.indexOf('node');
+  return node === -1 ? [] : words.slice(node + 1);
+}
+
+function balancebeam(workers: number, allCpus = false): Product {
+  const name = `balancebeam${workers === 1 ? '' : `-w${workers}`}${allCpus ? '-2cpu' : ''}`;
+  const pinning = allCpus ? ' (pinned to both CPUs, sharing CPU 1 with wrk and the origins)' : workers > 1 ? ' (primary + workers, all pinned to the proxy CPU)' : '';
   return {
     name,
-    description: `balancebeam --workers ${workers}${workers > 1 ? ' (primary + workers, all pinned to the proxy CPU)' : ''}, active health checks off, --log-level warn`,
+    description: `balancebeam --workers ${workers}${pinning}, active health checks off, --log-level warn, run with the node flags of its bin (\`--max-semi-space-size=32\`)`,
     async start(context) {
       const port = await freePort();
-      const args = [join(context.repoRoot, 'dist/src/cli/main.js'), '--bind', `127.0.0.1:${port}`];
+      const bin = join(context.balancebeamRoot, 'dist/src/cli/main.js');
+      const args = [...binNodeFlags(bin), bin, '--bind', `127.0.0.1:${port}`];
       for (const origin of context.originPorts) args.push('--upstream', `127.0.0.1:${origin}`);
       args.push('--active-health-check-interval', '0', '--log-level', 'warn', '--workers', String(workers));
-      return startPinned(context, name, port, process.execPath, args);
+      return startPinned(context, name, port, process.execPath, args, allCpus ? '0,1' : context.proxyCpu);
     },
   };
 }
@@ -125,4 +144,5 @@ export const PRODUCTS: readonly Product[] = [
   nodePeer('undici-minimal', 'undici-proxy.js', 'node:http + one undici Pool per origin + pool.stream, ~40 lines'),
   balancebeam(1),
   balancebeam(2),
+  balancebeam(2, true),
 ];

@@ -36,7 +36,8 @@ const loadCpu = twoCpus ? '1' : '0';
 const pinning = twoCpus
   ? 'the proxy under test on CPU 0 (`taskset -c 0`), the origins (one nginx worker, two ports), wrk (one thread) and this harness on CPU 1. ' +
     '`balancebeam-w2` runs its primary and both workers on CPU 0 as well: every proxy gets the same single core, so that row shows what the cluster (IPC to the primary, two event loops) costs, not extra parallelism — ' +
-    'giving it CPU 1 too would take that core from wrk and the origins and make the rows incomparable.'
+    'giving it CPU 1 too would take that core from wrk and the origins and make the rows incomparable. ' +
+    '`balancebeam-w2-2cpu` is that other reading: the same cluster pinned to both CPUs (`taskset -c 0,1`), so its workers run in parallel but share CPU 1 with wrk and the origins; it answers "what does a second core buy", and is the one row not on a single core.'
   : 'only one CPU: everything shares CPU 0 (figures are not comparable with 2-CPU runs).';
 // The harness samples /proc while wrk runs: keep it off the proxy's CPU.
 execFileSync('taskset', ['-a', '-p', '-c', loadCpu, String(process.pid)], { stdio: 'ignore' });
@@ -64,7 +65,9 @@ const actorCost = await measureActorCost(repoRoot, proxyCpu, options.smoke);
 for (const cost of actorCost) log(`  ${cost.label}: ${cost.microsecondsPerRequest.toFixed(2)} µs/request, ${cost.heapBytesPerRequest ?? 'n/a'} heap bytes/request`);
 
 const origins = await startOrigins(directory, loadCpu);
-const context: BenchContext = { directory, repoRoot, originPorts: origins.ports, proxyCpu };
+const balancebeamRoot = options.balancebeam === null ? repoRoot : resolve(options.balancebeam);
+if (balancebeamRoot !== repoRoot) log(`balancebeam: the build in ${balancebeamRoot}`);
+const context: BenchContext = { directory, repoRoot, originPorts: origins.ports, proxyCpu, balancebeamRoot };
 const scripts = new Map(scenarios.map((scenario) => [scenario.name, writeWrkScript(directory, scenario)]));
 const measurements: Measurement[] = [];
 const wrkLog = join(directory, 'wrk.log');
@@ -143,7 +146,7 @@ writeFileSync(mdPath, markdown);
 console.log(`\n${markdown}`);
 // Only a full run into the committed results directory becomes the record in BENCHMARKS.md.
 const benchmarksFile = join(repoRoot, 'BENCHMARKS.md');
-if (outDirectory === defaultOut && !options.smoke && existsSync(benchmarksFile)) {
+if (outDirectory === defaultOut && !options.smoke && balancebeamRoot === repoRoot && existsSync(benchmarksFile)) {
   writeFileSync(benchmarksFile, updateBenchmarksFile(readFileSync(benchmarksFile, 'utf8'), markdown, relative(repoRoot, svgPath)));
   log('BENCHMARKS.md updated');
 }
