@@ -3,7 +3,7 @@
  * driven through request.received → (rate-limit check and verdict) → choice →
  * upstream.responded → response.finished, with the byte path stubbed out.
  *
- *   npm run build && node --expose-gc --max-semi-space-size=128 dist/bench/actor-cost.js
+ *   npm run build && node --expose-gc --max-semi-space-size=128 --min-semi-space-size=64 dist/bench/actor-cost.js
  *
  * Reports µs and heap bytes allocated per request. Allocation is measured as
  * heap growth over a batch small enough that no GC runs in it (checked).

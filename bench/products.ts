@@ -98,7 +98,7 @@ function balancebeam(workers: number, allCpus = false): Product {
   const pinning = allCpus ? ' (pinned to both CPUs, sharing CPU 1 with wrk and the origins)' : workers > 1 ? ' (primary + workers, all pinned to the proxy CPU)' : '';
   return {
     name,
-    description: `balancebeam --workers ${workers}${pinning}, active health checks off, --log-level warn, run with the node flags of its bin (\`--max-semi-space-size=32\`)`,
+    description: `balancebeam --workers ${workers}${pinning}, active health checks off, --log-level warn, run with the node flags of its bin`,
     async start(context) {
       const port = await freePort();
       const bin = join(context.balancebeamRoot, 'dist/src/cli/main.js');

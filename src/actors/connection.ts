@@ -4,25 +4,30 @@
  * It decides, for each request the HTTP parser hands it: ask the rate limiter
  * (if limiting is on), pick an upstream, forward, and on a failed attempt
  * either retry elsewhere or answer with an error status (the rule is
- * `afterFailure` below). It never sees a body
- * chunk: bytes flow client → DeferredRequestBody → undici → upstream and back
- * through a stream pipeline, with backpressure.
+ * `afterFailure` below). It never sees a body chunk: bytes flow client →
+ * DeferredRequestBody → undici → upstream, and back through the attempt's
+ * dispatch handler (upstream-call.ts) into the response, with backpressure.
  *
- *   idle ──request.received──▶ busy ──response.finished (last one)──▶ idle
- *     │  └─ client.silent, idle for the keep-alive timeout ─▶ closing
+ *   open ──client.silent, nothing in flight for the keep-alive timeout──▶ closing
  *     └──────────── client.disconnected (from any state) ────────────▶ closed (final)
+ *
+ * `open` is one state whether requests are in flight or not: the in-flight
+ * map in the context says which. Separate `idle` and `busy` states cost a
+ * state change at each end of every request on a keep-alive connection:
+ * about 3.5 µs and 8 KB of heap per request in bench/actor-cost.ts, 40 % of
+ * the actor path (see BENCHMARKS.md).
  *
  * One timer per connection: the socket's inactivity timer, armed here with the
  * silence period (the shorter of the keep-alive timeout and a quarter of the
  * body timeout). Node re-arms it on traffic without allocating; when it runs
  * out, `client.silent` arrives and this actor decides what silence means:
- * - `idle`: closed once it has been idle for the keep-alive timeout.
- * - `busy`: a request body the balancer has waited on for the body timeout
- *   fails as stalled (408 or, once a response has begun, the connection is
- *   closed). The body records when it started waiting.
+ * - nothing in flight: closed once it has been so for the keep-alive timeout.
+ * - requests in flight: a request body the balancer has waited on for the
+ *   body timeout fails as stalled (408 or, once a response has begun, the
+ *   connection is closed). The body records when it started waiting.
  * Either way the timer is armed again. Nothing is scheduled per request: an
- * xstate delayed transition on `idle` and `busy` cost about 5 µs and 6.5 KB of
- * heap per request (bench/actor-cost.ts, one request at a time).
+ * xstate delayed transition per request cost about 5 µs and 6.5 KB of heap
+ * per request (bench/actor-cost.ts, one request at a time).
  *
  * Several requests may be in flight at once (pipelining); Node's HTTP server
  * writes their responses in order. Per-request events name their exchange.
@@ -94,9 +99,9 @@ interface ConnectionContext {
   readonly client: ClientSocket;
   readonly timeouts: ConnectionTimeouts;
   /**
-   * When the last response finished (or the connection opened). Written in
-   * place by this actor's actions, like inFlight: an assign per request costs
-   * a context copy for one number.
+   * When the last request in flight finished (or the connection opened).
+   * Written in place by this actor's actions, like inFlight: an assign per
+   * request costs a context copy for one number.
    */
   idleSince: number;
   /**
@@ -276,9 +281,6 @@ export const connectionMachine = setup({
         if (since !== null && now - since >= context.timeouts.bodyIdleMs) exchange.body?.failWith('stalled');
       }
     },
-    noteIdleSince: ({ context }) => {
-      context.idleSince = context.ports.now();
-    },
     watchForSilence: ({ context }) => {
       context.client.watchForSilence(silencePeriodMs(context.timeouts));
     },
@@ -287,16 +289,17 @@ export const connectionMachine = setup({
     },
     completeRequest: ({ context, event }) => {
       if (event.type !== 'response.finished') return;
-      if (context.inFlight.delete(event.exchange.id)) context.ports.completed(event.exchange);
+      if (!context.inFlight.delete(event.exchange.id)) return;
+      if (context.inFlight.size === 0) context.idleSince = context.ports.now();
+      context.ports.completed(event.exchange);
     },
     forgetInFlight: ({ context }) => {
       context.inFlight.clear();
     },
   },
   guards: {
-    idleForKeepAlive: ({ context }) => context.ports.now() - context.idleSince >= context.timeouts.keepAliveMs,
-    isLastInFlight: ({ context, event }) =>
-      event.type === 'response.finished' && context.inFlight.size === 1 && context.inFlight.has(event.exchange.id),
+    idleForKeepAlive: ({ context }) =>
+      context.inFlight.size === 0 && context.ports.now() - context.idleSince >= context.timeouts.keepAliveMs,
   },
 }).createMachine({
   id: 'connection',
@@ -305,10 +308,10 @@ export const connectionMachine = setup({
     ports: input.ports,
     client: input.client,
     timeouts: input.timeouts,
-    idleSince: 0,
+    idleSince: input.ports.now(),
     inFlight: new Map(),
   }),
-  initial: 'idle',
+  initial: 'open',
   entry: 'watchForSilence',
   on: {
     'request.malformed': { actions: 'failMalformedRequest' },
@@ -319,24 +322,13 @@ export const connectionMachine = setup({
     'client.disconnected': { target: '.closed' },
   },
   states: {
-    idle: {
-      entry: 'noteIdleSince',
-      on: {
-        'request.received': { target: 'busy', actions: 'admitRequest' },
-        'client.silent': [
-          { guard: 'idleForKeepAlive', target: 'closing', actions: 'closeClient' },
-          { actions: 'watchForSilence' },
-        ],
-      },
-    },
-    busy: {
+    open: {
       on: {
         'request.received': { actions: 'admitRequest' },
-        'response.finished': [
-          { guard: 'isLastInFlight', target: 'idle', actions: 'completeRequest' },
-          { actions: 'completeRequest' },
+        'client.silent': [
+          { guard: 'idleForKeepAlive', target: 'closing', actions: 'closeClient' },
+          { actions: ['failStalledBodies', 'watchForSilence'] },
         ],
-        'client.silent': { actions: ['failStalledBodies', 'watchForSilence'] },
       },
     },
     /** The socket is being closed for idleness; client.disconnected follows. */
@@ -344,3 +336,8 @@ export const connectionMachine = setup({
     closed: { type: 'final', entry: 'forgetInFlight' },
   },
 });
+
+/** Whether a connection has requests between head and response end (a parse error then cannot get a clean answer). */
+export function hasRequestsInFlight(snapshot: { context: { inFlight: ReadonlyMap<number, Exchange> } }): boolean {
+  return snapshot.context.inFlight.size > 0;
+}

@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { nanoid } from 'nanoid';
 import type { Actor } from 'xstate';
-import { connectionMachine, type ConnectionPorts } from '../actors/connection.js';
+import { connectionMachine, hasRequestsInFlight, type ConnectionPorts } from '../actors/connection.js';
 import { startActor } from '../actors/inspection.js';
 import type { MailboxRouter } from '../actors/router.js';
 import type { ClientLimits } from '../config.js';
@@ -201,7 +201,7 @@ export function createProxyServer(deps: ListenerDeps): Server {
     const status = statusForParseError(code);
     log.warn('rejected malformed request', { client: clientIpOf(socket), code, status });
     const connection = connections.get(socket);
-    const busy = connection?.actor.getSnapshot().matches('busy') === true;
+    const busy = connection !== undefined && hasRequestsInFlight(connection.actor.getSnapshot());
     if (!busy) {
       socket.end(cannedResponse(status));
       return;

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import test from 'ava';
 import { SimulatedClock } from 'xstate';
-import { connectionMachine, silencePeriodMs, type ConnectionPorts } from '../../src/actors/connection.js';
+import { connectionMachine, hasRequestsInFlight, silencePeriodMs, type ConnectionPorts } from '../../src/actors/connection.js';
 import { startActor } from '../../src/actors/inspection.js';
 import { MailboxRouter } from '../../src/actors/router.js';
 import type { Address, RoutedMessage, UpstreamFailed, UpstreamResponded } from '../../src/protocol/index.js';
@@ -103,6 +103,12 @@ class FakeClient {
 /** min(keep-alive, body timeout / 4) for the timeouts above. */
 const SILENCE_MS = 1_000;
 
+type ConnectionActor = ReturnType<typeof startConnection>['actor'];
+/** Open with requests between head and response end. */
+const busy = (actor: ConnectionActor): boolean => actor.getSnapshot().matches('open') && hasRequestsInFlight(actor.getSnapshot());
+/** Open with nothing in flight. */
+const idle = (actor: ConnectionActor): boolean => actor.getSnapshot().matches('open') && !hasRequestsInFlight(actor.getSnapshot());
+
 function startConnection(options: { rateLimited?: boolean; live?: string[]; retries?: number } = {}) {
   const clock = new SimulatedClock();
   const ports = new FakePorts(options.rateLimited ?? false, options.live ?? ['u1', 'u2'], clock, options.retries);
@@ -195,7 +201,7 @@ test('without rate limiting, a request goes straight to the chosen upstream', as
   t.deepEqual(first.tried, ['u1']);
   t.is(first.upstreamId, 'u1');
   t.deepEqual(ports.sent, [], 'no rate-limit check');
-  t.true(actor.getSnapshot().matches('busy'));
+  t.true(busy(actor));
 
   const { response } = upstreamResponse();
   await settle(ports.forwardAt(0), responded(first, response));
@@ -203,16 +209,16 @@ test('without rate limiting, a request goes straight to the chosen upstream', as
   t.deepEqual(ports.responded, []);
 });
 
-test('states go idle → busy → idle when the response finishes', async (t) => {
+test('a request is in flight from its head to the end of its response', async (t) => {
   const { ports, actor } = startConnection();
-  t.true(actor.getSnapshot().matches('idle'));
+  t.true(idle(actor));
   const first = exchange(1);
   actor.send({ type: 'request.received', exchange: first });
-  t.true(actor.getSnapshot().matches('busy'));
+  t.true(busy(actor));
   await settle(ports.forwardAt(0), responded(first, upstreamResponse().response));
-  t.true(actor.getSnapshot().matches('busy'), 'busy while the response streams');
+  t.true(busy(actor), 'busy while the response streams');
   actor.send({ type: 'response.finished', exchange: first });
-  t.true(actor.getSnapshot().matches('idle'));
+  t.true(idle(actor));
   t.deepEqual(ports.completed_, [first]);
 });
 
@@ -231,11 +237,11 @@ test('with pipelined requests, the connection is idle only when the last one fin
   await settle(ports.forwardAt(0), responded(first, upstreamResponse().response));
   await settle(ports.forwardAt(1), responded(second, upstreamResponse().response));
   actor.send({ type: 'response.finished', exchange: first });
-  t.true(actor.getSnapshot().matches('busy'));
+  t.true(busy(actor));
   actor.send({ type: 'response.finished', exchange: first });
-  t.true(actor.getSnapshot().matches('busy'), 'a repeated finish of the same exchange does not end the second one');
+  t.true(busy(actor), 'a repeated finish of the same exchange does not end the second one');
   actor.send({ type: 'response.finished', exchange: second });
-  t.true(actor.getSnapshot().matches('idle'));
+  t.true(idle(actor));
   t.deepEqual(ports.completed_, [first, second], 'each exchange completed exactly once');
 });
 
@@ -261,7 +267,7 @@ test('a denied verdict is answered with 429 and Retry-After, and nothing is forw
   t.is(limited.outcome, 'rate limited');
   t.deepEqual(ports.forwards, []);
   actor.send({ type: 'response.finished', exchange: limited });
-  t.true(actor.getSnapshot().matches('idle'));
+  t.true(idle(actor));
 });
 
 test('an allowed verdict forwards the request it names', (t) => {
@@ -344,7 +350,7 @@ test('with no live upstream at all, the client gets 502 without any attempt', (t
   t.deepEqual(ports.responded, [{ exchange: request, status: 502, headers: undefined }]);
   t.is(request.outcome, 'no live upstream');
   actor.send({ type: 'response.finished', exchange: request });
-  t.true(actor.getSnapshot().matches('idle'));
+  t.true(idle(actor));
 });
 
 test('a response timeout is answered with 504 and not retried', async (t) => {
@@ -477,7 +483,7 @@ test('keep-alive timeout: counted from the end of the last response, not from th
   t.is(client.closed, 0);
   await settle(ports.forwardAt(0), responded(request, upstreamResponse().response));
   actor.send({ type: 'response.finished', exchange: request });
-  t.true(actor.getSnapshot().matches('idle'));
+  t.true(idle(actor));
   clock.increment(KEEP_ALIVE_MS - 1);
   actor.send({ type: 'client.silent' });
   t.is(client.closed, 0);
