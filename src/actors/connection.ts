@@ -14,8 +14,8 @@
  * `open` is one state whether requests are in flight or not: the in-flight
  * map in the context says which. Separate `idle` and `busy` states cost a
  * state change at each end of every request on a keep-alive connection:
- * about 3.5 µs and 8 KB of heap per request in bench/actor-cost.ts, 40 % of
- * the actor path (see BENCHMARKS.md).
+ * 9 KB of heap and, in most runs, 3 µs per request in bench/actor-cost.ts,
+ * a third of the actor path (see BENCHMARKS.md).
  *
  * One timer per connection: the socket's inactivity timer, armed here with the
  * silence period (the shorter of the keep-alive timeout and a quarter of the
