@@ -33,6 +33,11 @@ export function nodeOf(address: Address): NodeId {
   return address.slice(0, address.indexOf('/'));
 }
 
+/** The part of an address after its node: what `register` takes. */
+export function localNameOf(address: Address): string {
+  return address.slice(address.indexOf('/') + 1);
+}
+
 export class MailboxRouter {
   // Each mailbox accepts its own subset of messages; routing by address is what keeps them apart.
   private readonly mailboxes = new Map<Address, Mailbox>();

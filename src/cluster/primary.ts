@@ -5,7 +5,7 @@
  * robin). A worker that dies is replaced under the same node id.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { MailboxRouter } from '../actors/router.js';
+import { localNameOf, MailboxRouter } from '../actors/router.js';
 import type { Config } from '../config.js';
 import { log } from '../log.js';
 import { LIFECYCLE, PRIMARY_NODE, type LifecycleEvent } from '../protocol/index.js';
@@ -37,7 +37,7 @@ export async function runClusterPrimary(config: Config): Promise<Instance> {
   });
   const listening = new Set<string>();
 
-  router.register(LIFECYCLE.slice(LIFECYCLE.indexOf('/') + 1), {
+  router.register(localNameOf(LIFECYCLE), {
     send: (event: LifecycleEvent) => {
       if (event.type === 'worker.failed') {
         fail(event.reason);

@@ -13,7 +13,7 @@ import { nanoid } from 'nanoid';
 import type { Actor } from 'xstate';
 import { connectionMachine, hasRequestsInFlight, type ConnectionPorts } from '../actors/connection.js';
 import { startActor } from '../actors/inspection.js';
-import type { MailboxRouter } from '../actors/router.js';
+import { localNameOf, type MailboxRouter } from '../actors/router.js';
 import type { ClientLimits } from '../config.js';
 import { log } from '../log.js';
 import type { Address } from '../protocol/index.js';
@@ -151,7 +151,7 @@ export function createProxyServer(deps: ListenerDeps): Server {
     const address: Address = `${deps.router.node}/conn/${nanoid(12)}`;
     const client = { watchForSilence: (ms: number) => socket.setTimeout(ms), close: () => socket.destroy() };
     const actor = startActor(connectionMachine, { input: { address, ports, client, timeouts } });
-    deps.router.register(address.slice(address.indexOf('/') + 1), actor);
+    deps.router.register(localNameOf(address), actor);
     (socket as TrackedSocket)[CONNECTION] = { actor, address, clientIp: clientIpOf(socket), nextExchangeId: 1, latest: null };
     socket.once('close', () => {
       openConnections--;

@@ -8,12 +8,10 @@ import type { Actor, AnyActorLogic } from 'xstate';
 import { healthSupervisorMachine, probeTimeoutMs } from '../actors/health-supervisor.js';
 import { startActor } from '../actors/inspection.js';
 import { rateLimiterMachine } from '../actors/rate-limiter.js';
-import type { MailboxRouter } from '../actors/router.js';
+import { localNameOf, type MailboxRouter } from '../actors/router.js';
 import { DEFAULT_BACK_OFF, upstreamMachine } from '../actors/upstream.js';
 import type { Config } from '../config.js';
 import { RATE_LIMITER, upstreamAddress } from '../protocol/index.js';
-
-const localName = (address: string): string => address.slice(address.indexOf('/') + 1);
 
 export interface PrimaryServices {
   stop(): void;
@@ -31,7 +29,7 @@ export function startPrimaryServices(router: MailboxRouter, config: Config): Pri
         recovery: config.activeHealthCheck === null ? DEFAULT_BACK_OFF : { mode: 'active-checks' },
       },
     });
-    router.register(localName(upstreamAddress(upstream.id)), actor);
+    router.register(localNameOf(upstreamAddress(upstream.id)), actor);
     actors.push(actor);
   }
 
@@ -45,7 +43,7 @@ export function startPrimaryServices(router: MailboxRouter, config: Config): Pri
 
   if (config.rateLimit !== null) {
     const limiter = startActor(rateLimiterMachine, { input: { policy: config.rateLimit, router, now } });
-    router.register(localName(RATE_LIMITER), limiter);
+    router.register(localNameOf(RATE_LIMITER), limiter);
     actors.push(limiter);
   }
 

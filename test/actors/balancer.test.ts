@@ -2,7 +2,7 @@
 import test from 'ava';
 import { balancerMachine, createChooser, createUpstreamViews } from '../../src/actors/balancer.js';
 import { startActor } from '../../src/actors/inspection.js';
-import { MailboxRouter } from '../../src/actors/router.js';
+import { localNameOf, MailboxRouter } from '../../src/actors/router.js';
 import {
   upstreamAddress,
   type Address,
@@ -24,7 +24,7 @@ function startBalancer(node = 'p') {
   if (node === 'p') {
     for (const upstream of UPSTREAMS) {
       const to = upstreamAddress(upstream.id);
-      router.register(to.slice('p/'.length), record(to));
+      router.register(localNameOf(to), record(to));
     }
   } else {
     router.connectUplink({ send: (envelope) => sent.push({ to: envelope.to, message: envelope.message }) });

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { fromCallback, SimulatedClock } from 'xstate';
 import { healthSupervisorMachine, probeTimeoutMs, type ProbeRoundInput } from '../../src/actors/health-supervisor.js';
 import { startActor } from '../../src/actors/inspection.js';
-import { MailboxRouter } from '../../src/actors/router.js';
+import { localNameOf, MailboxRouter } from '../../src/actors/router.js';
 import {
   upstreamAddress,
   type HealthProbeResult,
@@ -48,7 +48,7 @@ function startSupervisor(upstreams: readonly UpstreamTarget[], script: readonly 
   for (const upstream of upstreams) {
     const inbox: RoutedMessage[] = [];
     inboxes.set(upstream.id, inbox);
-    router.register(upstreamAddress(upstream.id).slice('p/'.length), { send: (message: RoutedMessage) => inbox.push(message) });
+    router.register(localNameOf(upstreamAddress(upstream.id)), { send: (message: RoutedMessage) => inbox.push(message) });
   }
   const rounds: Round[] = [];
   const machine = healthSupervisorMachine.provide({
