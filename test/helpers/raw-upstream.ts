@@ -3,8 +3,9 @@
  * for each request head and hands the socket to the test, which writes exactly
  * the bytes (or the silence, or the reset) a misbehaving server would.
  */
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { ExecutionContext } from 'ava';
+import { listenOnLoopback } from './upstream.js';
 
 /** What the upstream does once a request head (and whatever body bytes came with it) has arrived. */
 export type RawBehaviour = (socket: Socket, head: string, bodyStart: Buffer) => void;
@@ -50,14 +51,7 @@ export async function startRawUpstream(t: ExecutionContext, behaviour: RawBehavi
     };
     socket.on('data', onData);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      upstream.port = (server.address() as AddressInfo).port;
-      resolve();
-    });
-  });
+  upstream.port = await listenOnLoopback(server);
   t.teardown(() => upstream.close());
   return upstream;
 }

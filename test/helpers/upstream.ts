@@ -4,7 +4,7 @@
  * and each connection. Closed with the test, or earlier with `kill()`.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { ExecutionContext } from 'ava';
 
 export interface SeenRequest {
@@ -107,14 +107,18 @@ export async function startUpstream(t: ExecutionContext, options: UpstreamOption
     req.once('end', () => handler(req, res, record(Buffer.concat(chunks))));
   });
 
-  await new Promise<void>((resolve, reject) => {
+  upstream.port = await listenOnLoopback(server);
+  t.teardown(() => upstream.kill());
+  return upstream;
+}
+
+/** Listens on 127.0.0.1 with a port the kernel picks, and resolves with that port (rejects if listening fails). */
+export function listenOnLoopback(server: NetServer): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       server.off('error', reject);
-      upstream.port = (server.address() as AddressInfo).port;
-      resolve();
+      resolve((server.address() as AddressInfo).port);
     });
   });
-  t.teardown(() => upstream.kill());
-  return upstream;
 }

@@ -4,10 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import { runCli, startBalancer } from '../helpers/balancer.js';
 import { httpCall } from '../helpers/client.js';
+import { listenOnLoopback } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
 
 const UPSTREAM = ['--upstream', '127.0.0.1:9'];
@@ -46,9 +46,9 @@ for (const { title, args, names } of usageErrors) {
 
 async function occupiedPort(t: ExecutionContext): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = await listenOnLoopback(server);
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return (server.address() as AddressInfo).port;
+  return port;
 }
 
 for (const workers of ['1', '2']) {

@@ -8,7 +8,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import test, { type ExecutionContext } from 'ava';
@@ -17,6 +17,7 @@ import { parseCommandLine } from '../../src/cli/options.js';
 import { runInstance } from '../../src/instance.js';
 import { log } from '../../src/log.js';
 import { mulberry32, type Random } from '../helpers/seeded-random.js';
+import { listenOnLoopback } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
 
 setFlagsFromString('--expose-gc');
@@ -77,7 +78,7 @@ async function startQuietUpstream(
   handler: (req: IncomingMessage, res: ServerResponse) => void,
 ): Promise<{ id: string }> {
   const server = createHttpServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = await listenOnLoopback(server);
   t.teardown(
     () =>
       new Promise<void>((resolve) => {
@@ -85,7 +86,7 @@ async function startQuietUpstream(
         server.closeAllConnections();
       }),
   );
-  return { id: `127.0.0.1:${(server.address() as AddressInfo).port}` };
+  return { id: `127.0.0.1:${port}` };
 }
 
 const steadyHandler = (_req: IncomingMessage, res: ServerResponse): void => {
@@ -96,8 +97,7 @@ const steadyHandler = (_req: IncomingMessage, res: ServerResponse): void => {
 /** A port nothing listens on: connects to it are refused. */
 async function refusingPort(): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }

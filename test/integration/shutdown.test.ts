@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import test from 'ava';
-import { descendantPids, startBalancer } from '../helpers/balancer.js';
+import { descendantPids, isAlive, startBalancer } from '../helpers/balancer.js';
 import { RawConnection } from '../helpers/client.js';
 import { startUpstream, type UpstreamHandler } from '../helpers/upstream.js';
 import { waitFor, withDeadline } from '../helpers/wait.js';
@@ -23,15 +23,6 @@ const slowHandler: UpstreamHandler = (req, res) => {
 };
 
 const GET = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: test\r\n\r\n`;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 for (const workers of ['1', '2']) {
   test(`--workers ${workers}: SIGTERM with a request in flight to a slow upstream: it completes, idle connections close, exit 0`, async (t) => {

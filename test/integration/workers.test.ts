@@ -4,7 +4,7 @@
  * SIGTERM shuts the whole tree down cleanly.
  */
 import test from 'ava';
-import { descendantPids, startBalancer } from '../helpers/balancer.js';
+import { descendantPids, isAlive, startBalancer } from '../helpers/balancer.js';
 import { httpCall } from '../helpers/client.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
@@ -17,15 +17,6 @@ async function fresh(port: number, count: number, prefix: string): Promise<{ sta
     results.push({ status: response.status, by: String(response.headers['x-upstream']) });
   }
   return results;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 test('--workers 2: both workers serve, a killed upstream is failed over, SIGTERM exits 0 with no worker left', async (t) => {
