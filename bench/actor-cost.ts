@@ -1,11 +1,13 @@
 /**
- * What the actors cost per request, with no sockets: a connection actor is
+ * What the actors cost, with no sockets: per request, a connection actor is
  * driven through request.received → (rate-limit check and verdict) → choice →
- * upstream.responded → response.finished, with the byte path stubbed out.
+ * upstream.responded → response.finished, with the byte path stubbed out; per
+ * connection, an actor is started, registered, disconnected and unregistered
+ * as the listener does for each client connection.
  *
  *   npm run build && node --expose-gc --max-semi-space-size=128 --min-semi-space-size=64 dist/bench/actor-cost.js
  *
- * Reports µs and heap bytes allocated per request. Allocation is measured as
+ * Reports µs and heap bytes allocated for each. Allocation is measured as
  * heap growth over a batch small enough that no GC runs in it (checked).
  * `--json` prints one JSON object per line instead (read by bench/run.ts);
  * `--quick` runs fewer rounds (smoke mode).
@@ -15,7 +17,7 @@ import { createChooser, createUpstreamViews } from '../src/actors/balancer.js';
 import { connectionMachine, type ConnectionPorts } from '../src/actors/connection.js';
 import { startActor } from '../src/actors/inspection.js';
 import { rateLimiterMachine } from '../src/actors/rate-limiter.js';
-import { MailboxRouter } from '../src/actors/router.js';
+import { localNameOf, MailboxRouter } from '../src/actors/router.js';
 import { Exchange, type UpstreamResponse } from '../src/proxy/exchange.js';
 
 const upstreams = [1, 2, 3].map((n) => ({ id: `127.0.0.1:${8080 + n}`, host: '127.0.0.1', port: 8080 + n }));
@@ -29,20 +31,54 @@ const ALLOCATION_BATCH = 500;
 let gcRuns = 0;
 new PerformanceObserver((list) => (gcRuns += list.getEntries().length)).observe({ entryTypes: ['gc'] });
 
-async function measure(label: string, rateLimited: boolean, inFlight: number, requests: number, rounds: number): Promise<void> {
-  const router = new MailboxRouter('p');
-  const limiter = rateLimited
-    ? startActor(rateLimiterMachine, {
-        input: { policy: { algorithm: 'sliding-window', limit: 1e12, windowMs: 60_000 }, router, now: () => performance.now() },
-      })
-    : undefined;
-  if (limiter !== undefined) router.register('rate-limiter', limiter);
-  const choose = createChooser(createUpstreamViews(upstreams), 'round-robin');
-  const ports: ConnectionPorts = {
+/** Runs `batch` of so many operations: a request through the actors, or a connection actor's life. */
+type Batch = (size: number) => Promise<void>;
+
+/**
+ * Times `batch` (median µs per operation over `rounds`) and weighs it (heap
+ * bytes per operation), then prints one line: text, or JSON with `--json`.
+ */
+async function timeAndWeigh(label: string, batch: Batch, operations: number, rounds: number): Promise<void> {
+  for (let i = 0; i < 20; i++) await batch(1000); // warm up
+  const samples: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const start = performance.now();
+    await batch(operations);
+    samples.push(((performance.now() - start) * 1000) / operations);
+  }
+  samples.sort((a, b) => a - b);
+
+  const gc = (globalThis as { gc?: () => void }).gc;
+  let bytesPerOperation = Number.NaN;
+  if (gc !== undefined) {
+    gc();
+    // GC entries reach the observer later: let the forced collection's arrive before counting.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const gcBefore = gcRuns;
+    const heapBefore = process.memoryUsage().heapUsed;
+    await batch(ALLOCATION_BATCH);
+    const heapAfter = process.memoryUsage().heapUsed;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    if (gcRuns === gcBefore) bytesPerOperation = (heapAfter - heapBefore) / ALLOCATION_BATCH;
+  }
+  const median = samples[Math.floor(samples.length / 2)] ?? Number.NaN;
+  if (asJson) {
+    const heapBytesPerRequest = Number.isNaN(bytesPerOperation) ? null : Math.round(bytesPerOperation);
+    console.log(JSON.stringify({ label, microsecondsPerRequest: median, heapBytesPerRequest, rounds, requests: operations }));
+    return;
+  }
+  console.log(
+    `${label.padEnd(28)} ${median.toFixed(2).padStart(7)} µs each (median of ${rounds} × ${operations})  ` +
+      `${Number.isNaN(bytesPerOperation) ? 'n/a' : Math.round(bytesPerOperation).toString().padStart(6)} heap bytes each`,
+  );
+}
+
+function benchPorts(router: MailboxRouter, rateLimited: boolean): ConnectionPorts {
+  return {
     router,
     rateLimited,
     retries: 1,
-    chooseUpstream: choose,
+    chooseUpstream: createChooser(createUpstreamViews(upstreams), 'round-robin'),
     // The response head arrives later, from the network: settle on a later microtask, not inside forward().
     forward: (exchange, _upstreamId, settled) =>
       queueMicrotask(() => settled({ type: 'upstream.responded', exchange, response: fakeUpstreamResponse })),
@@ -51,20 +87,27 @@ async function measure(label: string, rateLimited: boolean, inFlight: number, re
     completed: () => {},
     now: () => performance.now(),
   };
-  const client = { watchForSilence: () => undefined, close: () => {} };
-  const timeouts = { keepAliveMs: 60_000, bodyIdleMs: 60_000 };
+}
+
+const client = { watchForSilence: () => undefined, close: () => {} };
+const timeouts = { keepAliveMs: 60_000, bodyIdleMs: 60_000 };
+
+async function measureRequests(label: string, rateLimited: boolean, inFlight: number, requests: number, rounds: number): Promise<void> {
+  const router = new MailboxRouter('p');
+  const limiter = rateLimited
+    ? startActor(rateLimiterMachine, {
+        input: { policy: { algorithm: 'sliding-window', limit: 1e12, windowMs: 60_000 }, router, now: () => performance.now() },
+      })
+    : undefined;
+  if (limiter !== undefined) router.register('rate-limiter', limiter);
+  const ports = benchPorts(router, rateLimited);
   const actor = startActor(connectionMachine, { input: { address: 'p/conn/bench', ports, client, timeouts } });
   router.register('conn/bench', actor);
-  // The rate limiter's window timer would otherwise keep the process alive.
-  const stopActors = (): void => {
-    actor.stop();
-    limiter?.stop();
-  };
 
   let id = 1;
   // `inFlight` requests are received, answered and finished together: 1 is a keep-alive client's
-  // request after request (every one takes the actor idle → busy → idle); more is a pipelining client.
-  const batch = async (size: number): Promise<void> => {
+  // request after request; more is a pipelining client.
+  const batch: Batch = async (size) => {
     const exchanges: Exchange[] = [];
     for (let done = 0; done < size; done += inFlight) {
       exchanges.length = 0;
@@ -78,45 +121,33 @@ async function measure(label: string, rateLimited: boolean, inFlight: number, re
       for (const exchange of exchanges) actor.send({ type: 'response.finished', exchange });
     }
   };
+  await timeAndWeigh(label, batch, requests, rounds);
+  // The rate limiter's window timer would otherwise keep the process alive.
+  actor.stop();
+  limiter?.stop();
+}
 
-  for (let i = 0; i < 20; i++) await batch(1000); // warm up
-  const samples: number[] = [];
-  for (let round = 0; round < rounds; round++) {
-    const start = performance.now();
-    await batch(requests);
-    samples.push(((performance.now() - start) * 1000) / requests);
-  }
-  samples.sort((a, b) => a - b);
-
-  const gc = (globalThis as { gc?: () => void }).gc;
-  let bytesPerRequest = Number.NaN;
-  if (gc !== undefined) {
-    gc();
-    // GC entries reach the observer later: let the forced collection's arrive before counting.
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const gcBefore = gcRuns;
-    const heapBefore = process.memoryUsage().heapUsed;
-    await batch(ALLOCATION_BATCH);
-    const heapAfter = process.memoryUsage().heapUsed;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    if (gcRuns === gcBefore) bytesPerRequest = (heapAfter - heapBefore) / ALLOCATION_BATCH;
-  }
-  const median = samples[Math.floor(samples.length / 2)] ?? Number.NaN;
-  if (asJson) {
-    const heapBytesPerRequest = Number.isNaN(bytesPerRequest) ? null : Math.round(bytesPerRequest);
-    console.log(JSON.stringify({ label, microsecondsPerRequest: median, heapBytesPerRequest, rounds, requests }));
-    stopActors();
-    return;
-  }
-  console.log(
-    `${label.padEnd(28)} ${median.toFixed(2).padStart(7)} µs/request (median of ${rounds} × ${requests})  ` +
-      `${Number.isNaN(bytesPerRequest) ? 'n/a' : Math.round(bytesPerRequest).toString().padStart(6)} heap bytes/request`,
-  );
-  stopActors();
+/** What the listener does per client connection, without the socket: start, register, disconnect, unregister. */
+async function measureConnections(label: string, connections: number, rounds: number): Promise<void> {
+  const router = new MailboxRouter('p');
+  const ports = benchPorts(router, false);
+  let id = 0;
+  const batch: Batch = (size) => {
+    for (let i = 0; i < size; i++) {
+      const address = `p/conn/bench-${id++}` as const;
+      const actor = startActor(connectionMachine, { input: { address, ports, client, timeouts } });
+      router.register(localNameOf(address), actor);
+      actor.send({ type: 'client.disconnected' });
+      router.unregister(address);
+    }
+    return Promise.resolve();
+  };
+  await timeAndWeigh(label, batch, connections, rounds);
 }
 
 const asJson = process.argv.includes('--json');
 const rounds = process.argv.includes('--quick') ? 3 : 15;
-await measure('connection actor, one request at a time', false, 1, 10_000, rounds);
-await measure('+ rate-limit actor, one at a time', true, 1, 10_000, rounds);
-await measure('connection actor, 100 pipelined', false, 100, 10_000, rounds);
+await measureRequests('connection actor, one request at a time', false, 1, 10_000, rounds);
+await measureRequests('+ rate-limit actor, one at a time', true, 1, 10_000, rounds);
+await measureRequests('connection actor, 100 pipelined', false, 100, 10_000, rounds);
+await measureConnections('connection actor started and stopped, per connection', 10_000, rounds);

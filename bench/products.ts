@@ -79,12 +79,6 @@ function nodePeer(name: string, file: string, description: string): Product {
   };
 }
 
-/**
- * `allCpus`: pinned to every CPU instead of the proxy's one, so its workers
- * can run in parallel; it then shares CPU 1 with wrk and the origins, which
- * caps it. The only row that is not on one core: read it as "what a second
- * core buys", not beside the others.
- */
 /** The node flags on the bin's `#!/usr/bin/env -S node ...` line: balancebeam runs as `npx balancebeam` would run it. */
 function binNodeFlags(bin: string): string[] {
   const shebang = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
@@ -93,6 +87,12 @@ function binNodeFlags(bin: string): string[] {
   return node === -1 ? [] : words.slice(node + 1);
 }
 
+/**
+ * `allCpus`: pinned to every CPU instead of the proxy's one, so its workers
+ * can run in parallel; it then shares CPU 1 with wrk and the origins, which
+ * caps it. The only row that is not on one core: read it as "what a second
+ * core buys", not beside the others.
+ */
 function balancebeam(workers: number, allCpus = false): Product {
   const name = `balancebeam${workers === 1 ? '' : `-w${workers}`}${allCpus ? '-2cpu' : ''}`;
   const pinning = allCpus ? ' (pinned to both CPUs, sharing CPU 1 with wrk and the origins)' : workers > 1 ? ' (primary + workers, all pinned to the proxy CPU)' : '';

@@ -160,7 +160,7 @@ export interface ReportInput {
 }
 
 export function actorCostTable(actorCost: readonly ActorCost[]): string {
-  const lines = ['| actor path (no sockets) | µs per request | heap bytes per request |', '|---|---:|---:|'];
+  const lines = ['| actor path (no sockets) | µs each | heap bytes each |', '|---|---:|---:|'];
   for (const cost of actorCost) {
     lines.push(`| ${cost.label} | ${cost.microsecondsPerRequest.toFixed(2)} | ${cost.heapBytesPerRequest ?? 'n/a (a GC ran)'} |`);
   }
@@ -211,7 +211,7 @@ export function toMarkdown(input: ReportInput): string {
   }
   out.push('## Per-request cost of the actor path');
   out.push('');
-  out.push('`bench/actor-cost.ts`: a connection actor driven through request.received → (rate-limit check) → choice → upstream.responded → response.finished, byte path stubbed, no sockets; pinned to the proxy CPU. Compare with the end-to-end CPU µs/req of `balancebeam` above.');
+  out.push('`bench/actor-cost.ts`: a connection actor driven through request.received → (rate-limit check) → choice → upstream.responded → response.finished, byte path stubbed, no sockets (figures per request); and a connection actor started, registered, disconnected and unregistered as the listener does for each client connection (figures per connection). Pinned to the proxy CPU. Compare with the end-to-end CPU µs/req of `balancebeam` above.');
   out.push('');
   out.push(actorCostTable(input.actorCost));
   out.push('');

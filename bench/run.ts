@@ -62,7 +62,7 @@ log(`${products.length} products × ${scenarios.length} scenarios × ${options.r
 const machine = describeMachine(repoRoot);
 log('actor-path micro-benchmark…');
 const actorCost = await measureActorCost(repoRoot, proxyCpu, options.smoke);
-for (const cost of actorCost) log(`  ${cost.label}: ${cost.microsecondsPerRequest.toFixed(2)} µs/request, ${cost.heapBytesPerRequest ?? 'n/a'} heap bytes/request`);
+for (const cost of actorCost) log(`  ${cost.label}: ${cost.microsecondsPerRequest.toFixed(2)} µs, ${cost.heapBytesPerRequest ?? 'n/a'} heap bytes`);
 
 const origins = await startOrigins(directory, loadCpu);
 const balancebeamRoot = options.balancebeam === null ? repoRoot : resolve(options.balancebeam);
