@@ -47,9 +47,9 @@ interface ClientConnection {
  * symbols, rather than in a WeakMap keyed by socket. With a connection per
  * request, the sockets and actors a WeakMap had held outlived two
  * young-generation GCs and were promoted (most likely through the hash
- * tables it leaves behind as it is rebuilt under churn). Measured with
- * --trace-gc-nvp: 3.95 → 1.55 MB promoted per scavenge, and about 70 µs less
- * CPU per connection (BENCHMARKS.md, optimisation log).
+ * tables it leaves behind as it is rebuilt under churn). --trace-gc-nvp:
+ * 3.95 → 1.5 MB promoted per scavenge; the bench's new-connection row:
+ * 366 → 225 µs of CPU per request (BENCHMARKS.md, optimisation log).
  */
 const CONNECTION = Symbol('balancebeam.connection');
 const REFUSED = Symbol('balancebeam.refused');
