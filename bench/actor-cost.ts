@@ -20,7 +20,7 @@ import { rateLimiterMachine } from '../src/actors/rate-limiter.js';
 import { localNameOf, MailboxRouter } from '../src/actors/router.js';
 import { Exchange, type UpstreamResponse } from '../src/proxy/exchange.js';
 
-const upstreams = [1, 2, 3].map((n) => ({ id: `127.0.0.1:${8080 + n}`, host: '127.0.0.1', port: 8080 + n }));
+const upstreams = [1, 2, 3].map((n) => ({ id: `127.0.0.1:${8080 + n}`, host: '127.0.0.1', port: 8080 + n, weight: 1 }));
 const fakeRequest = { method: 'GET', url: '/' } as unknown as Exchange['req'];
 const fakeResponse = {} as unknown as Exchange['res'];
 const fakeUpstreamResponse: UpstreamResponse = { statusCode: 200, pipeTo: () => undefined, discard: () => undefined };

@@ -27,7 +27,7 @@ export async function startDemoUpstreams(count = 3): Promise<DemoUpstreams> {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
     servers.push(server);
-    upstreams.push({ id: `127.0.0.1:${port}`, host: '127.0.0.1', port });
+    upstreams.push({ id: `127.0.0.1:${port}`, host: '127.0.0.1', port, weight: 1 });
   }
   return {
     upstreams,

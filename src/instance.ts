@@ -5,7 +5,7 @@
  */
 import { MailboxRouter } from './actors/router.js';
 import { runClusterPrimary } from './cluster/primary.js';
-import { formatHostPort, type Config } from './config.js';
+import { formatHostPort, type Config } from './config/config.js';
 import { startPrimaryServices } from './node/primary-services.js';
 import { startProxyNode } from './node/proxy-node.js';
 import { PRIMARY_NODE } from './protocol/index.js';

@@ -10,7 +10,7 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { runClusterWorker } from '../cluster/worker.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import { startDemoUpstreams } from '../demo.js';
 import { logActorEvents } from '../actors/inspection.js';
 import { ListenError, runInstance, type Instance } from '../instance.js';

@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { BALANCE_ALGORITHMS, type BalanceAlgorithm } from '../balancing/index.js';
-import { DEFAULT_CLIENT_LIMITS, type BindAddress, type ClientLimits, type Config } from '../config.js';
+import { DEFAULT_CLIENT_LIMITS, DEFAULT_HEALTH_THRESHOLDS, DEFAULT_REQUEST_POLICY, type BindAddress, type ClientLimits, type Config } from '../config/config.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import type { UpstreamTarget } from '../protocol/index.js';
 import { RATE_LIMIT_ALGORITHMS, type RateLimitAlgorithm } from '../rate-limit/window-counter.js';
@@ -112,6 +112,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
     workers: values.workers === undefined ? availableParallelism() : integer('--workers', values.workers, 1, 256),
     logLevel: oneOf<LogLevel>('--log-level', values['log-level'] ?? 'info', LOG_LEVELS),
     clientLimits: parseClientLimits(values),
+    requestPolicy: DEFAULT_REQUEST_POLICY,
+    healthThresholds: DEFAULT_HEALTH_THRESHOLDS,
     ...parseUpstreamFailureHandling(values),
   };
 
@@ -168,7 +170,7 @@ export function parseBind(text: string): BindAddress {
 export function parseUpstream(text: string): UpstreamTarget {
   const { host, port } = splitHostPort('--upstream', text);
   const portNumber = parsePort('--upstream', text, port, 1);
-  return { id: host.includes(':') ? `[${host}]:${portNumber}` : `${host}:${portNumber}`, host, port: portNumber };
+  return { id: host.includes(':') ? `[${host}]:${portNumber}` : `${host}:${portNumber}`, host, port: portNumber, weight: 1 };
 }
 
 function seconds(flag: string, text: string, allowZero: boolean): number {
@@ -262,6 +264,8 @@ function parseClientLimits(values: {
     maxUriLength: count('max-uri-length', defaults.maxUriLength, 1, 2 ** 31 - 1),
     maxBodySize: count('max-body-size', defaults.maxBodySize, 0, Number.MAX_SAFE_INTEGER),
     maxConnections: count('max-connections', defaults.maxConnections, 1, 1_000_000),
+    maxPipelinedRequests: defaults.maxPipelinedRequests,
+    sendTimeoutMs: defaults.sendTimeoutMs,
   };
 }
 

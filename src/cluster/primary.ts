@@ -6,7 +6,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { localNameOf, MailboxRouter } from '../actors/router.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import { log } from '../log.js';
 import { LIFECYCLE, PRIMARY_NODE, type LifecycleEvent } from '../protocol/index.js';
 import { startPrimaryServices } from '../node/primary-services.js';

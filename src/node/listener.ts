@@ -14,7 +14,7 @@ import type { Actor } from 'xstate';
 import { connectionMachine, hasRequestsInFlight, type ConnectionPorts } from '../actors/connection.js';
 import { startActor } from '../actors/inspection.js';
 import { localNameOf, type MailboxRouter } from '../actors/router.js';
-import type { ClientLimits } from '../config.js';
+import type { ClientLimits } from '../config/config.js';
 import { log } from '../log.js';
 import type { Address } from '../protocol/index.js';
 import { Exchange } from '../proxy/exchange.js';

@@ -10,7 +10,7 @@ import { startActor } from '../actors/inspection.js';
 import { rateLimiterMachine } from '../actors/rate-limiter.js';
 import { localNameOf, type MailboxRouter } from '../actors/router.js';
 import { DEFAULT_BACK_OFF, upstreamMachine } from '../actors/upstream.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import { RATE_LIMITER, upstreamAddress } from '../protocol/index.js';
 
 export interface PrimaryServices {

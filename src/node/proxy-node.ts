@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { balancerMachine, createChooser, createUpstreamViews } from '../actors/balancer.js';
 import { startActor } from '../actors/inspection.js';
 import type { MailboxRouter } from '../actors/router.js';
-import { formatHostPort, type Config } from '../config.js';
+import { formatHostPort, type Config } from '../config/config.js';
 import { balancerAddress } from '../protocol/index.js';
 import { DEFAULT_POOL_SETTINGS, UpstreamPools } from '../proxy/upstream-pools.js';
 import { createProxyServer } from './listener.js';

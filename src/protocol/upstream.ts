@@ -5,6 +5,8 @@ export interface UpstreamTarget {
   readonly id: string;
   readonly host: string;
   readonly port: number;
+  /** Relative share of requests (`--upstream HOST:PORT,weight=3`); 1 unless configured. */
+  readonly weight: number;
 }
 
 /** A connection actor could not connect to the upstream (refused, reset, timed out): passive health. */

@@ -10,7 +10,7 @@
  * follow is unread, and for framing errors its length is not to be trusted.
  */
 import type { IncomingMessage } from 'node:http';
-import type { ClientLimits } from '../config.js';
+import type { ClientLimits } from '../config/config.js';
 
 export interface RequestRejection {
   readonly status: number;

@@ -12,9 +12,9 @@ import {
 } from '../../src/protocol/index.js';
 
 const UPSTREAMS: UpstreamTarget[] = [
-  { id: '127.0.0.1:9001', host: '127.0.0.1', port: 9001 },
-  { id: '127.0.0.1:9002', host: '127.0.0.1', port: 9002 },
-  { id: '[::1]:9003', host: '::1', port: 9003 },
+  { id: '127.0.0.1:9001', host: '127.0.0.1', port: 9001, weight: 1 },
+  { id: '127.0.0.1:9002', host: '127.0.0.1', port: 9002, weight: 1 },
+  { id: '[::1]:9003', host: '::1', port: 9003, weight: 1 },
 ];
 
 function startBalancer(node = 'p') {
@@ -96,7 +96,7 @@ test('the chooser honours the ids a request already tried, and answers undefined
 
 test('a health change for an upstream it does not know is ignored', (t) => {
   const { actor, views } = startBalancer();
-  actor.send(changed({ id: '10.9.9.9:1', host: '10.9.9.9', port: 1 }, false));
+  actor.send(changed({ id: '10.9.9.9:1', host: '10.9.9.9', port: 1, weight: 1 }, false));
   t.true(views.every((view) => view.healthy));
   t.is(actor.getSnapshot().status, 'active');
 });

@@ -17,8 +17,8 @@ import {
   type UpstreamTarget,
 } from '../../src/protocol/index.js';
 
-const A: UpstreamTarget = { id: '127.0.0.1:9001', host: '127.0.0.1', port: 9001 };
-const B: UpstreamTarget = { id: '[::1]:9002', host: '::1', port: 9002 };
+const A: UpstreamTarget = { id: '127.0.0.1:9001', host: '127.0.0.1', port: 9001, weight: 1 };
+const B: UpstreamTarget = { id: '[::1]:9002', host: '::1', port: 9002, weight: 1 };
 const INTERVAL_MS = 1_000;
 
 /** One probe round as the scripted probe saw it. */

@@ -20,7 +20,7 @@ import type {
 
 log.configure('silent', 'p');
 
-const TARGET: UpstreamTarget = { id: '127.0.0.1:9001', host: '127.0.0.1', port: 9001 };
+const TARGET: UpstreamTarget = { id: '127.0.0.1:9001', host: '127.0.0.1', port: 9001, weight: 1 };
 const BALANCER: Address = 'p/balancer';
 const ACTIVE: Recovery = { mode: 'active-checks' };
 const QUICK_BACK_OFF: Recovery = { mode: 'back-off', initialMs: 100, maxMs: 1_000 };

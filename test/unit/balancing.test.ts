@@ -5,7 +5,7 @@ import { RandomChoice } from '../../src/balancing/random.js';
 import { RoundRobin } from '../../src/balancing/round-robin.js';
 
 function views(...spec: (readonly [id: string, healthy: boolean])[]): UpstreamView[] {
-  return spec.map(([id, healthy]) => ({ target: { id, host: id, port: 80 }, healthy }));
+  return spec.map(([id, healthy]) => ({ target: { id, host: id, port: 80, weight: 1 }, healthy }));
 }
 
 const allHealthy = (...ids: string[]): UpstreamView[] => views(...ids.map((id) => [id, true] as const));

@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import test from 'ava';
 import { parseCommandLine, UsageError, type Command } from '../../src/cli/options.js';
-import { DEFAULT_CLIENT_LIMITS, type Config } from '../../src/config.js';
+import { DEFAULT_CLIENT_LIMITS, DEFAULT_HEALTH_THRESHOLDS, DEFAULT_REQUEST_POLICY, type Config } from '../../src/config/config.js';
 
 const UPSTREAM = ['--upstream', '127.0.0.1:8080'];
 
@@ -15,7 +15,7 @@ function runConfig(argv: readonly string[]): Config {
 test('defaults', (t) => {
   t.deepEqual(runConfig(UPSTREAM), {
     bind: { host: '0.0.0.0', port: 1100 },
-    upstreams: [{ id: '127.0.0.1:8080', host: '127.0.0.1', port: 8080 }],
+    upstreams: [{ id: '127.0.0.1:8080', host: '127.0.0.1', port: 8080, weight: 1 }],
     activeHealthCheck: { intervalMs: 10_000, path: '/' },
     rateLimit: null,
     balance: 'round-robin',
@@ -30,7 +30,11 @@ test('defaults', (t) => {
       maxUriLength: 8_192,
       maxBodySize: 0,
       maxConnections: 10_000,
+      maxPipelinedRequests: 8,
+      sendTimeoutMs: 60_000,
     },
+    requestPolicy: { allowUnderscoresInHeaders: false, allowTrace: false },
+    healthThresholds: { rise: 1, fall: 1 },
     upstreamTimeouts: { connectMs: 5_000, responseMs: 60_000, bodyIdleMs: 60_000 },
     retries: 1,
     drainTimeoutMs: 10_000,
@@ -57,13 +61,15 @@ test('every flag given', (t) => {
   ]); // prettier-ignore
   t.deepEqual(config, {
     bind: { host: '127.0.0.1', port: 0 },
-    upstreams: [{ id: 'a.internal:81', host: 'a.internal', port: 81 }],
+    upstreams: [{ id: 'a.internal:81', host: 'a.internal', port: 81, weight: 1 }],
     activeHealthCheck: { intervalMs: 2_500, path: '/healthz' },
     rateLimit: { algorithm: 'fixed-window', limit: 20, windowMs: 10_000 },
     balance: 'random',
     workers: 3,
     logLevel: 'warn',
     clientLimits: DEFAULT_CLIENT_LIMITS,
+    requestPolicy: DEFAULT_REQUEST_POLICY,
+    healthThresholds: DEFAULT_HEALTH_THRESHOLDS,
     upstreamTimeouts: { connectMs: 250, responseMs: 30_000, bodyIdleMs: 15_000 },
     retries: 3,
     drainTimeoutMs: 0,
@@ -80,7 +86,7 @@ test('--upstream repeats, in order; --flag=value works too', (t) => {
 
 test('IPv6 addresses are bracketed', (t) => {
   const config = runConfig(['--upstream', '[::1]:80', '--bind', '[::]:1100']);
-  t.deepEqual(config.upstreams, [{ id: '[::1]:80', host: '::1', port: 80 }]);
+  t.deepEqual(config.upstreams, [{ id: '[::1]:80', host: '::1', port: 80, weight: 1 }]);
   t.deepEqual(config.bind, { host: '::', port: 1100 });
 });
 
@@ -211,6 +217,8 @@ test('client limit flags', (t) => {
     maxUriLength: 2_048,
     maxBodySize: 1_048_576,
     maxConnections: 500,
+    maxPipelinedRequests: 8,
+    sendTimeoutMs: 60_000,
   });
 });
 

@@ -2,10 +2,10 @@
  * The validated configuration of one balancebeam instance. Plain data, so the
  * primary can hand it to its workers as it is.
  */
-import type { BalanceAlgorithm } from './balancing/index.js';
-import type { LogLevel } from './log.js';
-import type { UpstreamTarget } from './protocol/index.js';
-import type { RateLimitPolicy } from './rate-limit/window-counter.js';
+import type { BalanceAlgorithm } from '../balancing/index.js';
+import type { LogLevel } from '../log.js';
+import type { UpstreamTarget } from '../protocol/index.js';
+import type { RateLimitPolicy } from '../rate-limit/window-counter.js';
 
 export interface BindAddress {
   readonly host: string;
@@ -38,6 +38,13 @@ export interface ClientLimits {
   readonly maxBodySize: number;
   /** Open client connections per process; more are answered 503 and closed. */
   readonly maxConnections: number;
+  /**
+   * Requests one connection may have between head and response end (pipelining);
+   * further ones wait unparsed in the socket, so TCP backpressure stops the client.
+   */
+  readonly maxPipelinedRequests: number;
+  /** A client that accepts no response byte for this long is disconnected and its upstream request released. */
+  readonly sendTimeoutMs: number;
 }
 
 export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
@@ -49,7 +56,30 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
   maxUriLength: 8 * 1024,
   maxBodySize: 0,
   maxConnections: 10_000,
+  maxPipelinedRequests: 8,
+  sendTimeoutMs: 60_000,
 };
+
+/** What the proxy lets through that nginx would not by default (issue 9, item 8). */
+export interface RequestPolicy {
+  /** Forward header names containing `_` (nginx `underscores_in_headers`); off: they are dropped. */
+  readonly allowUnderscoresInHeaders: boolean;
+  /** Forward TRACE; off: answered 405, as nginx does. */
+  readonly allowTrace: boolean;
+}
+
+export const DEFAULT_REQUEST_POLICY: RequestPolicy = { allowUnderscoresInHeaders: false, allowTrace: false };
+
+/**
+ * How many results in a row flip an upstream's health (HAProxy's rise/fall):
+ * `fall` failures take it out, `rise` passing probes bring it back.
+ */
+export interface HealthThresholds {
+  readonly rise: number;
+  readonly fall: number;
+}
+
+export const DEFAULT_HEALTH_THRESHOLDS: HealthThresholds = { rise: 1, fall: 1 };
 
 export interface Config {
   readonly bind: BindAddress;
@@ -62,6 +92,8 @@ export interface Config {
   readonly workers: number;
   readonly logLevel: LogLevel;
   readonly clientLimits: ClientLimits;
+  readonly requestPolicy: RequestPolicy;
+  readonly healthThresholds: HealthThresholds;
 
   // Upstream-side failure handling (timeouts, retries, draining on shutdown).
   readonly upstreamTimeouts: UpstreamTimeouts;
