@@ -10,7 +10,7 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { runClusterWorker } from '../cluster/worker.js';
-import type { Config } from '../config/config.js';
+import { formatHostPort, type Config } from '../config/config.js';
 import { startDemoUpstreams } from '../demo.js';
 import { logActorEvents } from '../actors/inspection.js';
 import { ListenError, runInstance, type Instance } from '../instance.js';
@@ -42,8 +42,9 @@ function onSignalShutdown(instance: Instance, cleanup: () => Promise<void>): voi
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
-async function run(config: Config, demo: { close(): Promise<void> } | null): Promise<void> {
+async function run(config: Config, warnings: readonly string[], demo: { close(): Promise<void> } | null): Promise<void> {
   log.configure(config.logLevel, 'p');
+  for (const warning of warnings) log.warn(warning);
   if (config.logLevel === 'debug') logActorEvents((msg, fields) => log.debug(msg, fields));
   let instance: Instance;
   try {
@@ -68,13 +69,27 @@ async function run(config: Config, demo: { close(): Promise<void> } | null): Pro
   }
 }
 
+/** What `balancebeam check` prints for valid settings: the few a reader wants to confirm. */
+function checkSummary(config: Config, warnings: readonly string[], configFile: string | null): string {
+  const upstreams = config.upstreams.map((u) => (u.weight === 1 ? u.id : `${u.id} (weight ${u.weight})`)).join(', ');
+  const health = config.activeHealthCheck === null ? 'off' : `GET ${config.activeHealthCheck.path} every ${config.activeHealthCheck.intervalMs / 1000} s`;
+  const rate = config.rateLimit === null ? 'off' : `${config.rateLimit.limit} per ${config.rateLimit.windowMs / 1000} s (${config.rateLimit.algorithm})`;
+  return (
+    `balancebeam: configuration ok${configFile === null ? '' : ` (${configFile})`}\n` +
+    `  bind ${formatHostPort(config.bind.host, config.bind.port)}, ${config.workers} worker${config.workers === 1 ? '' : 's'}, ${config.balance}\n` +
+    `  upstreams: ${upstreams}\n` +
+    `  active health checks: ${health}; rate limit: ${rate}\n` +
+    warnings.map((warning) => `warning: ${warning}\n`).join('')
+  );
+}
+
 async function main(argv: readonly string[]): Promise<void> {
   let command: Command;
   try {
     command = parseCommandLine(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`balancebeam: ${error.message}\n(see balancebeam --help)\n`);
+    process.stderr.write(`${error.problems.map((problem) => `balancebeam: ${problem}\n`).join('')}(see balancebeam --help)\n`);
     process.exit(2);
   }
   switch (command.kind) {
@@ -84,12 +99,15 @@ async function main(argv: readonly string[]): Promise<void> {
     case 'version':
       process.stdout.write(`balancebeam ${version()}\n`);
       return;
+    case 'check':
+      process.stdout.write(checkSummary(command.config, command.warnings, command.configFile));
+      return;
     case 'run':
-      await run(command.config, null);
+      await run(command.config, command.warnings, null);
       return;
     case 'demo': {
       const demo = await startDemoUpstreams();
-      await run({ ...command.config, upstreams: demo.upstreams }, demo);
+      await run({ ...command.config, upstreams: demo.upstreams }, command.warnings, demo);
       return;
     }
   }

@@ -2,12 +2,14 @@
  * The command line: bad flags exit 2 naming the flag, a bind failure exits 1
  * naming the address, --help and --version exit 0, and `demo` serves.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:http';
 import test, { type ExecutionContext } from 'ava';
 import { runCli, startBalancer } from '../helpers/balancer.js';
 import { httpCall } from '../helpers/client.js';
-import { listenOnLoopback } from '../helpers/upstream.js';
+import { listenOnLoopback, startUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
 
 const UPSTREAM = ['--upstream', '127.0.0.1:9'];
@@ -114,4 +116,55 @@ test.serial('demo: prints a curl URL on stdout that answers 200 from the demo up
     bodies.map((body) => /#(\d)/.exec(body)?.[1]).sort(),
     ['1', '2', '3'],
   );
+});
+
+/** A YAML config file in a fresh temporary directory, removed with the test. */
+function configFile(t: ExecutionContext, yaml: string): string {
+  const directory = mkdtempSync(join(tmpdir(), 'balancebeam-cli-'));
+  t.teardown(() => rmSync(directory, { recursive: true, force: true }));
+  const path = join(directory, 'balancebeam.yaml');
+  writeFileSync(path, yaml);
+  return path;
+}
+
+test.serial('check: valid settings print "configuration ok" and a summary, exit 0, nothing started', async (t) => {
+  const path = configFile(t, 'upstream:\n  - 10.0.0.5:8080\n  - { address: 10.0.0.6:8080, weight: 3 }\nworkers: 1\n');
+  const result = await runCli(['check', '--config', path, '--max-requests-per-minute', '100']);
+  t.is(result.code, 0, `stderr: ${result.stderr}`);
+  t.regex(result.stdout, new RegExp(`^balancebeam: configuration ok \\(${path.replaceAll('/', '\\/')}\\)\n`));
+  t.regex(result.stdout, /upstreams: 10\.0\.0\.5:8080, 10\.0\.0\.6:8080 \(weight 3\)/);
+  t.regex(result.stdout, /rate limit: 100 per 60 s/);
+  t.notRegex(result.stderr, /listening/);
+});
+
+test.serial('check: every error listed with the file and line or the flag, exit 2', async (t) => {
+  const path = configFile(t, 'upstream:\n  - 10.0.0.5:8080\n  - { address: 10.0.0.6:8080, weight: 0 }\nmax-headers: lots\nfrobnicate: true\n');
+  const result = await runCli(['check', '--config', path, '--rate-limit-window-size', '0.0001']);
+  t.is(result.code, 2, `stdout: ${result.stdout}`);
+  t.is(result.stdout, '');
+  t.deepEqual(result.stderr.trimEnd().split('\n'), [
+    "balancebeam: --rate-limit-window-size: '0.0001' is not a number of seconds from 0.1 to 2073600",
+    `balancebeam: ${path}:3: upstream: weight '0' is not a whole number from 1 to 1000`,
+    `balancebeam: ${path}:4: max-headers: 'lots' (text) is not a whole number from 1 to 10000`,
+    `balancebeam: ${path}:5: unknown key 'frobnicate'`,
+    '(see balancebeam --help)',
+  ]);
+});
+
+test.serial('check: more than twice as many workers as CPUs is a warning naming the CPU count, still exit 0', async (t) => {
+  const cpus = availableParallelism();
+  const result = await runCli(['check', ...UPSTREAM, '--workers', String(2 * cpus + 1)]);
+  t.is(result.code, 0, `stderr: ${result.stderr}`);
+  t.regex(result.stdout, new RegExp(`warning: --workers ${2 * cpus + 1} is more than twice the ${cpus} CPU`));
+  const within = await runCli(['check', ...UPSTREAM, '--workers', String(2 * cpus)]);
+  t.notRegex(within.stdout, /warning/);
+});
+
+test.serial('--config: upstreams from the file alone; the instance serves them', async (t) => {
+  const upstream = await startUpstream(t);
+  const path = configFile(t, `upstream:\n  - { address: 127.0.0.1:${upstream.port}, weight: 2 }\nactive-health-check-interval: 0\n`);
+  const balancer = await startBalancer(t, ['--config', path]);
+  const response = await httpCall(balancer.port, { path: '/from-config' });
+  t.is(response.status, 200);
+  t.is(upstream.requests.length, 1);
 });

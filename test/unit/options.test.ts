@@ -237,3 +237,120 @@ for (const [flag, value] of [
     t.true(error?.message.startsWith(`${flag}:`), error?.message);
   });
 }
+
+test('the new flags: pipelining depth, send timeout, request policy, health thresholds', (t) => {
+  const config = runConfig([
+    ...UPSTREAM,
+    '--max-pipelined-requests', '16',
+    '--client-send-timeout', '30',
+    '--allow-underscores-in-headers',
+    '--allow-trace',
+    '--health-check-rise', '2',
+    '--health-check-fall', '3',
+  ]); // prettier-ignore
+  t.is(config.clientLimits.maxPipelinedRequests, 16);
+  t.is(config.clientLimits.sendTimeoutMs, 30_000);
+  t.deepEqual(config.requestPolicy, { allowUnderscoresInHeaders: true, allowTrace: true });
+  t.deepEqual(config.healthThresholds, { rise: 2, fall: 3 });
+});
+
+for (const [flag, value] of [
+  ['--max-pipelined-requests', '0'],
+  ['--max-pipelined-requests', '1025'],
+  ['--client-send-timeout', '0'],
+  ['--health-check-rise', '0'],
+  ['--health-check-fall', '101'],
+] as const) {
+  test(`rejects ${flag} ${value}`, (t) => {
+    const error = t.throws(() => parseCommandLine([...UPSTREAM, flag, value]), { instanceOf: UsageError });
+    t.true(error?.message.startsWith(`${flag}:`), error?.message);
+  });
+}
+
+test('a switch takes no value', (t) => {
+  t.throws(() => parseCommandLine([...UPSTREAM, '--allow-trace=false']), { instanceOf: UsageError, message: /^--allow-trace: takes no value/ });
+});
+
+test('--upstream HOST:PORT,weight=N', (t) => {
+  t.deepEqual(runConfig(['--upstream', '10.0.0.5:8080,weight=3', '--upstream', '[::1]:80,weight=1000']).upstreams, [
+    { id: '10.0.0.5:8080', host: '10.0.0.5', port: 8080, weight: 3 },
+    { id: '[::1]:80', host: '::1', port: 80, weight: 1000 },
+  ]);
+  for (const bad of ['a:1,weight=0', 'a:1,weight=1001', 'a:1,weight=2.5', 'a:1,weight=', 'a:1,weigth=2', 'nope,weight=2']) {
+    const error = t.throws(() => parseCommandLine(['--upstream', bad]), { instanceOf: UsageError });
+    t.true(error?.message.startsWith('--upstream:'), error?.message);
+  }
+  t.throws(() => parseCommandLine(['--upstream', 'a:1,weight=2', '--upstream', 'a:1']), { message: /a:1 is given twice/ });
+});
+
+/** Durations: [flag, smallest accepted, largest accepted, values refused]. Nothing rounds to 0 ms, nothing reaches setTimeout's overflow. */
+const DURATIONS: readonly (readonly [flag: string, min: string, max: string, refused: readonly string[]])[] = [
+  ['--active-health-check-interval', '0.1', '2073600', ['0.0001', '0.09', '3000000', '2073600.5']],
+  ['--rate-limit-window-size', '0.1', '2073600', ['0', '0.0001', '0.09', '3000000']],
+  ['--client-header-timeout', '0.001', '86400', ['0', '0.0001', '0.0009', '86401', '3000000']],
+  ['--client-body-timeout', '0.001', '86400', ['0.0001', '3000000']],
+  ['--client-send-timeout', '0.001', '86400', ['0.0001', '3000000']],
+  ['--keep-alive-timeout', '0.001', '86400', ['0.0001', '3000000']],
+  ['--upstream-connect-timeout', '0.001', '86400', ['0.0001', '3000000']],
+  ['--upstream-response-timeout', '0.001', '86400', ['0.0001', '3000000']],
+  ['--upstream-body-timeout', '0.001', '86400', ['0.0001', '3000000']],
+  ['--drain-timeout', '0.001', '86400', ['0.0001', '3000000']],
+];
+
+/** The field a duration flag lands in, in milliseconds. */
+function durationMs(flag: string, argv: readonly string[]): number | undefined {
+  const config = runConfig(flag === '--rate-limit-window-size' ? [...argv, '--max-requests-per-window', '5'] : argv);
+  const fields: Record<string, number | undefined> = {
+    '--active-health-check-interval': config.activeHealthCheck?.intervalMs,
+    '--rate-limit-window-size': config.rateLimit?.windowMs,
+    '--client-header-timeout': config.clientLimits.headerTimeoutMs,
+    '--client-body-timeout': config.clientLimits.bodyTimeoutMs,
+    '--client-send-timeout': config.clientLimits.sendTimeoutMs,
+    '--keep-alive-timeout': config.clientLimits.keepAliveTimeoutMs,
+    '--upstream-connect-timeout': config.upstreamTimeouts.connectMs,
+    '--upstream-response-timeout': config.upstreamTimeouts.responseMs,
+    '--upstream-body-timeout': config.upstreamTimeouts.bodyIdleMs,
+    '--drain-timeout': config.drainTimeoutMs,
+  };
+  return fields[flag];
+}
+
+for (const [flag, min, max, refused] of DURATIONS) {
+  test(`${flag}: ${min} and ${max} s accepted, ${refused.join(', ')} refused naming the flag and the range`, (t) => {
+    t.is(durationMs(flag, [...UPSTREAM, flag, min]), Math.round(Number(min) * 1000));
+    const maxMs = durationMs(flag, [...UPSTREAM, flag, max]) ?? Infinity;
+    t.is(maxMs, Number(max) * 1000);
+    t.true(maxMs < 2 ** 31 - 1, 'below the setTimeout overflow');
+    for (const value of refused) {
+      const error = t.throws(() => parseCommandLine([...UPSTREAM, flag, value]), { instanceOf: UsageError });
+      t.true(error?.message.startsWith(`${flag}: '${value}' is not`), error?.message);
+      t.true(error?.message.includes(`from ${min} to ${max}`), error?.message);
+    }
+  });
+}
+
+test('0 is "off" only where documented: health checks off, drain at once', (t) => {
+  t.is(runConfig([...UPSTREAM, '--active-health-check-interval', '0']).activeHealthCheck, null);
+  t.is(runConfig([...UPSTREAM, '--drain-timeout', '0']).drainTimeoutMs, 0);
+});
+
+test('every problem is listed, not only the first', (t) => {
+  const error = t.throws(
+    () => parseCommandLine(['--upstream', 'nope', '--upstream', 'a:1,weight=0', '--workers', '0', '--rate-limit-window-size', '0.0001']),
+    { instanceOf: UsageError },
+  );
+  t.deepEqual(error?.problems, [
+    "--upstream: 'nope' is not HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080)",
+    "--upstream: 'a:1,weight=0': weight '0' is not a whole number from 1 to 1000",
+    "--workers: '0' is not a whole number from 1 to 256",
+    "--rate-limit-window-size: '0.0001' is not a number of seconds from 0.1 to 2073600",
+  ]);
+});
+
+test('check: validated like a run, with where the settings came from', (t) => {
+  const command = parseCommandLine(['check', ...UPSTREAM]);
+  if (command.kind !== 'check') return t.fail(command.kind);
+  t.deepEqual(command.config, runConfig(UPSTREAM));
+  t.is(command.configFile, null);
+  t.throws(() => parseCommandLine(['check']), { instanceOf: UsageError, message: /^--upstream: at least one upstream/ });
+});

@@ -1,0 +1,299 @@
+/**
+ * Every setting of balancebeam, declared once: its name (the flag without
+ * dashes, and the config-file key), its type and documented range, its
+ * default, its help text, the feature that owns it and where it lands in
+ * `Config`. `--help`, the command-line parser, the config file, validation and
+ * README's flag table are all derived from this list.
+ */
+import { availableParallelism } from 'node:os';
+import { BALANCE_ALGORITHMS } from '../balancing/index.js';
+import { LOG_LEVELS } from '../log.js';
+import { RATE_LIMIT_ALGORITHMS } from '../rate-limit/window-counter.js';
+import { DEFAULT_CLIENT_LIMITS, DEFAULT_HEALTH_THRESHOLDS, DEFAULT_REQUEST_POLICY } from './config.js';
+import {
+  bindAddress,
+  boolean,
+  bytes,
+  integer,
+  INTERVAL,
+  oneOf,
+  seconds,
+  text,
+  TIMEOUT,
+  upstreamList,
+  type SettingKind,
+} from './setting-types.js';
+
+/** The features settings belong to, in the order `--help` and README list them. */
+export const FEATURES = {
+  core: 'Listener, upstreams and processes',
+  health: 'Health checks',
+  'rate-limit': 'Rate limiting',
+  'client-limits': 'Client limits (per connection unless said otherwise)',
+  'request-policy': 'Request policy',
+  'upstream-failures': 'Upstream failures and shutdown',
+} as const;
+export type Feature = keyof typeof FEATURES;
+
+export interface Setting<T> extends SettingKind<T> {
+  readonly name: string;
+  readonly default: T;
+  /** The default as people read it, when `show(default)` does not say it (`number of CPUs`). */
+  readonly defaultText?: string;
+  readonly help: string;
+  readonly feature: Feature;
+  /** Where the value lands in `Config` (a path; some settings combine into one field). */
+  readonly config: string;
+}
+
+function setting<T>(kind: SettingKind<T>, fields: Omit<Setting<NoInfer<T>>, keyof SettingKind<T>>): Setting<T> {
+  return { ...kind, ...fields };
+}
+
+const CPUS = availableParallelism();
+const limits = DEFAULT_CLIENT_LIMITS;
+
+export const SETTINGS = {
+  bind: setting(bindAddress, {
+    name: 'bind',
+    default: { host: '0.0.0.0', port: 1100 },
+    defaultText: '0.0.0.0:1100; demo: 127.0.0.1:1100',
+    help: 'where clients connect; port 0 picks a free port (logged)',
+    feature: 'core',
+    config: 'bind',
+  }),
+  upstream: setting(upstreamList, {
+    name: 'upstream',
+    default: [],
+    defaultText: 'required',
+    help: 'an upstream server ([::1]:8080 for IPv6), with an optional weight; repeat for each one',
+    feature: 'core',
+    config: 'upstreams',
+  }),
+  balance: setting(oneOf(BALANCE_ALGORITHMS), {
+    name: 'balance',
+    default: 'round-robin',
+    help: 'how an upstream is chosen',
+    feature: 'core',
+    config: 'balance',
+  }),
+  workers: setting(integer({ min: 1, max: 256 }), {
+    name: 'workers',
+    default: CPUS,
+    defaultText: 'number of CPUs',
+    help: 'processes accepting connections (a warning when more than twice the CPUs)',
+    feature: 'core',
+    config: 'workers',
+  }),
+  'log-level': setting(oneOf(LOG_LEVELS), {
+    name: 'log-level',
+    default: 'info',
+    help: 'info logs one line per request; warn and above nothing per request',
+    feature: 'core',
+    config: 'logLevel',
+  }),
+
+  'active-health-check-interval': setting(seconds({ ...INTERVAL, zeroMeans: 'off' }), {
+    name: 'active-health-check-interval',
+    default: 10_000,
+    help: 'seconds between active health checks; 0 turns them off',
+    feature: 'health',
+    config: 'activeHealthCheck.intervalMs (0: activeHealthCheck null)',
+  }),
+  'active-health-check-path': setting(
+    text('PATH', (path) => (path.startsWith('/') ? null : `'${path}' must start with /`)),
+    {
+      name: 'active-health-check-path',
+      default: '/',
+      help: 'path probed with GET on every upstream',
+      feature: 'health',
+      config: 'activeHealthCheck.path',
+    },
+  ),
+  'health-check-rise': setting(integer({ min: 1, max: 100 }), {
+    name: 'health-check-rise',
+    default: DEFAULT_HEALTH_THRESHOLDS.rise,
+    help: 'passing checks in a row that bring a dead upstream back',
+    feature: 'health',
+    config: 'healthThresholds.rise',
+  }),
+  'health-check-fall': setting(integer({ min: 1, max: 100 }), {
+    name: 'health-check-fall',
+    default: DEFAULT_HEALTH_THRESHOLDS.fall,
+    help: 'failures in a row that take an upstream out',
+    feature: 'health',
+    config: 'healthThresholds.fall',
+  }),
+
+  'max-requests-per-minute': setting(integer({ min: 0, max: 1e9, zeroMeans: 'off' }), {
+    name: 'max-requests-per-minute',
+    default: 0,
+    help: 'per client IP, per 60 s window',
+    feature: 'rate-limit',
+    config: 'rateLimit.limit, windowMs 60000 (0: rateLimit null)',
+  }),
+  'max-requests-per-window': setting(integer({ min: 0, max: 1e9, zeroMeans: 'off' }), {
+    name: 'max-requests-per-window',
+    default: 0,
+    help: 'per client IP, per --rate-limit-window-size',
+    feature: 'rate-limit',
+    config: 'rateLimit.limit (0: rateLimit null)',
+  }),
+  'rate-limit-window-size': setting(seconds(INTERVAL), {
+    name: 'rate-limit-window-size',
+    default: 60_000,
+    help: 'window length for --max-requests-per-window',
+    feature: 'rate-limit',
+    config: 'rateLimit.windowMs',
+  }),
+  'rate-limit-algorithm': setting(oneOf(RATE_LIMIT_ALGORITHMS), {
+    name: 'rate-limit-algorithm',
+    default: 'sliding-window',
+    help: 'how requests are counted',
+    feature: 'rate-limit',
+    config: 'rateLimit.algorithm',
+  }),
+
+  'client-header-timeout': setting(seconds(TIMEOUT), {
+    name: 'client-header-timeout',
+    default: limits.headerTimeoutMs,
+    help: 'request head must be complete within this → 408',
+    feature: 'client-limits',
+    config: 'clientLimits.headerTimeoutMs',
+  }),
+  'client-body-timeout': setting(seconds(TIMEOUT), {
+    name: 'client-body-timeout',
+    default: limits.bodyTimeoutMs,
+    help: 'longest pause in a request body → 408 / close',
+    feature: 'client-limits',
+    config: 'clientLimits.bodyTimeoutMs',
+  }),
+  'client-send-timeout': setting(seconds(TIMEOUT), {
+    name: 'client-send-timeout',
+    default: limits.sendTimeoutMs,
+    help: 'a client that accepts no response byte this long is disconnected',
+    feature: 'client-limits',
+    config: 'clientLimits.sendTimeoutMs',
+  }),
+  'keep-alive-timeout': setting(seconds(TIMEOUT), {
+    name: 'keep-alive-timeout',
+    default: limits.keepAliveTimeoutMs,
+    help: 'close a connection idle this long between requests',
+    feature: 'client-limits',
+    config: 'clientLimits.keepAliveTimeoutMs',
+  }),
+  'max-header-size': setting(
+    // Below ~1 KiB not even an ordinary browser request head fits; llhttp's field is 32 bits.
+    bytes({ min: 1024, max: 2 ** 31 - 1 }),
+    {
+      name: 'max-header-size',
+      default: limits.maxHeaderSize,
+      help: 'request line + headers → 431',
+      feature: 'client-limits',
+      config: 'clientLimits.maxHeaderSize',
+    },
+  ),
+  'max-headers': setting(integer({ min: 1, max: 10_000 }), {
+    name: 'max-headers',
+    default: limits.maxHeaders,
+    help: 'header fields per request → 431',
+    feature: 'client-limits',
+    config: 'clientLimits.maxHeaders',
+  }),
+  'max-uri-length': setting(bytes({ min: 1, max: 2 ** 31 - 1 }), {
+    name: 'max-uri-length',
+    default: limits.maxUriLength,
+    help: 'request target → 414',
+    feature: 'client-limits',
+    config: 'clientLimits.maxUriLength',
+  }),
+  'max-body-size': setting(bytes({ min: 0, max: Number.MAX_SAFE_INTEGER, zeroMeans: 'no limit' }), {
+    name: 'max-body-size',
+    default: limits.maxBodySize,
+    help: 'request body; 0 = no limit → 413',
+    feature: 'client-limits',
+    config: 'clientLimits.maxBodySize',
+  }),
+  'max-connections': setting(integer({ min: 1, max: 1_000_000 }), {
+    name: 'max-connections',
+    default: limits.maxConnections,
+    help: 'open client connections per worker; more → 503',
+    feature: 'client-limits',
+    config: 'clientLimits.maxConnections',
+  }),
+  'max-pipelined-requests': setting(integer({ min: 1, max: 1024 }), {
+    name: 'max-pipelined-requests',
+    default: limits.maxPipelinedRequests,
+    help: 'requests one connection may have in flight; further ones wait unread in the socket',
+    feature: 'client-limits',
+    config: 'clientLimits.maxPipelinedRequests',
+  }),
+
+  'allow-underscores-in-headers': setting(boolean, {
+    name: 'allow-underscores-in-headers',
+    default: DEFAULT_REQUEST_POLICY.allowUnderscoresInHeaders,
+    help: 'forward header names containing _ (by default they are dropped, as nginx does)',
+    feature: 'request-policy',
+    config: 'requestPolicy.allowUnderscoresInHeaders',
+  }),
+  'allow-trace': setting(boolean, {
+    name: 'allow-trace',
+    default: DEFAULT_REQUEST_POLICY.allowTrace,
+    help: 'forward TRACE requests (by default answered 405, as nginx does)',
+    feature: 'request-policy',
+    config: 'requestPolicy.allowTrace',
+  }),
+
+  'upstream-connect-timeout': setting(seconds(TIMEOUT), {
+    name: 'upstream-connect-timeout',
+    default: 5_000,
+    help: 'connecting to an upstream; then the next one is tried',
+    feature: 'upstream-failures',
+    config: 'upstreamTimeouts.connectMs',
+  }),
+  'upstream-response-timeout': setting(seconds(TIMEOUT), {
+    name: 'upstream-response-timeout',
+    default: 60_000,
+    help: "waiting for an upstream's response head; then 504",
+    feature: 'upstream-failures',
+    config: 'upstreamTimeouts.responseMs',
+  }),
+  'upstream-body-timeout': setting(seconds(TIMEOUT), {
+    name: 'upstream-body-timeout',
+    default: 60_000,
+    help: "silence between two response body bytes; then the client's connection is cut",
+    feature: 'upstream-failures',
+    config: 'upstreamTimeouts.bodyIdleMs',
+  }),
+  retries: setting(integer({ min: 0, max: 10 }), {
+    name: 'retries',
+    default: 1,
+    help: 'resend an idempotent request that got no response byte to another upstream up to N times; 0 = never (refused connects always fail over)',
+    feature: 'upstream-failures',
+    config: 'retries',
+  }),
+  'drain-timeout': setting(seconds({ ...TIMEOUT, zeroMeans: 'at once' }), {
+    name: 'drain-timeout',
+    default: 10_000,
+    help: 'on SIGTERM/SIGINT, time in-flight requests get to finish',
+    feature: 'upstream-failures',
+    config: 'drainTimeoutMs',
+  }),
+} as const;
+
+export type Settings = typeof SETTINGS;
+export type SettingName = keyof Settings;
+export type SettingValues = { -readonly [N in SettingName]: Settings[N] extends Setting<infer T> ? T : never };
+
+export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
+
+export function isSettingName(name: string): name is SettingName {
+  return Object.hasOwn(SETTINGS, name);
+}
+
+/** Flags of the command itself, not settings: they have no config-file key. */
+export const COMMAND_FLAGS = [
+  { name: 'config', valueName: 'FILE', help: 'read settings from a YAML file (keys are the flag names); flags override it' },
+  { name: 'help', valueName: '', help: 'show this help' },
+  { name: 'version', valueName: '', help: 'show the version' },
+] as const;
