@@ -4,10 +4,10 @@
  */
 import { COMMAND_FLAGS, FEATURES, SETTING_NAMES, SETTINGS, type Feature, type Setting } from './schema.js';
 
-type AnySetting = Setting<never> & { readonly default: unknown; show(value: unknown): string };
+type AnySetting = Setting<unknown>;
 
 function settingsOf(feature: Feature): AnySetting[] {
-  return SETTING_NAMES.map((name) => SETTINGS[name] as unknown as AnySetting).filter((s) => s.feature === feature);
+  return SETTING_NAMES.map((name): AnySetting => SETTINGS[name]).filter((s) => s.feature === feature);
 }
 
 function flagLabel(name: string, valueName: string): string {
