@@ -1,7 +1,8 @@
 /**
  * The rate limiter: one per instance, in the primary, so a client's requests
  * are counted together whichever worker and connection they arrive on.
- * Answers each check with a verdict; forgets idle clients once a window.
+ * Answers each check with the pipeline's verdict (pass, or 429 with
+ * Retry-After); forgets idle clients once a window.
  */
 import { setup } from 'xstate';
 import type { RateLimiterEvent } from '../protocol/index.js';
@@ -32,10 +33,11 @@ export const rateLimiterMachine = setup({
     admitOrReject: ({ context, event }) => {
       const admission = context.counter.admit(event.clientIp, context.now());
       context.router.send(event.replyTo, {
-        type: 'rate-limit.verdict',
+        type: 'request.verdict',
         requestId: event.requestId,
-        allowed: admission.allowed,
-        retryAfterSeconds: admission.retryAfterSeconds,
+        answer: admission.allowed
+          ? null
+          : { outcome: 'rate-limited', headers: { 'retry-after': admission.retryAfterSeconds } },
       });
     },
     expireIdleClients: ({ context }) => {
