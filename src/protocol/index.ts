@@ -5,7 +5,7 @@
 import type { ClientDisconnected, ClientSilent, RequestMalformed, RequestReceived, ResponseFinished, UpstreamFailed, UpstreamResponded } from './connection.js';
 import type { HealthProbeResult, HealthRoundFinished } from './health.js';
 import type { WorkerFailed, WorkerListening } from './lifecycle.js';
-import type { RateLimitCheck } from './rate-limit.js';
+import type { RateLimitCheck, RateLimitReconfigure } from './rate-limit.js';
 import type { RequestVerdict } from './request.js';
 import type { UpstreamConnectFailed, UpstreamHealthChanged, UpstreamMisbehaved, UpstreamSubscribe } from './upstream.js';
 
@@ -20,6 +20,7 @@ export type * from './upstream.js';
 /** Messages that travel through the mailbox router, possibly between processes: plain data only. */
 export type RoutedMessage =
   | RateLimitCheck
+  | RateLimitReconfigure
   | RequestVerdict
   | UpstreamConnectFailed
   | UpstreamMisbehaved
@@ -42,6 +43,6 @@ export type ConnectionEvent<X, R> =
 
 export type UpstreamEvent = UpstreamConnectFailed | UpstreamMisbehaved | UpstreamSubscribe | HealthProbeResult;
 export type HealthSupervisorEvent = HealthProbeResult | HealthRoundFinished;
-export type RateLimiterEvent = RateLimitCheck;
+export type RateLimiterEvent = RateLimitCheck | RateLimitReconfigure;
 export type BalancerEvent = UpstreamHealthChanged;
 export type LifecycleEvent = WorkerListening | WorkerFailed;

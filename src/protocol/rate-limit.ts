@@ -11,3 +11,17 @@ export interface RateLimitCheck {
   readonly clientIp: string;
   readonly replyTo: Address;
 }
+
+/** Plain-data settings of the rate limiter (src/rate-limit/window-counter.ts does the arithmetic). */
+export interface RateLimitSettings {
+  readonly algorithm: 'fixed-window' | 'sliding-window';
+  /** Requests admitted per window. */
+  readonly limit: number;
+  readonly windowMs: number;
+}
+
+/** A config reload changed the limit: null turns limiting off (every check then passes). */
+export interface RateLimitReconfigure {
+  readonly type: 'rate-limit.reconfigure';
+  readonly policy: RateLimitSettings | null;
+}

@@ -19,12 +19,12 @@ interface Decision {
   readonly retryAfterSeconds: number;
 }
 
-function startLimiter(policy: RateLimitPolicy) {
+function startLimiter(policy: RateLimitPolicy, initial: RateLimitPolicy | null = policy) {
   const clock = new SimulatedClock();
   const router = new MailboxRouter('p');
   const inbox: RoutedMessage[] = [];
   router.register('conn/a', { send: (message: RoutedMessage) => inbox.push(message) });
-  const actor = startActor(rateLimiterMachine, { input: { policy, router, now: () => clock.now() }, clock });
+  const actor = startActor(rateLimiterMachine, { input: { policy: initial, router, now: () => clock.now() }, clock });
   router.register('rate-limiter', actor);
   let nextRequestId = 1;
   /** One request from `clientIp`, checked through the router as a connection would; returns its verdict. */
@@ -157,4 +157,37 @@ test('a forgotten client starts afresh', (t) => {
   advance(2_000);
   t.is(trackedClients(), 0);
   t.is(admitted(3), 2);
+});
+
+test('reconfigure: a new limit keeps the counts (a reload buys nobody a fresh window)', (t) => {
+  const { admitted, router } = startLimiter({ algorithm: 'fixed-window', limit: 3, windowMs: 60_000 });
+  t.is(admitted(3), 3);
+  router.send(RATE_LIMITER, { type: 'rate-limit.reconfigure', policy: { algorithm: 'fixed-window', limit: 5, windowMs: 60_000 } });
+  t.is(admitted(5), 2, 'two more up to the new limit');
+  router.send(RATE_LIMITER, { type: 'rate-limit.reconfigure', policy: { algorithm: 'fixed-window', limit: 2, windowMs: 60_000 } });
+  t.is(admitted(1), 0, 'a lower limit applies at once');
+});
+
+test('reconfigure: a new window length or algorithm starts the counts afresh, and the sweep follows the new window', (t) => {
+  const { admitted, router, advance, trackedClients } = startLimiter({ algorithm: 'fixed-window', limit: 2, windowMs: 60_000 });
+  t.is(admitted(3), 2);
+  router.send(RATE_LIMITER, { type: 'rate-limit.reconfigure', policy: { algorithm: 'fixed-window', limit: 2, windowMs: 1_000 } });
+  t.is(admitted(3), 2, 'fresh counts in the new window');
+  advance(2_000);
+  t.is(trackedClients(), 0, 'idle clients swept on the new, shorter window');
+});
+
+test('reconfigure to off passes every check; back on, limiting resumes', (t) => {
+  const policy: RateLimitPolicy = { algorithm: 'fixed-window', limit: 1, windowMs: 60_000 };
+  const { admitted, router } = startLimiter(policy);
+  t.is(admitted(2), 1);
+  router.send(RATE_LIMITER, { type: 'rate-limit.reconfigure', policy: null });
+  t.is(admitted(10), 10);
+  router.send(RATE_LIMITER, { type: 'rate-limit.reconfigure', policy });
+  t.is(admitted(2), 0, 'the counts from before are still there');
+});
+
+test('started with limiting off, every check passes', (t) => {
+  const { admitted } = startLimiter({ algorithm: 'fixed-window', limit: 1, windowMs: 1_000 }, null);
+  t.is(admitted(50), 50);
 });
