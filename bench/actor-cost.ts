@@ -1,6 +1,7 @@
 /**
  * What the actors cost, with no sockets: per request, a connection actor is
- * driven through request.received → (rate-limit check and verdict) → choice →
+ * driven through request.received → the request pipeline's filters (head
+ * checks, rate-limit check and verdict) → choice →
  * upstream.responded → response.finished, with the byte path stubbed out; per
  * connection, an actor is started, registered, disconnected and unregistered
  * as the listener does for each client connection.
@@ -18,10 +19,24 @@ import { connectionMachine, type ConnectionPorts } from '../src/actors/connectio
 import { startActor } from '../src/actors/inspection.js';
 import { rateLimiterMachine } from '../src/actors/rate-limiter.js';
 import { localNameOf, MailboxRouter } from '../src/actors/router.js';
+import { DEFAULT_CLIENT_LIMITS, DEFAULT_REQUEST_POLICY } from '../src/config/config.js';
+import { log } from '../src/log.js';
+import { buildPipeline } from '../src/pipeline/index.js';
 import { Exchange, type UpstreamResponse } from '../src/proxy/exchange.js';
 
 const upstreams = [1, 2, 3].map((n) => ({ id: `127.0.0.1:${8080 + n}`, host: '127.0.0.1', port: 8080 + n, weight: 1 }));
-const fakeRequest = { method: 'GET', url: '/' } as unknown as Exchange['req'];
+// Enough of a parsed request for the pipeline's head checks to pass it.
+const fakeRequest = {
+  method: 'GET',
+  url: '/',
+  httpVersionMajor: 1,
+  httpVersionMinor: 1,
+  httpVersion: '1.1',
+  rawHeaders: ['Host', 'bench'],
+  headers: { host: 'bench' },
+} as unknown as Exchange['req'];
+// The access log is a finished hook of the real pipeline; at warn it writes nothing, as the old no-op port did.
+log.configure('warn', 'p');
 const fakeResponse = {} as unknown as Exchange['res'];
 const fakeUpstreamResponse: UpstreamResponse = { statusCode: 200, pipeTo: () => undefined, discard: () => undefined };
 
@@ -76,7 +91,14 @@ async function timeAndWeigh(label: string, batch: Batch, operations: number, rou
 function benchPorts(router: MailboxRouter, rateLimited: boolean): ConnectionPorts {
   return {
     router,
-    rateLimited,
+    pipeline: buildPipeline(
+      {
+        clientLimits: DEFAULT_CLIENT_LIMITS,
+        requestPolicy: DEFAULT_REQUEST_POLICY,
+        rateLimit: rateLimited ? { algorithm: 'sliding-window', limit: 1e12, windowMs: 60_000 } : null,
+      },
+      { router },
+    ),
     retries: 1,
     chooseUpstream: createChooser(createUpstreamViews(upstreams), 'round-robin'),
     // The response head arrives later, from the network: settle on a later microtask, not inside forward().
@@ -84,7 +106,6 @@ function benchPorts(router: MailboxRouter, rateLimited: boolean): ConnectionPort
       queueMicrotask(() => settled({ type: 'upstream.responded', exchange, response: fakeUpstreamResponse })),
     relay: () => {},
     respond: () => {},
-    completed: () => {},
     now: () => performance.now(),
   };
 }

@@ -5,24 +5,11 @@
  */
 import { MailboxRouter } from './actors/router.js';
 import { runClusterPrimary } from './cluster/primary.js';
-import { formatHostPort, type Config } from './config/config.js';
+import type { Config } from './config/config.js';
 import { startPrimaryServices } from './node/primary-services.js';
 import { startProxyNode } from './node/proxy-node.js';
+import { describeListenError, ListenError, type Instance } from './node/running-instance.js';
 import { PRIMARY_NODE } from './protocol/index.js';
-
-export interface Instance {
-  /** Where clients connect, `host:port` (the real port when `--bind` asked for port 0). */
-  readonly address: string;
-  shutdown(): Promise<void>;
-}
-
-export class ListenError extends Error {}
-
-export function describeListenError(config: Config, error: unknown): string {
-  const code = (error as { code?: unknown }).code;
-  const reason = error instanceof Error ? error.message : String(error);
-  return `cannot listen on ${formatHostPort(config.bind.host, config.bind.port)}: ${reason}${typeof code === "string" && !reason.includes(code) ? ` (${code})` : ""}`;
-}
 
 export async function runInstance(config: Config): Promise<Instance> {
   if (config.workers > 1) {

@@ -1,12 +1,15 @@
 /**
  * The connection actor: one per client TCP connection, for its whole life.
  *
- * It decides, for each request the HTTP parser hands it: ask the rate limiter
- * (if limiting is on), pick an upstream, forward, and on a failed attempt
- * either retry elsewhere or answer with an error status (the rule is
- * `afterFailure` below). It never sees a body chunk: bytes flow client →
- * DeferredRequestBody → undici → upstream, and back through the attempt's
- * dispatch handler (upstream-call.ts) into the response, with backpressure.
+ * For each request the HTTP parser hands it, it runs the request pipeline
+ * (src/pipeline/index.ts): the request filters in order — any of which may
+ * answer by itself, or say PENDING and have its verdict arrive later as a
+ * `request.verdict` — then picks an upstream, forwards, and on a failed
+ * attempt either retries elsewhere or answers (src/proxy/retry-rule.ts). It
+ * does not know which filters exist. It never sees a body chunk: bytes flow
+ * client → DeferredRequestBody → undici → upstream, and back through the
+ * attempt's dispatch handler (upstream-call.ts) into the response, with
+ * backpressure.
  *
  *   open ──client.silent, nothing in flight for the keep-alive timeout──▶ closing
  *     └──────────── client.disconnected (from any state) ────────────▶ closed (final)
@@ -33,34 +36,27 @@
  * writes their responses in order. Per-request events name their exchange.
  */
 import { setup } from 'xstate';
-import type {
-  Address,
-  ConnectionEvent,
-  RateLimitVerdict,
-  RequestMalformed,
-  UpstreamFailed,
-  UpstreamResponded,
-} from '../protocol/index.js';
-import { RATE_LIMITER, upstreamAddress } from '../protocol/index.js';
-import type { Exchange, ProxyFailure, ProxyFailureKind, UpstreamResponse } from '../proxy/exchange.js';
-import { statusForFailure } from '../proxy/failure.js';
+import type { Address, Answer, AnswerOutcome, ConnectionEvent, ProxyFailure, RequestMalformed, RequestVerdict, UpstreamFailed, UpstreamResponded } from '../protocol/index.js';
+import { reportToUpstream } from '../health/passive.js';
+import { PENDING, type Pipeline } from '../pipeline/filter.js';
+import type { Exchange, UpstreamResponse } from '../proxy/exchange.js';
 import type { ForwardOutcome } from '../proxy/forward.js';
-import { statusForBodyFailure } from '../proxy/request-body.js';
+import { closesConnection, outcomeOfFailure, statusFor } from '../proxy/outcome.js';
+import { afterFailure } from '../proxy/retry-rule.js';
 import type { MailboxRouter } from './router.js';
 
 /** What a connection actor acts on: the byte path and its neighbours, injected so tests can script them. */
 export interface ConnectionPorts {
   readonly router: MailboxRouter;
-  /** Ask the rate limiter about every request (false: limiting is off). */
-  readonly rateLimited: boolean;
-  /** `--retries`: resends allowed per request after a failure past the connect (see afterFailure). */
+  /** The pipeline of the current settings version (replaced on reload); a request keeps the one it started with. */
+  readonly pipeline: Pipeline;
+  /** `--retries`: resends allowed per request after a failure past the connect (src/proxy/retry-rule.ts). */
   readonly retries: number;
   chooseUpstream(exclude: readonly string[]): string | undefined;
   /** Starts an attempt; `settled` is called once, with its outcome (possibly before this returns). */
   forward(exchange: Exchange, upstreamId: string, settled: (outcome: ForwardOutcome) => void): void;
   relay(exchange: Exchange, response: UpstreamResponse): void;
-  respond(exchange: Exchange, status: number, headers?: Record<string, string | number>): void;
-  completed(exchange: Exchange): void;
+  respond(exchange: Exchange, status: number, headers?: Readonly<Record<string, string | number>>): void;
   /** The clock request bodies stamp their waits with (performance.now()). */
   now(): number;
 }
@@ -90,7 +86,7 @@ export function silencePeriodMs(timeouts: ConnectionTimeouts): number {
   return Math.max(1, Math.min(timeouts.keepAliveMs, Math.floor(timeouts.bodyIdleMs / 4)));
 }
 
-/** Answers after which the connection cannot be reused: the request's body was not read to its end. */
+/** Answers after which the connection cannot be reused (src/proxy/outcome.ts says which). */
 const CLOSE = { connection: 'close' } as const;
 
 interface ConnectionContext {
@@ -113,44 +109,38 @@ interface ConnectionContext {
 }
 
 interface Self {
-  send(event: ConnectionEvent): void;
+  send(event: ConnectionEvent<Exchange, UpstreamResponse>): void;
   getSnapshot(): { status: string };
 }
 
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+/** balancebeam answers the request itself: the status comes from the outcome, never from the caller. */
+function answer(context: ConnectionContext, exchange: Exchange, outcome: AnswerOutcome, verdict?: Answer): void {
+  exchange.outcome = outcome;
+  exchange.reason = verdict?.reason ?? null;
+  const extra = verdict?.headers;
+  const headers = closesConnection(outcome) ? (extra === undefined ? CLOSE : { ...extra, ...CLOSE }) : extra;
+  context.ports.respond(exchange, statusFor(outcome), headers);
+}
 
 /**
- * Failures after the connect that leave no trace at the client (no response
- * byte has been relayed) and say nothing about the request itself: worth
- * another upstream for an idempotent request. A response timeout is not among
- * them: the client has already waited the whole timeout, and the upstream may
- * still be working on the request.
+ * The request filters of the exchange's pipeline, from where it stopped: the
+ * first answer ends the request, PENDING waits for a request.verdict, and a
+ * request every filter passed goes upstream. A loop over an array: no closure,
+ * Promise or state change per request.
  */
-const RESENDABLE: ReadonlySet<ProxyFailureKind> = new Set(['upstream-reset', 'upstream-protocol-error']);
-
-/** What a failed attempt leads to. */
-export type AfterFailure =
-  /** The connection was never made: try another live upstream (any method, as often as there are upstreams). */
-  | 'fail-over'
-  /** The request reached an upstream that broke off before answering: resend it elsewhere, using up one retry. */
-  | 'resend'
-  /** Answer the client with the failure's status. */
-  | 'answer';
-
-/**
- * The retry rule. Nothing is resent once a byte of the request body has been
- * read from the client (it cannot be replayed), and a failure only reaches this
- * point before any response byte was relayed (later ones cut the client's
- * connection in relay.ts), so no client ever sees two responses.
- */
-export function afterFailure(exchange: Exchange, failure: ProxyFailure, retries: number): AfterFailure {
-  // The client's body failed (malformed, too large, stalled, aborted): the fault is the client's, not the upstream's.
-  if (exchange.body?.failure != null) return 'answer';
-  const bodyUntouched = exchange.body === null || !exchange.body.started;
-  if (!bodyUntouched) return 'answer';
-  if (failure.connectFailed) return 'fail-over';
-  if (!RESENDABLE.has(failure.kind) || !IDEMPOTENT.has(exchange.req.method ?? '')) return 'answer';
-  return exchange.retries < retries ? 'resend' : 'answer';
+function runRequestFilters(context: ConnectionContext, exchange: Exchange, self: Self): void {
+  const filters = (exchange.pipeline as Pipeline).requestFilters;
+  while (exchange.nextFilter < filters.length) {
+    const verdict = (filters[exchange.nextFilter++] as Pipeline['requestFilters'][number]).check(exchange, context.address);
+    if (verdict === null) continue;
+    if (verdict === PENDING) {
+      exchange.awaitingVerdict = true;
+      return;
+    }
+    answer(context, exchange, verdict.outcome, verdict);
+    return;
+  }
+  dispatch(context, exchange, self);
 }
 
 /**
@@ -161,13 +151,8 @@ export function afterFailure(exchange: Exchange, failure: ProxyFailure, retries:
 function dispatch(context: ConnectionContext, exchange: Exchange, self: Self, previous?: ProxyFailure): void {
   const upstreamId = context.ports.chooseUpstream(exchange.tried);
   if (upstreamId === undefined) {
-    if (previous !== undefined && !previous.connectFailed) {
-      exchange.outcome = previous.kind;
-      context.ports.respond(exchange, statusForFailure(previous.kind));
-    } else {
-      exchange.outcome = 'no live upstream';
-      context.ports.respond(exchange, 502);
-    }
+    const outcome = previous !== undefined && !previous.connectFailed ? outcomeOfFailure(previous, null) : 'no-live-upstream';
+    answer(context, exchange, outcome);
     return;
   }
   exchange.tried.push(upstreamId);
@@ -181,26 +166,10 @@ function deliver(self: Self, outcome: ForwardOutcome): void {
   else if (outcome.type === 'upstream.responded') outcome.response.discard();
 }
 
-/**
- * Passive health: a refused or timed-out connect, and a reply that is not
- * HTTP, tell the upstream's actor, which takes the upstream out everywhere.
- * Resets and response timeouts do not: a keep-alive connection the upstream
- * closed as it was reused, or one slow request, is no sign of a dead upstream
- * (a hung one fails its active health checks).
- */
-function reportToUpstream(context: ConnectionContext, failure: ProxyFailure): void {
-  const to = upstreamAddress(failure.upstreamId);
-  if (failure.connectFailed) {
-    context.ports.router.send(to, { type: 'upstream.connect-failed', upstreamId: failure.upstreamId, reason: failure.message });
-  } else if (failure.kind === 'upstream-protocol-error') {
-    context.ports.router.send(to, { type: 'upstream.misbehaved', upstreamId: failure.upstreamId, reason: failure.message });
-  }
-}
-
 export const connectionMachine = setup({
   types: {
     context: {} as ConnectionContext,
-    events: {} as ConnectionEvent,
+    events: {} as ConnectionEvent<Exchange, UpstreamResponse>,
     input: {} as ConnectionInput,
   },
 
@@ -209,39 +178,29 @@ export const connectionMachine = setup({
       if (event.type !== 'request.received') return;
       const { exchange } = event;
       context.inFlight.set(exchange.id, exchange);
-      if (exchange.rejection !== null) {
-        exchange.outcome = `rejected: ${exchange.rejection.reason}`;
-        context.ports.respond(exchange, exchange.rejection.status, CLOSE);
-      } else if (context.ports.rateLimited) {
-        context.ports.router.send(RATE_LIMITER, {
-          type: 'rate-limit.check',
-          requestId: exchange.id,
-          clientIp: exchange.clientIp,
-          replyTo: context.address,
-        });
-      } else {
-        dispatch(context, exchange, self);
-      }
+      exchange.pipeline = context.ports.pipeline;
+      runRequestFilters(context, exchange, self);
     },
-    applyVerdict: ({ context, event, self }) => {
-      const verdict = event as RateLimitVerdict;
+    resumeRequestFilters: ({ context, event, self }) => {
+      const verdict = event as RequestVerdict;
       const exchange = context.inFlight.get(verdict.requestId);
-      if (exchange === undefined) return;
-      if (verdict.allowed) {
-        dispatch(context, exchange, self);
-      } else {
-        exchange.outcome = 'rate limited';
-        context.ports.respond(exchange, 429, { 'retry-after': verdict.retryAfterSeconds });
-      }
+      if (exchange === undefined || !exchange.awaitingVerdict) return;
+      exchange.awaitingVerdict = false;
+      if (verdict.answer === null) runRequestFilters(context, exchange, self);
+      else answer(context, exchange, verdict.answer.outcome, verdict.answer);
     },
     relayResponse: ({ context, event }) => {
-      const { exchange, response } = event as UpstreamResponded;
-      if (context.inFlight.has(exchange.id)) context.ports.relay(exchange, response);
-      else response.discard();
+      const { exchange, response } = event as UpstreamResponded<Exchange, UpstreamResponse>;
+      if (context.inFlight.has(exchange.id)) {
+        exchange.outcome = 'proxied';
+        context.ports.relay(exchange, response);
+      } else {
+        response.discard();
+      }
     },
     retryOrFail: ({ context, event, self }) => {
-      const { exchange, failure } = event as UpstreamFailed;
-      reportToUpstream(context, failure);
+      const { exchange, failure } = event as UpstreamFailed<Exchange>;
+      reportToUpstream(context.ports.router, failure);
       if (!context.inFlight.has(exchange.id)) return;
       const next = afterFailure(exchange, failure, context.ports.retries);
       if (next !== 'answer') {
@@ -250,14 +209,7 @@ export const connectionMachine = setup({
         dispatch(context, exchange, self, failure);
         return;
       }
-      const bodyFailure = exchange.body?.failure ?? null;
-      if (bodyFailure !== null) {
-        exchange.outcome = `request body ${bodyFailure}`;
-        context.ports.respond(exchange, statusForBodyFailure(bodyFailure), CLOSE);
-        return;
-      }
-      exchange.outcome = failure.kind;
-      context.ports.respond(exchange, statusForFailure(failure.kind));
+      answer(context, exchange, outcomeOfFailure(failure, exchange.body?.failure ?? null));
     },
     /**
      * The body fails and so aborts the upstream request; its failure comes back
@@ -265,14 +217,15 @@ export const connectionMachine = setup({
      * one already answered) has nothing to abort: answer or cut it here.
      */
     failMalformedRequest: ({ context, event }) => {
-      const { exchange } = event as RequestMalformed;
+      const { exchange } = event as RequestMalformed<Exchange>;
       if (!context.inFlight.has(exchange.id)) return;
       if (exchange.body !== null && exchange.body.failure === null && !exchange.body.destroyed) {
         exchange.body.failWith('malformed');
         return;
       }
-      exchange.outcome ??= 'request body malformed';
-      context.ports.respond(exchange, 400, CLOSE);
+      // Already answered (its response may be under way): respond() cuts the connection then.
+      if (exchange.outcome === null) answer(context, exchange, 'request-body-malformed');
+      else context.ports.respond(exchange, statusFor('request-body-malformed'), CLOSE);
     },
     failStalledBodies: ({ context }) => {
       const now = context.ports.now();
@@ -291,7 +244,8 @@ export const connectionMachine = setup({
       if (event.type !== 'response.finished') return;
       if (!context.inFlight.delete(event.exchange.id)) return;
       if (context.inFlight.size === 0) context.idleSince = context.ports.now();
-      context.ports.completed(event.exchange);
+      const { exchange } = event;
+      for (const hook of (exchange.pipeline ?? context.ports.pipeline).finishedHooks) hook.finished(exchange);
     },
     forgetInFlight: ({ context }) => {
       context.inFlight.clear();
@@ -315,7 +269,7 @@ export const connectionMachine = setup({
   entry: 'watchForSilence',
   on: {
     'request.malformed': { actions: 'failMalformedRequest' },
-    'rate-limit.verdict': { actions: 'applyVerdict' },
+    'request.verdict': { actions: 'resumeRequestFilters' },
     'upstream.responded': { actions: 'relayResponse' },
     'upstream.failed': { actions: 'retryOrFail' },
     'response.finished': { actions: 'completeRequest' },

@@ -30,7 +30,6 @@ export interface HealthSupervisorInput extends ProbeRoundInput {
 
 interface HealthSupervisorContext extends HealthSupervisorInput {
   readonly roundStartedAt: number;
-  readonly rounds: number;
 }
 
 /** A probe's timeout: shorter than the interval so a round always ends before the next is due. */
@@ -69,7 +68,6 @@ export const healthSupervisorMachine = setup({
   actions: {
     startRound: ({ context }) => {
       (context as { roundStartedAt: number }).roundStartedAt = context.now();
-      (context as { rounds: number }).rounds = context.rounds + 1;
     },
     reportToUpstream: ({ context, event }) => {
       if (event.type !== 'health.probe-result') return;
@@ -81,7 +79,7 @@ export const healthSupervisorMachine = setup({
   },
 }).createMachine({
   id: 'health-supervisor',
-  context: ({ input }) => ({ ...input, roundStartedAt: 0, rounds: 0 }),
+  context: ({ input }) => ({ ...input, roundStartedAt: 0 }),
   initial: 'probing',
   states: {
     probing: {

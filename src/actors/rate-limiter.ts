@@ -1,26 +1,36 @@
 /**
  * The rate limiter: one per instance, in the primary, so a client's requests
  * are counted together whichever worker and connection they arrive on.
- * Answers each check with a verdict; forgets idle clients once a window.
+ * Answers each check with the pipeline's verdict (pass, or 429 with
+ * Retry-After); forgets idle clients once a window.
+ *
+ * It runs whether limiting is on or not, so that a reload can turn limiting
+ * on or off while checks are in flight: with no policy every check passes,
+ * and no request ever waits on a limiter that is not there.
  */
 import { setup } from 'xstate';
-import type { RateLimiterEvent } from '../protocol/index.js';
+import type { RateLimiterEvent, RateLimitReconfigure } from '../protocol/index.js';
 import { WindowCounter, type RateLimitPolicy } from '../rate-limit/window-counter.js';
 import type { MailboxRouter } from './router.js';
 
 export interface RateLimiterInput {
-  readonly policy: RateLimitPolicy;
+  /** null: limiting is off (every check passes). */
+  readonly policy: RateLimitPolicy | null;
   readonly router: MailboxRouter;
   readonly now: () => number;
 }
 
 interface RateLimiterContext {
-  readonly policy: RateLimitPolicy;
   readonly router: MailboxRouter;
   readonly now: () => number;
   /** Per-client counts, updated in place: it is this actor's own state and the check is the hot path. */
   readonly counter: WindowCounter;
+  /** Limiting is on. While it is off every check passes and nothing is counted. */
+  enabled: boolean;
 }
+
+/** How often idle clients are swept while limiting is off (nothing is counted then). */
+const IDLE_SWEEP_MS = 60_000;
 
 export const rateLimiterMachine = setup({
   types: {
@@ -30,28 +40,45 @@ export const rateLimiterMachine = setup({
   },
   actions: {
     admitOrReject: ({ context, event }) => {
-      const admission = context.counter.admit(event.clientIp, context.now());
+      if (event.type !== 'rate-limit.check') return;
+      const admission = context.enabled ? context.counter.admit(event.clientIp, context.now()) : null;
       context.router.send(event.replyTo, {
-        type: 'rate-limit.verdict',
+        type: 'request.verdict',
         requestId: event.requestId,
-        allowed: admission.allowed,
-        retryAfterSeconds: admission.retryAfterSeconds,
+        answer:
+          admission === null || admission.allowed
+            ? null
+            : { outcome: 'rate-limited', headers: { 'retry-after': admission.retryAfterSeconds } },
       });
+    },
+    reconfigure: ({ context, event }) => {
+      const { policy } = event as RateLimitReconfigure;
+      context.enabled = policy !== null;
+      if (policy !== null) context.counter.reconfigure(policy);
     },
     expireIdleClients: ({ context }) => {
       context.counter.expireIdle(context.now());
     },
   },
   delays: {
-    sweepInterval: ({ context }) => context.policy.windowMs,
+    sweepInterval: ({ context }) => (context.enabled ? context.counter.windowMs : IDLE_SWEEP_MS),
   },
 }).createMachine({
   id: 'rate-limiter',
-  context: ({ input }) => ({ ...input, counter: new WindowCounter(input.policy) }),
+  context: ({ input }) => ({
+    router: input.router,
+    now: input.now,
+    counter: new WindowCounter(input.policy ?? { algorithm: 'sliding-window', limit: 0, windowMs: IDLE_SWEEP_MS }),
+    enabled: input.policy !== null,
+  }),
   initial: 'admitting',
   states: {
     admitting: {
-      on: { 'rate-limit.check': { actions: 'admitOrReject' } },
+      on: {
+        'rate-limit.check': { actions: 'admitOrReject' },
+        // Re-entered so the sweep is scheduled on the new window length.
+        'rate-limit.reconfigure': { target: 'admitting', reenter: true, actions: 'reconfigure' },
+      },
       after: { sweepInterval: { target: 'admitting', reenter: true, actions: 'expireIdleClients' } },
     },
   },

@@ -13,7 +13,8 @@ import { runClusterWorker } from '../cluster/worker.js';
 import { formatHostPort, type Config } from '../config/config.js';
 import { startDemoUpstreams } from '../demo.js';
 import { logActorEvents } from '../actors/inspection.js';
-import { ListenError, runInstance, type Instance } from '../instance.js';
+import { runInstance } from '../instance.js';
+import { ListenError, type Instance } from '../node/running-instance.js';
 import { log } from '../log.js';
 import { HELP, parseCommandLine, UsageError, type Command } from './options.js';
 

@@ -11,7 +11,7 @@ import { log } from '../log.js';
 import { LIFECYCLE, PRIMARY_NODE, type LifecycleEvent } from '../protocol/index.js';
 import { startPrimaryServices } from '../node/primary-services.js';
 import { linkWorker } from './links.js';
-import type { Instance } from '../instance.js';
+import type { Instance } from '../node/running-instance.js';
 
 export const WORKER_ENV = 'BALANCEBEAM_WORKER';
 

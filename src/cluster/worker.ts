@@ -7,7 +7,7 @@ import { MailboxRouter } from '../actors/router.js';
 import { log } from '../log.js';
 import { startProxyNode } from '../node/proxy-node.js';
 import { LIFECYCLE } from '../protocol/index.js';
-import { describeListenError } from '../instance.js';
+import { describeListenError } from '../node/running-instance.js';
 import { linkToPrimary } from './links.js';
 import { WORKER_ENV, type WorkerAssignment } from './primary.js';
 

@@ -3,8 +3,9 @@
  * parses requests; this module turns each socket into a connection actor and
  * each parsed request into an Exchange for it. It decides nothing about
  * proxying; it applies the client limits that belong to the socket and the
- * parser (connection count, header size and read timeout, head checks) and
- * tells the actor about everything else.
+ * parser (connection count, header size and read timeout) and tells the
+ * actor about everything else (the head checks are the pipeline's first
+ * filter, src/pipeline/request-limits.ts).
  */
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -14,21 +15,23 @@ import type { Actor } from 'xstate';
 import { connectionMachine, hasRequestsInFlight, type ConnectionPorts } from '../actors/connection.js';
 import { startActor } from '../actors/inspection.js';
 import { localNameOf, type MailboxRouter } from '../actors/router.js';
-import type { ClientLimits } from '../config/config.js';
+import type { ClientLimits, RequestPolicy } from '../config/config.js';
 import { log } from '../log.js';
+import type { Pipeline } from '../pipeline/filter.js';
 import type { Address } from '../protocol/index.js';
 import { Exchange } from '../proxy/exchange.js';
 import { forwardToUpstream } from '../proxy/forward.js';
 import { relayResponse, respondWithStatus } from '../proxy/relay.js';
 import { DeferredRequestBody, requestHasBody } from '../proxy/request-body.js';
-import { checkRequestHead } from '../proxy/request-limits.js';
 import type { UpstreamPools } from '../proxy/upstream-pools.js';
 
 export interface ListenerDeps {
   readonly router: MailboxRouter;
   readonly pools: UpstreamPools;
-  readonly rateLimited: boolean;
+  /** The request pipeline (src/pipeline/index.ts) of the current settings. */
+  readonly pipeline: Pipeline;
   readonly limits: ClientLimits;
+  readonly requestPolicy: RequestPolicy;
   readonly retries: number;
   chooseUpstream(exclude: readonly string[]): string | undefined;
 }
@@ -76,21 +79,6 @@ export function clientIpOf(socket: Socket): string {
   return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
-function logCompleted(exchange: Exchange): void {
-  if (!log.enabled('info')) return;
-  log.info('request', {
-    client: exchange.clientIp,
-    method: exchange.req.method,
-    url: exchange.req.url,
-    upstream: exchange.upstreamId,
-    status: exchange.res.writableFinished ? exchange.status : 0,
-    ms: Math.round((performance.now() - exchange.startedAt) * 100) / 100,
-    outcome: exchange.outcome ?? undefined,
-    // Upstreams tried, when a fail-over or a resend took more than one.
-    attempts: exchange.tried.length > 1 ? exchange.tried.length : undefined,
-  });
-}
-
 /** What the client is told when the parser rejects its bytes (RFC 9112 framing errors and limits). */
 function statusForParseError(code: string): number {
   switch (code) {
@@ -110,13 +98,13 @@ function statusForParseError(code: string): number {
 export function createProxyServer(deps: ListenerDeps): Server {
   const ports: ConnectionPorts = {
     router: deps.router,
-    rateLimited: deps.rateLimited,
+    pipeline: deps.pipeline,
     retries: deps.retries,
     chooseUpstream: (exclude) => deps.chooseUpstream(exclude),
-    forward: (exchange, upstreamId, settled) => forwardToUpstream(exchange, upstreamId, deps.pools.get(upstreamId), settled),
+    forward: (exchange, upstreamId, settled) =>
+      forwardToUpstream(exchange, upstreamId, deps.pools.get(upstreamId), deps.requestPolicy, settled),
     relay: relayResponse,
     respond: respondWithStatus,
-    completed: logCompleted,
     now: () => performance.now(),
   };
   const { limits } = deps;
@@ -185,13 +173,10 @@ export function createProxyServer(deps: ListenerDeps): Server {
       res.destroy();
       return;
     }
-    const rejection = checkRequestHead(req, limits);
-    const body = rejection === null && requestHasBody(req) ? new DeferredRequestBody(req, limits.maxBodySize) : null;
+    // The body is not read until an upstream attempt starts sending it (request-body.ts), so a request
+    // the pipeline answers by itself never touches it.
+    const body = requestHasBody(req) ? new DeferredRequestBody(req, limits.maxBodySize) : null;
     const exchange = new Exchange(connection.nextExchangeId++, req, res, connection.clientIp, performance.now(), body);
-    if (rejection !== null) {
-      exchange.rejection = rejection;
-      log.warn('rejected request', { client: connection.clientIp, status: rejection.status, reason: rejection.reason });
-    }
     connection.latest = exchange;
     res.once('close', () => {
       // An attempt still waiting for its answer is given up, instead of holding a pooled

@@ -41,11 +41,10 @@ export function startPrimaryServices(router: MailboxRouter, config: Config): Pri
     actors.push(supervisor);
   }
 
-  if (config.rateLimit !== null) {
-    const limiter = startActor(rateLimiterMachine, { input: { policy: config.rateLimit, router, now } });
-    router.register(localNameOf(RATE_LIMITER), limiter);
-    actors.push(limiter);
-  }
+  // Started even with limiting off, so that a reload can turn it on (or off) with checks in flight.
+  const limiter = startActor(rateLimiterMachine, { input: { policy: config.rateLimit, router, now } });
+  router.register(localNameOf(RATE_LIMITER), limiter);
+  actors.push(limiter);
 
   return {
     stop: () => {

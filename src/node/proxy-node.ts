@@ -10,6 +10,7 @@ import { balancerMachine, createChooser, createUpstreamViews } from '../actors/b
 import { startActor } from '../actors/inspection.js';
 import type { MailboxRouter } from '../actors/router.js';
 import { formatHostPort, type Config } from '../config/config.js';
+import { buildPipeline } from '../pipeline/index.js';
 import { balancerAddress } from '../protocol/index.js';
 import { DEFAULT_POOL_SETTINGS, UpstreamPools } from '../proxy/upstream-pools.js';
 import { createProxyServer } from './listener.js';
@@ -42,8 +43,9 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
   const server = createProxyServer({
     router,
     pools,
-    rateLimited: config.rateLimit !== null,
+    pipeline: buildPipeline(config, { router }),
     limits: config.clientLimits,
+    requestPolicy: config.requestPolicy,
     retries: config.retries,
     chooseUpstream: createChooser(views, config.balance),
   });

@@ -1,43 +1,46 @@
-import type { Exchange, ProxyFailure, UpstreamResponse } from '../proxy/exchange.js';
+import type { ProxyFailure } from './request.js';
 
 /*
- * Events a connection actor receives from its own process only (they carry
- * socket-bound objects, so they never cross the router to another process).
+ * Events a connection actor receives from its own process only: they carry
+ * live objects of the byte path (the exchange, an upstream response with its
+ * body still streaming), so they never cross the router to another process.
+ * Those objects are type parameters here, so the vocabulary imports nothing
+ * from the byte path; src/actors/connection.ts names them.
  */
 
 /** The HTTP parser produced one complete request head on this connection. */
-export interface RequestReceived {
+export interface RequestReceived<X> {
   readonly type: 'request.received';
-  readonly exchange: Exchange;
+  readonly exchange: X;
 }
 
 /** The upstream answered with a status line and headers; the body is still streaming. */
-export interface UpstreamResponded {
+export interface UpstreamResponded<X, R> {
   readonly type: 'upstream.responded';
-  readonly exchange: Exchange;
-  readonly response: UpstreamResponse;
+  readonly exchange: X;
+  readonly response: R;
 }
 
 /** The upstream attempt failed before a response head arrived. */
-export interface UpstreamFailed {
+export interface UpstreamFailed<X> {
   readonly type: 'upstream.failed';
-  readonly exchange: Exchange;
+  readonly exchange: X;
   readonly failure: ProxyFailure;
 }
 
 /** The response to the client is finished (last byte written) or abandoned. */
-export interface ResponseFinished {
+export interface ResponseFinished<X> {
   readonly type: 'response.finished';
-  readonly exchange: Exchange;
+  readonly exchange: X;
 }
 
 /**
  * The HTTP parser rejected bytes in the body of this exchange's request (a bad
  * chunk size, say): the request must not reach the upstream as complete.
  */
-export interface RequestMalformed {
+export interface RequestMalformed<X> {
   readonly type: 'request.malformed';
-  readonly exchange: Exchange;
+  readonly exchange: X;
 }
 
 /**

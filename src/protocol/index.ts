@@ -5,7 +5,8 @@
 import type { ClientDisconnected, ClientSilent, RequestMalformed, RequestReceived, ResponseFinished, UpstreamFailed, UpstreamResponded } from './connection.js';
 import type { HealthProbeResult, HealthRoundFinished } from './health.js';
 import type { WorkerFailed, WorkerListening } from './lifecycle.js';
-import type { RateLimitCheck, RateLimitVerdict } from './rate-limit.js';
+import type { RateLimitCheck, RateLimitReconfigure } from './rate-limit.js';
+import type { RequestVerdict } from './request.js';
 import type { UpstreamConnectFailed, UpstreamHealthChanged, UpstreamMisbehaved, UpstreamSubscribe } from './upstream.js';
 
 export * from './address.js';
@@ -13,12 +14,14 @@ export type * from './connection.js';
 export type * from './health.js';
 export type * from './lifecycle.js';
 export type * from './rate-limit.js';
+export type * from './request.js';
 export type * from './upstream.js';
 
 /** Messages that travel through the mailbox router, possibly between processes: plain data only. */
 export type RoutedMessage =
   | RateLimitCheck
-  | RateLimitVerdict
+  | RateLimitReconfigure
+  | RequestVerdict
   | UpstreamConnectFailed
   | UpstreamMisbehaved
   | UpstreamSubscribe
@@ -27,19 +30,19 @@ export type RoutedMessage =
   | WorkerListening
   | WorkerFailed;
 
-/** Everything a connection actor reacts to. */
-export type ConnectionEvent =
-  | RequestReceived
-  | RequestMalformed
-  | RateLimitVerdict
-  | UpstreamResponded
-  | UpstreamFailed
-  | ResponseFinished
+/** Everything a connection actor reacts to; X is its exchange and R an upstream response (live objects). */
+export type ConnectionEvent<X, R> =
+  | RequestReceived<X>
+  | RequestMalformed<X>
+  | RequestVerdict
+  | UpstreamResponded<X, R>
+  | UpstreamFailed<X>
+  | ResponseFinished<X>
   | ClientSilent
   | ClientDisconnected;
 
 export type UpstreamEvent = UpstreamConnectFailed | UpstreamMisbehaved | UpstreamSubscribe | HealthProbeResult;
 export type HealthSupervisorEvent = HealthProbeResult | HealthRoundFinished;
-export type RateLimiterEvent = RateLimitCheck;
+export type RateLimiterEvent = RateLimitCheck | RateLimitReconfigure;
 export type BalancerEvent = UpstreamHealthChanged;
 export type LifecycleEvent = WorkerListening | WorkerFailed;

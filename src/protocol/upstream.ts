@@ -9,7 +9,10 @@ export interface UpstreamTarget {
   readonly weight: number;
 }
 
-/** A connection actor could not connect to the upstream (refused, reset, timed out): passive health. */
+/**
+ * A connection actor could not connect to the upstream (refused, unreachable,
+ * connect timed out): passive health. A reset after the connect is not one.
+ */
 export interface UpstreamConnectFailed {
   readonly type: 'upstream.connect-failed';
   readonly upstreamId: string;

@@ -1,17 +1,19 @@
 /**
  * One request/response pair on a client connection, from the parsed request
- * head to the last byte of the response. Owned by the connection actor that
- * received it; the byte path (request-body, forward, relay) reads it.
+ * head to the last byte of the response: the per-request context that travels
+ * through the pipeline. Owned by the connection actor that received it; the
+ * byte path (request-body, forward, relay) reads it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Pipeline } from '../pipeline/filter.js';
+import type { Outcome } from '../protocol/index.js';
 import type { DeferredRequestBody } from './request-body.js';
-import type { RequestRejection } from './request-limits.js';
 
 /** An upstream's response head, with its body still to be streamed or dropped. */
 export interface UpstreamResponse {
   readonly statusCode: number;
-  /** Write the head and stream the body into the client's response, with backpressure. */
-  pipeTo(res: ServerResponse): void;
+  /** Run the response filters, write the head and stream the body into the client's response, with backpressure. */
+  pipeTo(exchange: Exchange): void;
   /** Nobody will read it: abort the upstream request. */
   discard(): void;
 }
@@ -24,10 +26,19 @@ export class Exchange {
   retries = 0;
   /** The status the client was sent (0 until a response head is written). */
   status = 0;
-  /** How the request ended when it did not end with an upstream response. */
-  outcome: string | null = null;
-  /** Set when the head broke a rule (request-limits): answered with its status, never forwarded. */
-  rejection: RequestRejection | null = null;
+  /** How the request ended; null until it has. */
+  outcome: Outcome | null = null;
+  /** Why, in words, when the outcome needs them (the rule a rejected head broke). */
+  reason: string | null = null;
+  /**
+   * The pipeline of the settings version this request started under, and the
+   * index of the request filter to run next: a request waiting on a PENDING
+   * filter resumes where it stopped, even if the settings changed meanwhile.
+   */
+  pipeline: Pipeline | null = null;
+  nextFilter = 0;
+  /** A filter said PENDING: the next `request.verdict` for this request resumes it (once). */
+  awaitingVerdict = false;
   /** The attempt under way, if any: given up when the client's response closes before it is done. */
   upstreamCall: { discard(): void } | null = null;
 
@@ -37,25 +48,7 @@ export class Exchange {
     readonly res: ServerResponse,
     readonly clientIp: string,
     readonly startedAt: number,
-    /** Replaced by a fresh one when a connect failure sends the request elsewhere. */
+    /** Replaced by a fresh one when a fail-over or a resend sends the request elsewhere (only while unread). */
     public body: DeferredRequestBody | null,
   ) {}
-}
-
-/** Where an upstream attempt failed; the connection actor switches on it. */
-export type ProxyFailureKind =
-  | 'upstream-refused'
-  | 'upstream-connect-timeout'
-  | 'upstream-unreachable'
-  | 'upstream-reset'
-  | 'upstream-response-timeout'
-  | 'upstream-protocol-error'
-  | 'request-body-failed';
-
-export interface ProxyFailure {
-  readonly kind: ProxyFailureKind;
-  readonly upstreamId: string;
-  readonly message: string;
-  /** The TCP connection was never established: the upstream is down, not just this request. */
-  readonly connectFailed: boolean;
 }

@@ -1,9 +1,9 @@
 /**
- * Turning an undici error into a ProxyFailure, and a failure into the status
- * the client sees. Errors are switched on by their code, never their message.
+ * Turning an undici error into a ProxyFailure (the status the client then
+ * sees is outcome.ts's). Errors are switched on by their code, never their message.
  */
 import { errors } from 'undici';
-import type { ProxyFailure, ProxyFailureKind } from './exchange.js';
+import type { ProxyFailure, ProxyFailureKind } from '../protocol/index.js';
 
 const CONNECT_FAILURES: Record<string, ProxyFailureKind> = {
   ECONNREFUSED: 'upstream-refused',
@@ -51,20 +51,4 @@ export function classifyUpstreamError(
   const notHttp = code.startsWith('HPE_') || error instanceof errors.HTTPParserError;
   const kind = LATER_FAILURES[code] ?? (notHttp ? 'upstream-protocol-error' : 'upstream-reset');
   return { kind, upstreamId, message: code === '' ? message : `${code}: ${message}`, connectFailed: false };
-}
-
-/** The status a client gets when its request could not be answered by an upstream. */
-export function statusForFailure(kind: ProxyFailureKind): number {
-  switch (kind) {
-    case 'upstream-connect-timeout':
-    case 'upstream-response-timeout':
-      return 504;
-    case 'request-body-failed':
-      return 400;
-    case 'upstream-refused':
-    case 'upstream-unreachable':
-    case 'upstream-reset':
-    case 'upstream-protocol-error':
-      return 502;
-  }
 }

@@ -5,17 +5,19 @@
  */
 import type { Dispatcher } from 'undici';
 import type { UpstreamFailed, UpstreamResponded } from '../protocol/index.js';
-import type { Exchange } from './exchange.js';
+import type { RequestHeaderPolicy } from './headers.js';
+import type { Exchange, UpstreamResponse } from './exchange.js';
 import { classifyUpstreamError } from './failure.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { UpstreamCall } from './upstream-call.js';
 
-export type ForwardOutcome = UpstreamResponded | UpstreamFailed;
+export type ForwardOutcome = UpstreamResponded<Exchange, UpstreamResponse> | UpstreamFailed<Exchange>;
 
 export function forwardToUpstream(
   exchange: Exchange,
   upstreamId: string,
   dispatcher: Dispatcher,
+  policy: RequestHeaderPolicy,
   settled: (outcome: ForwardOutcome) => void,
 ): void {
   const { req } = exchange;
@@ -34,7 +36,7 @@ export function forwardToUpstream(
     {
       path: req.url ?? '/',
       method: req.method as Dispatcher.HttpMethod,
-      headers: upstreamRequestHeaders(req.rawHeaders, req.headers.connection, exchange.clientIp),
+      headers: upstreamRequestHeaders(req.rawHeaders, req.headers.connection, exchange.clientIp, policy),
       body: exchange.body,
     },
     call,

@@ -1,13 +1,15 @@
 /**
  * The header passes, in the order a request crosses them:
  *
- *   client → [strip hop-by-hop] → [append x-forwarded-for, set x-forwarded-proto/-host] → upstream
- *   upstream → [strip hop-by-hop] → client
+ *   client → [strip hop-by-hop, drop names with `_`] → [append x-forwarded-for, set x-forwarded-proto/-host] → upstream
+ *   upstream → [strip hop-by-hop] → client      (a response filter: src/pipeline/response-headers.ts)
  *
  * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, not the
  * message, so they never cross the proxy; neither do headers that the
- * `Connection` header names. `Expect` is answered by Node's server itself
- * (100 Continue) and so is not forwarded either.
+ * `Connection` header names — except the ones the message cannot do without
+ * (Host, Content-Length), which `Connection: host` must not strip. `Expect`
+ * is answered by Node's server itself (100 Continue) and so is not forwarded
+ * either.
  */
 
 const HOP_BY_HOP = new Set([
@@ -21,16 +23,28 @@ const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
-/** Header names listed in `Connection`, lowercased. Empty when there is none (the common case). */
+/** End-to-end fields a `Connection` header may not name away: routing (Host) and framing (Content-Length). */
+const KEPT_WHATEVER_CONNECTION_SAYS = new Set(['host', 'content-length']);
+
+/** Header names listed in `Connection`, lowercased. Null when there is none (the common case). */
 function namedInConnection(connection: string | string[] | undefined): Set<string> | null {
   if (connection === undefined) return null;
   const value = Array.isArray(connection) ? connection.join(',') : connection;
   const names = new Set<string>();
   for (const token of value.split(',')) {
     const name = token.trim().toLowerCase();
-    if (name !== '' && name !== 'close' && name !== 'keep-alive') names.add(name);
+    if (name !== '' && name !== 'close' && name !== 'keep-alive' && !KEPT_WHATEVER_CONNECTION_SAYS.has(name)) names.add(name);
   }
   return names.size === 0 ? null : names;
+}
+
+export interface RequestHeaderPolicy {
+  /**
+   * Forward names with `_` (nginx `underscores_in_headers`). Off by default:
+   * CGI, WSGI and PHP map `-` and `_` to the same variable, so
+   * `X_Forwarded_For` would let a client spoof the address the proxy appends.
+   */
+  readonly allowUnderscoresInHeaders: boolean;
 }
 
 /**
@@ -41,6 +55,7 @@ export function upstreamRequestHeaders(
   rawHeaders: readonly string[],
   connection: string | undefined,
   clientIp: string,
+  policy: RequestHeaderPolicy,
 ): string[] {
   const dropped = namedInConnection(connection);
   const out: string[] = [];
@@ -51,6 +66,7 @@ export function upstreamRequestHeaders(
     const value = rawHeaders[i + 1] as string;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || dropped?.has(lower) === true) continue;
+    if (!policy.allowUnderscoresInHeaders && lower.includes('_')) continue;
     if (lower === 'x-forwarded-for') {
       forwardedFor = forwardedFor === null ? value : `${forwardedFor}, ${value}`;
       continue;
@@ -65,27 +81,33 @@ export function upstreamRequestHeaders(
   return out;
 }
 
+/** Upstream header bytes as undici hands them over, as strings (latin1: header bytes are not UTF-8). */
+export function headerStrings(rawHeaders: readonly Buffer[]): string[] {
+  const out = new Array<string>(rawHeaders.length);
+  for (let i = 0; i < rawHeaders.length; i++) out[i] = (rawHeaders[i] as Buffer).toString('latin1');
+  return out;
+}
+
 /**
- * Response headers for the client, from the upstream's raw `[name, value, ...]`
- * list as undici hands it over: everything but the hop-by-hop ones, in order,
- * with duplicates (Set-Cookie) kept. The result goes to `res.writeHead` as it is.
+ * Removes hop-by-hop fields from a flat `[name, value, ...]` list in place,
+ * keeping the order and duplicates (Set-Cookie) of the rest.
  */
-export function clientResponseHeaders(rawHeaders: readonly Buffer[]): string[] {
+export function stripHopByHop(headers: string[]): void {
   let connection: string | undefined;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i] as Buffer;
-    if (name.length === 10 && name.toString('latin1').toLowerCase() === 'connection') {
-      const value = (rawHeaders[i + 1] as Buffer).toString('latin1');
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i] as string;
+    if (name.length === 10 && name.toLowerCase() === 'connection') {
+      const value = headers[i + 1] as string;
       connection = connection === undefined ? value : `${connection},${value}`;
     }
   }
   const dropped = namedInConnection(connection);
-  const out: string[] = [];
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = (rawHeaders[i] as Buffer).toString('latin1');
-    const lower = name.toLowerCase();
+  let kept = 0;
+  for (let i = 0; i < headers.length; i += 2) {
+    const lower = (headers[i] as string).toLowerCase();
     if (HOP_BY_HOP.has(lower) || dropped?.has(lower) === true) continue;
-    out.push(name, (rawHeaders[i + 1] as Buffer).toString('latin1'));
+    headers[kept++] = headers[i] as string;
+    headers[kept++] = headers[i + 1] as string;
   }
-  return out;
+  headers.length = kept;
 }

@@ -12,13 +12,13 @@ export function relayResponse(exchange: Exchange, response: UpstreamResponse): v
     return;
   }
   exchange.status = response.statusCode;
-  response.pipeTo(res);
+  response.pipeTo(exchange);
 }
 
 export function respondWithStatus(
   exchange: Exchange,
   status: number,
-  extraHeaders?: Record<string, string | number>,
+  extraHeaders?: Readonly<Record<string, string | number>>,
 ): void {
   const { res } = exchange;
   exchange.status = status;

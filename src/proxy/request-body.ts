@@ -8,17 +8,12 @@
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
-
-/**
- * Why the client's side of a body failed; the connection actor answers each
- * differently (400, 413, 408). Null while it has not failed.
- */
-export type RequestBodyFailure = 'client-aborted' | 'malformed' | 'too-large' | 'stalled';
+import type { RequestBodyFailure } from '../protocol/index.js';
 
 export class DeferredRequestBody extends Readable {
   /** Whether any byte has been taken from the client: past this point the body cannot be replayed. */
   started = false;
-  /** The client's side failed: tell it apart from an upstream failure, and say how. */
+  /** The client's side failed: tell it apart from an upstream failure, and say how (answered 400, 413 or 408). */
   failure: RequestBodyFailure | null = null;
   /**
    * Since when (performance.now()) the balancer has been waiting for a byte
@@ -117,17 +112,4 @@ export function requestHasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   if (length !== undefined) return length !== '0';
   return req.headers['transfer-encoding'] !== undefined;
-}
-
-/** What the client is told when its own body failed; the connection is closed after it, its framing being lost. */
-export function statusForBodyFailure(failure: RequestBodyFailure): number {
-  switch (failure) {
-    case 'too-large':
-      return 413;
-    case 'stalled':
-      return 408;
-    case 'malformed':
-    case 'client-aborted':
-      return 400;
-  }
 }

@@ -14,13 +14,9 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { clientResponseHeaders } from './headers.js';
-
-export interface UpstreamHead {
-  readonly statusCode: number;
-  /** Upstream response headers, `[name, value, ...]` as received. */
-  readonly rawHeaders: readonly Buffer[];
-}
+import type { ResponseHead, ResponseTap } from '../pipeline/filter.js';
+import type { Exchange, UpstreamResponse } from './exchange.js';
+import { headerStrings } from './headers.js';
 
 /** What an attempt reports, exactly once. */
 export interface UpstreamCallListener {
@@ -30,13 +26,16 @@ export interface UpstreamCallListener {
 
 type Abort = (reason?: Error) => void;
 
-export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
+export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamResponse {
   statusCode = 0;
-  rawHeaders: readonly Buffer[] = [];
+  /** Upstream response headers, `[name, value, ...]` as received. */
+  private rawHeaders: readonly Buffer[] = [];
   private settled = false;
   private abortUpstream: Abort | null = null;
   private resumeUpstream: (() => void) | null = null;
   private target: ServerResponse | null = null;
+  /** The response filters' taps on this body; null (the common case) when none asked for one. */
+  private taps: ResponseTap[] | null = null;
   private discarded = false;
   /** onHeaders paused the upstream until the actor decided what to do with this response. */
   private pausedForDecision = false;
@@ -50,15 +49,22 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
 
   constructor(private readonly listener: UpstreamCallListener) {}
 
-  /** Stream the body into the client's response, head first. */
-  pipeTo(res: ServerResponse): void {
+  /** Run the exchange's response filters on the head, write it, and stream the body into the client's response. */
+  pipeTo(exchange: Exchange): void {
+    const { res } = exchange;
     if (this.discarded) return;
     if (this.endedEarly === 'broken') {
       res.destroy();
       return;
     }
-    res.writeHead(this.statusCode, clientResponseHeaders(this.rawHeaders));
+    const head: ResponseHead = { statusCode: this.statusCode, headers: headerStrings(this.rawHeaders) };
+    for (const filter of (exchange.pipeline as NonNullable<Exchange['pipeline']>).responseFilters) {
+      const tap = filter.onHead(exchange, head);
+      if (tap !== null) (this.taps ??= []).push(tap);
+    }
+    res.writeHead(head.statusCode, head.headers);
     if (this.endedEarly === 'complete') {
+      this.endTaps();
       res.end();
       return;
     }
@@ -99,14 +105,19 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
   onData(chunk: Buffer): boolean {
     const target = this.target;
     if (target === null) return !this.discarded;
+    if (this.taps !== null) for (const tap of this.taps) tap.data(chunk);
     return target.write(chunk);
   }
 
   onComplete(): void {
     this.ended = true;
     const target = this.detach();
-    if (target !== null) target.end();
-    else this.endedEarly = 'complete';
+    if (target !== null) {
+      this.endTaps();
+      target.end();
+    } else {
+      this.endedEarly = 'complete';
+    }
   }
 
   onError(error: Error): void {
@@ -116,7 +127,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
       this.listener.failed(error);
       return;
     }
-    // Broke off mid-body: cut the client's connection so a short body never looks complete.
+    // Broke off mid-body (or discarded): cut the client's connection so a short body never looks complete.
+    this.abortTaps();
     const target = this.detach();
     if (target !== null) target.destroy();
     else this.endedEarly = 'broken';
@@ -127,6 +139,18 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
   private readonly resume = (): void => {
     this.resumeUpstream?.();
   };
+
+  private endTaps(): void {
+    const taps = this.taps;
+    this.taps = null;
+    if (taps !== null) for (const tap of taps) tap.end();
+  }
+
+  private abortTaps(): void {
+    const taps = this.taps;
+    this.taps = null;
+    if (taps !== null) for (const tap of taps) tap.abort();
+  }
 
   private detach(): ServerResponse | null {
     const target = this.target;

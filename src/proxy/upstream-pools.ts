@@ -1,8 +1,13 @@
 /**
  * One undici connection pool per upstream, per process: keep-alive connections
- * are reused across requests and clients, bounded in number.
+ * are reused across requests and clients, bounded in number. Pools are kept
+ * by upstream id, never by index, and follow the configuration as it is
+ * reloaded: an added upstream gets a pool, a removed one's pool is retired
+ * (no new requests; its in-flight ones finish), and new timeouts give every
+ * upstream a fresh pool while the old ones drain.
  */
 import { Pool } from 'undici';
+import { formatHostPort } from '../config/config.js';
 import type { UpstreamTarget } from '../protocol/index.js';
 
 export interface PoolSettings {
@@ -22,29 +27,60 @@ export const DEFAULT_POOL_SETTINGS: PoolSettings = {
   bodyIdleTimeoutMs: 60_000,
 };
 
+/** `http://host:port`, with an IPv6 host in brackets. */
+export function upstreamOrigin(upstream: UpstreamTarget): string {
+  return `http://${formatHostPort(upstream.host, upstream.port)}`;
+}
+
+function createPool(upstream: UpstreamTarget, settings: PoolSettings): Pool {
+  return new Pool(upstreamOrigin(upstream), {
+    connections: settings.connectionsPerUpstream,
+    pipelining: 1,
+    connectTimeout: settings.connectTimeoutMs,
+    headersTimeout: settings.responseTimeoutMs,
+    bodyTimeout: settings.bodyIdleTimeoutMs,
+    keepAliveTimeout: 4_000,
+  });
+}
+
+const sameSettings = (a: PoolSettings, b: PoolSettings): boolean =>
+  a.connectionsPerUpstream === b.connectionsPerUpstream &&
+  a.connectTimeoutMs === b.connectTimeoutMs &&
+  a.responseTimeoutMs === b.responseTimeoutMs &&
+  a.bodyIdleTimeoutMs === b.bodyIdleTimeoutMs;
+
 export class UpstreamPools {
   private readonly pools = new Map<string, Pool>();
+  /** Pools of removed (or re-timed) upstreams, closing once their in-flight requests finish. */
+  private readonly retiring = new Set<Pool>();
 
-  constructor(upstreams: readonly UpstreamTarget[], settings: PoolSettings = DEFAULT_POOL_SETTINGS) {
-    for (const upstream of upstreams) {
-      this.pools.set(
-        upstream.id,
-        new Pool(`http://${upstream.host}:${upstream.port}`, {
-          connections: settings.connectionsPerUpstream,
-          pipelining: 1,
-          connectTimeout: settings.connectTimeoutMs,
-          headersTimeout: settings.responseTimeoutMs,
-          bodyTimeout: settings.bodyIdleTimeoutMs,
-          keepAliveTimeout: 4_000,
-        }),
-      );
-    }
+  constructor(
+    upstreams: readonly UpstreamTarget[],
+    private settings: PoolSettings = DEFAULT_POOL_SETTINGS,
+  ) {
+    for (const upstream of upstreams) this.pools.set(upstream.id, createPool(upstream, settings));
   }
 
   get(upstreamId: string): Pool {
     const pool = this.pools.get(upstreamId);
     if (pool === undefined) throw new Error(`no pool for upstream ${upstreamId}`);
     return pool;
+  }
+
+  /** Follow a reloaded configuration (see the module comment). */
+  update(upstreams: readonly UpstreamTarget[], settings: PoolSettings): void {
+    const renew = !sameSettings(settings, this.settings);
+    this.settings = settings;
+    const wanted = new Set(upstreams.map((upstream) => upstream.id));
+    for (const [id, pool] of this.pools) {
+      if (renew || !wanted.has(id)) {
+        this.pools.delete(id);
+        this.retire(pool);
+      }
+    }
+    for (const upstream of upstreams) {
+      if (!this.pools.has(upstream.id)) this.pools.set(upstream.id, createPool(upstream, settings));
+    }
   }
 
   /**
@@ -56,13 +92,23 @@ export class UpstreamPools {
     const gaveUp = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, graceMs);
     });
-    await Promise.race([Promise.all([...this.pools.values()].map((pool) => pool.close())), gaveUp]);
+    const all = [...this.pools.values(), ...this.retiring];
+    await Promise.race([Promise.all(all.map((pool) => pool.close())), gaveUp]);
     clearTimeout(timer);
     this.destroy();
   }
 
   destroy(): void {
-    for (const pool of this.pools.values()) pool.destroy().catch(ignoreDestroyError);
+    for (const pool of [...this.pools.values(), ...this.retiring]) pool.destroy().catch(ignoreDestroyError);
+  }
+
+  private retire(pool: Pool): void {
+    this.retiring.add(pool);
+    // close() waits for the requests already dispatched, then releases the sockets.
+    pool.close().then(
+      () => this.retiring.delete(pool),
+      () => this.retiring.delete(pool),
+    );
   }
 }
 

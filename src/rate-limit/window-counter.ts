@@ -11,15 +11,12 @@
  *   still overlaps the sliding window ending now:
  *   `previous × (1 − elapsed/size) + current`, admitted while that plus one ≤ limit.
  */
-export type RateLimitAlgorithm = 'fixed-window' | 'sliding-window';
-export const RATE_LIMIT_ALGORITHMS: readonly RateLimitAlgorithm[] = ['fixed-window', 'sliding-window'];
+import type { RateLimitSettings } from '../protocol/index.js';
 
-export interface RateLimitPolicy {
-  readonly algorithm: RateLimitAlgorithm;
-  /** Requests admitted per window; 0 turns rate limiting off. */
-  readonly limit: number;
-  readonly windowMs: number;
-}
+/** The settings are plain data in the vocabulary, since a reload sends them to the limiter as a message. */
+export type RateLimitPolicy = RateLimitSettings;
+export type RateLimitAlgorithm = RateLimitPolicy['algorithm'];
+export const RATE_LIMIT_ALGORITHMS: readonly RateLimitAlgorithm[] = ['fixed-window', 'sliding-window'];
 
 interface ClientWindow {
   windowStart: number;
@@ -42,7 +39,21 @@ export function slidingWindowCount(previous: number, current: number, elapsedMs:
 export class WindowCounter {
   private readonly clients = new Map<string, ClientWindow>();
 
-  constructor(private readonly policy: RateLimitPolicy) {}
+  constructor(private policy: RateLimitPolicy) {}
+
+  /**
+   * New settings (a config reload). A new limit keeps every client's count,
+   * so nobody gets a fresh window out of a reload; a new algorithm or window
+   * length makes the old counts meaningless, and they are forgotten.
+   */
+  reconfigure(policy: RateLimitPolicy): void {
+    if (policy.algorithm !== this.policy.algorithm || policy.windowMs !== this.policy.windowMs) this.clients.clear();
+    this.policy = policy;
+  }
+
+  get windowMs(): number {
+    return this.policy.windowMs;
+  }
 
   /** Count one request from `client` at `now` (ms) if the policy admits it. */
   admit(client: string, now: number): Admission {

@@ -2,7 +2,8 @@
  * The connection actor, driven alone: scripted request, verdict and upstream
  * events in; what it asks of its ports (choose, forward, relay, respond) and
  * what it sends through the router, recorded. No sockets: exchanges carry stub
- * request and response objects, and `forward` returns a promise the test settles.
+ * request and response objects, and `forward` hands the test a callback to
+ * settle the attempt with.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import test from 'ava';
@@ -10,10 +11,20 @@ import { SimulatedClock } from 'xstate';
 import { connectionMachine, hasRequestsInFlight, silencePeriodMs, type ConnectionPorts } from '../../src/actors/connection.js';
 import { startActor } from '../../src/actors/inspection.js';
 import { MailboxRouter } from '../../src/actors/router.js';
-import type { Address, RoutedMessage, UpstreamFailed, UpstreamResponded } from '../../src/protocol/index.js';
-import { Exchange, type ProxyFailure, type ProxyFailureKind, type UpstreamResponse } from '../../src/proxy/exchange.js';
+import type { Pipeline, RequestFilter } from '../../src/pipeline/filter.js';
+import { RateLimitFilter } from '../../src/pipeline/rate-limit.js';
+import type {
+  Address,
+  ProxyFailure,
+  ProxyFailureKind,
+  RequestBodyFailure,
+  RoutedMessage,
+  UpstreamFailed,
+  UpstreamResponded,
+} from '../../src/protocol/index.js';
+import { Exchange, type UpstreamResponse } from '../../src/proxy/exchange.js';
 import type { ForwardOutcome } from '../../src/proxy/forward.js';
-import type { DeferredRequestBody, RequestBodyFailure } from '../../src/proxy/request-body.js';
+import type { DeferredRequestBody } from '../../src/proxy/request-body.js';
 
 const SELF: Address = 'p/conn/x';
 const CLIENT_IP = '10.0.0.7';
@@ -27,7 +38,7 @@ interface ForwardCall {
 interface Responded {
   readonly exchange: Exchange;
   readonly status: number;
-  readonly headers: Record<string, string | number> | undefined;
+  readonly headers: Readonly<Record<string, string | number>> | undefined;
 }
 
 /** Ports that record every call; `live` is the balancer's answer (first live id not yet tried). */
@@ -41,16 +52,24 @@ class FakePorts implements ConnectionPorts {
   /** Everything sent to mailboxes in the primary: the rate limiter and the upstream actors. */
   readonly sent: { to: Address; message: RoutedMessage }[] = [];
 
+  readonly pipeline: Pipeline;
+
   constructor(
-    readonly rateLimited: boolean,
+    rateLimited: boolean,
     public live: string[],
     readonly clock: SimulatedClock,
     readonly retries = 1,
+    filters: readonly RequestFilter[] = [],
   ) {
     for (const name of ['rate-limiter', 'upstream/u1', 'upstream/u2', 'upstream/u3']) {
       const to: Address = `p/${name}`;
       this.router.register(name, { send: (message: RoutedMessage) => this.sent.push({ to, message }) });
     }
+    this.pipeline = {
+      requestFilters: rateLimited ? [...filters, new RateLimitFilter(this.router)] : filters,
+      responseFilters: [],
+      finishedHooks: [{ name: 'record', finished: (request) => this.completed_.push(request as Exchange) }],
+    };
   }
 
   chooseUpstream(exclude: readonly string[]): string | undefined {
@@ -66,12 +85,8 @@ class FakePorts implements ConnectionPorts {
     this.relayed.push({ exchange, response });
   }
 
-  respond(exchange: Exchange, status: number, headers?: Record<string, string | number>): void {
+  respond(exchange: Exchange, status: number, headers?: Readonly<Record<string, string | number>>): void {
     this.responded.push({ exchange, status, headers });
-  }
-
-  completed(exchange: Exchange): void {
-    this.completed_.push(exchange);
   }
 
   now(): number {
@@ -109,9 +124,11 @@ const busy = (actor: ConnectionActor): boolean => actor.getSnapshot().matches('o
 /** Open with nothing in flight. */
 const idle = (actor: ConnectionActor): boolean => actor.getSnapshot().matches('open') && !hasRequestsInFlight(actor.getSnapshot());
 
-function startConnection(options: { rateLimited?: boolean; live?: string[]; retries?: number } = {}) {
+function startConnection(
+  options: { rateLimited?: boolean; live?: string[]; retries?: number; filters?: readonly RequestFilter[] } = {},
+) {
   const clock = new SimulatedClock();
-  const ports = new FakePorts(options.rateLimited ?? false, options.live ?? ['u1', 'u2'], clock, options.retries);
+  const ports = new FakePorts(options.rateLimited ?? false, options.live ?? ['u1', 'u2'], clock, options.retries, options.filters);
   const client = new FakeClient();
   const timeouts = { keepAliveMs: KEEP_ALIVE_MS, bodyIdleMs: BODY_IDLE_MS };
   const actor = startActor(connectionMachine, { input: { address: SELF, ports, client, timeouts }, clock });
@@ -165,7 +182,7 @@ function upstreamResponse(): { response: UpstreamResponse; destroyed: () => bool
   return { response, destroyed: () => destroyed };
 }
 
-const responded = (forExchange: Exchange, response: UpstreamResponse): UpstreamResponded => ({
+const responded = (forExchange: Exchange, response: UpstreamResponse): UpstreamResponded<Exchange, UpstreamResponse> => ({
   type: 'upstream.responded',
   exchange: forExchange,
   response,
@@ -178,7 +195,7 @@ const failure = (kind: ProxyFailureKind, upstreamId: string, connectFailed: bool
   connectFailed,
 });
 
-const failed = (forExchange: Exchange, proxyFailure: ProxyFailure): UpstreamFailed => ({
+const failed = (forExchange: Exchange, proxyFailure: ProxyFailure): UpstreamFailed<Exchange> => ({
   type: 'upstream.failed',
   exchange: forExchange,
   failure: proxyFailure,
@@ -262,9 +279,9 @@ test('a denied verdict is answered with 429 and Retry-After, and nothing is forw
   const { ports, actor } = startConnection({ rateLimited: true });
   const limited = exchange(1);
   actor.send({ type: 'request.received', exchange: limited });
-  actor.send({ type: 'rate-limit.verdict', requestId: 1, allowed: false, retryAfterSeconds: 12 });
+  actor.send({ type: 'request.verdict', requestId: 1, answer: { outcome: 'rate-limited', headers: { 'retry-after': 12 } } });
   t.deepEqual(ports.responded, [{ exchange: limited, status: 429, headers: { 'retry-after': 12 } }]);
-  t.is(limited.outcome, 'rate limited');
+  t.is(limited.outcome, 'rate-limited');
   t.deepEqual(ports.forwards, []);
   actor.send({ type: 'response.finished', exchange: limited });
   t.true(idle(actor));
@@ -276,18 +293,18 @@ test('an allowed verdict forwards the request it names', (t) => {
   const second = exchange(2);
   actor.send({ type: 'request.received', exchange: first });
   actor.send({ type: 'request.received', exchange: second });
-  actor.send({ type: 'rate-limit.verdict', requestId: 2, allowed: true, retryAfterSeconds: 0 });
+  actor.send({ type: 'request.verdict', requestId: 2, answer: null });
   t.is(ports.forwards.length, 1);
   t.is(ports.forwardAt(0).exchange, second);
-  actor.send({ type: 'rate-limit.verdict', requestId: 1, allowed: true, retryAfterSeconds: 0 });
+  actor.send({ type: 'request.verdict', requestId: 1, answer: null });
   t.is(ports.forwardAt(1).exchange, first);
 });
 
 test('a verdict for a request this connection does not have is ignored', (t) => {
   const { ports, actor } = startConnection({ rateLimited: true });
   actor.send({ type: 'request.received', exchange: exchange(1) });
-  actor.send({ type: 'rate-limit.verdict', requestId: 99, allowed: true, retryAfterSeconds: 0 });
-  actor.send({ type: 'rate-limit.verdict', requestId: 98, allowed: false, retryAfterSeconds: 3 });
+  actor.send({ type: 'request.verdict', requestId: 99, answer: null });
+  actor.send({ type: 'request.verdict', requestId: 98, answer: { outcome: 'rate-limited', headers: { 'retry-after': 3 } } });
   t.deepEqual(ports.forwards, []);
   t.deepEqual(ports.responded, []);
 });
@@ -339,7 +356,7 @@ test('when every upstream has failed to connect, the client gets 502', async (t)
   );
   t.is(ports.forwards.length, 2);
   t.deepEqual(ports.responded, [{ exchange: request, status: 502, headers: undefined }]);
-  t.is(request.outcome, 'no live upstream');
+  t.is(request.outcome, 'no-live-upstream');
 });
 
 test('with no live upstream at all, the client gets 502 without any attempt', (t) => {
@@ -348,7 +365,7 @@ test('with no live upstream at all, the client gets 502 without any attempt', (t
   actor.send({ type: 'request.received', exchange: request });
   t.deepEqual(ports.forwards, []);
   t.deepEqual(ports.responded, [{ exchange: request, status: 502, headers: undefined }]);
-  t.is(request.outcome, 'no live upstream');
+  t.is(request.outcome, 'no-live-upstream');
   actor.send({ type: 'response.finished', exchange: request });
   t.true(idle(actor));
 });
@@ -394,12 +411,13 @@ test('a reset is not retried once the request body has started to flow', async (
   t.deepEqual(ports.responded, [{ exchange: request, status: 502, headers: undefined }]);
 });
 
-test('a failed request body is answered with 400', async (t) => {
+test('a failed request body is answered with 400 and the connection closed (its framing is lost)', async (t) => {
   const { ports, actor } = startConnection();
   const request = exchange(1, { method: 'POST', body: stubBody(true) });
   actor.send({ type: 'request.received', exchange: request });
   await settle(ports.forwardAt(0), failed(request, failure('request-body-failed', 'u1', false)));
-  t.deepEqual(ports.responded, [{ exchange: request, status: 400, headers: undefined }]);
+  t.deepEqual(ports.responded, [{ exchange: request, status: 400, headers: { connection: 'close' } }]);
+  t.is(request.outcome, 'request-body-client-aborted');
 });
 
 test('a response for an exchange that has already finished is released, not relayed', async (t) => {
@@ -445,7 +463,7 @@ test('client.disconnected while idle ends the actor; nothing is done after', (t)
   actor.send({ type: 'client.disconnected' });
   t.is(actor.getSnapshot().status, 'done');
   actor.send({ type: 'request.received', exchange: exchange(1) });
-  actor.send({ type: 'rate-limit.verdict', requestId: 1, allowed: true, retryAfterSeconds: 0 });
+  actor.send({ type: 'request.verdict', requestId: 1, answer: null });
   t.deepEqual(ports.sent, []);
   t.deepEqual(ports.forwards, []);
 });
@@ -549,14 +567,84 @@ test('request.malformed fails the body (aborting the upstream request), then 400
   t.deepEqual(ports.responded, [{ exchange: request, status: 400, headers: { connection: 'close' } }]);
 });
 
-test('a rejected request head is answered with its status and never forwarded', (t) => {
-  const { ports, actor } = startConnection({ rateLimited: true });
+/** A request filter that answers every request it sees with `outcome`, recording the ids it saw. */
+function answeringFilter(outcome: 'uri-too-long' | 'method-not-allowed', seen: number[] = []): RequestFilter {
+  return {
+    name: `answers-${outcome}`,
+    check: (request) => {
+      seen.push(request.id);
+      return { outcome, reason: 'scripted' };
+    },
+  };
+}
+
+/** A request filter that passes every request, recording the ids it saw. */
+function passingFilter(seen: number[]): RequestFilter {
+  return {
+    name: 'passes',
+    check: (request) => {
+      seen.push(request.id);
+      return null;
+    },
+  };
+}
+
+test('a head a filter rejects is answered with the outcome’s status, connection closed, never forwarded', (t) => {
+  const { ports, actor } = startConnection({ rateLimited: true, filters: [answeringFilter('uri-too-long')] });
   const request = exchange(1);
-  request.rejection = { status: 414, reason: 'long' };
   actor.send({ type: 'request.received', exchange: request });
   t.deepEqual(ports.forwards, []);
-  t.deepEqual(ports.sent, [], 'not even counted by the rate limiter');
+  t.deepEqual(ports.sent, [], 'not even counted by the rate limiter, which comes later in the list');
   t.deepEqual(ports.responded, [{ exchange: request, status: 414, headers: { connection: 'close' } }]);
+  t.is(request.outcome, 'uri-too-long');
+  t.is(request.reason, 'scripted');
+});
+
+test('an answer that does not break framing keeps the connection open (405)', (t) => {
+  const { ports, actor } = startConnection({ filters: [answeringFilter('method-not-allowed')] });
+  actor.send({ type: 'request.received', exchange: exchange(1, { method: 'TRACE' }) });
+  t.is(ports.responded[0]?.status, 405);
+  t.is(ports.responded[0]?.headers, undefined);
+});
+
+test('request filters run in order; after a PENDING one the verdict resumes the list where it stopped', (t) => {
+  const before: number[] = [];
+  const after: number[] = [];
+  const { ports, actor } = startConnection({ rateLimited: true, filters: [passingFilter(before)] });
+  // The rate-limit filter is last in this pipeline; add one after it to see the list resume.
+  (ports.pipeline.requestFilters as RequestFilter[]).push(passingFilter(after));
+  actor.send({ type: 'request.received', exchange: exchange(1) });
+  t.deepEqual(before, [1]);
+  t.deepEqual(after, [], 'not run while the verdict is pending');
+  t.is(ports.forwards.length, 0);
+  actor.send({ type: 'request.verdict', requestId: 1, answer: null });
+  t.deepEqual(after, [1]);
+  t.is(ports.forwards.length, 1);
+  t.deepEqual(before, [1], 'the filters before the pending one are not run again');
+});
+
+test('a second verdict for the same request is ignored: one request, one dispatch', (t) => {
+  const { ports, actor } = startConnection({ rateLimited: true });
+  actor.send({ type: 'request.received', exchange: exchange(1) });
+  actor.send({ type: 'request.verdict', requestId: 1, answer: null });
+  actor.send({ type: 'request.verdict', requestId: 1, answer: null });
+  actor.send({ type: 'request.verdict', requestId: 1, answer: { outcome: 'rate-limited' } });
+  t.is(ports.forwards.length, 1);
+  t.deepEqual(ports.responded, []);
+});
+
+test('a request keeps the pipeline it started with when the settings change', (t) => {
+  const { ports, actor } = startConnection({ rateLimited: true });
+  const first = exchange(1);
+  actor.send({ type: 'request.received', exchange: first });
+  const seen: number[] = [];
+  // A reload replaces the ports' pipeline: the waiting request resumes in its own.
+  (ports as { pipeline: Pipeline }).pipeline = { ...ports.pipeline, requestFilters: [passingFilter(seen)] };
+  actor.send({ type: 'request.verdict', requestId: 1, answer: null });
+  t.is(ports.forwards.length, 1);
+  t.deepEqual(seen, []);
+  actor.send({ type: 'request.received', exchange: exchange(2) });
+  t.deepEqual(seen, [2], 'a new request gets the new pipeline');
 });
 
 test('--retries 0: a reset is answered with 502, not resent', async (t) => {

@@ -1,35 +1,44 @@
 /**
  * The rate limiter actor, driven alone: `rate-limit.check` messages in,
- * verdicts out to recording mailboxes, time on a SimulatedClock.
+ * `request.verdict`s out to recording mailboxes, time on a SimulatedClock.
  */
 import test from 'ava';
 import { SimulatedClock } from 'xstate';
 import { startActor } from '../../src/actors/inspection.js';
 import { rateLimiterMachine } from '../../src/actors/rate-limiter.js';
 import { MailboxRouter } from '../../src/actors/router.js';
-import { RATE_LIMITER, type Address, type RateLimitVerdict, type RoutedMessage } from '../../src/protocol/index.js';
+import { RATE_LIMITER, type Address, type RoutedMessage } from '../../src/protocol/index.js';
 import type { RateLimitPolicy } from '../../src/rate-limit/window-counter.js';
 
 const CONNECTION: Address = 'p/conn/a';
 
-function startLimiter(policy: RateLimitPolicy) {
+/** A verdict as these tests read it: admitted or not, and the Retry-After of a 429. */
+interface Decision {
+  readonly requestId: number;
+  readonly allowed: boolean;
+  readonly retryAfterSeconds: number;
+}
+
+function startLimiter(policy: RateLimitPolicy, initial: RateLimitPolicy | null = policy) {
   const clock = new SimulatedClock();
   const router = new MailboxRouter('p');
   const inbox: RoutedMessage[] = [];
   router.register('conn/a', { send: (message: RoutedMessage) => inbox.push(message) });
-  const actor = startActor(rateLimiterMachine, { input: { policy, router, now: () => clock.now() }, clock });
+  const actor = startActor(rateLimiterMachine, { input: { policy: initial, router, now: () => clock.now() }, clock });
   router.register('rate-limiter', actor);
   let nextRequestId = 1;
   /** One request from `clientIp`, checked through the router as a connection would; returns its verdict. */
-  const check = (clientIp = '10.0.0.1'): RateLimitVerdict => {
+  const check = (clientIp = '10.0.0.1'): Decision => {
     const requestId = nextRequestId++;
     router.send(RATE_LIMITER, { type: 'rate-limit.check', requestId, clientIp, replyTo: CONNECTION });
     const replies = inbox.splice(0);
     const verdict = replies[0];
-    if (replies.length !== 1 || verdict?.type !== 'rate-limit.verdict' || verdict.requestId !== requestId) {
+    if (replies.length !== 1 || verdict?.type !== 'request.verdict' || verdict.requestId !== requestId) {
       throw new Error(`expected one verdict for request ${requestId}, got ${JSON.stringify(replies)}`);
     }
-    return verdict;
+    if (verdict.answer === null) return { requestId, allowed: true, retryAfterSeconds: 0 };
+    if (verdict.answer.outcome !== 'rate-limited') throw new Error(`unexpected answer ${JSON.stringify(verdict.answer)}`);
+    return { requestId, allowed: false, retryAfterSeconds: Number(verdict.answer.headers?.['retry-after']) };
   };
   /** How many of `count` requests from `clientIp` are admitted now. */
   const admitted = (count: number, clientIp = '10.0.0.1'): number => {
@@ -52,14 +61,14 @@ test('a verdict answers the check it was asked for, at the reply address', (t) =
   router.register('conn/b', { send: (message: RoutedMessage) => other.push(message) });
   router.send(RATE_LIMITER, { type: 'rate-limit.check', requestId: 41, clientIp: '10.0.0.1', replyTo: 'p/conn/b' });
   t.deepEqual(inbox, []);
-  t.deepEqual(other, [{ type: 'rate-limit.verdict', requestId: 41, allowed: true, retryAfterSeconds: 0 }]);
+  t.deepEqual(other, [{ type: 'request.verdict', requestId: 41, answer: null }]);
 });
 
 test('fixed window: the limit is admitted, the next is rejected with a retry-after, the next window admits again', (t) => {
   const { check, admitted, advance } = startLimiter({ algorithm: 'fixed-window', limit: 3, windowMs: 10_000 });
   t.is(admitted(3), 3);
   advance(2_500);
-  t.deepEqual(check(), { type: 'rate-limit.verdict', requestId: 4, allowed: false, retryAfterSeconds: 8 });
+  t.deepEqual(check(), { requestId: 4, allowed: false, retryAfterSeconds: 8 });
   advance(7_499);
   const late = check();
   t.false(late.allowed);
@@ -148,4 +157,37 @@ test('a forgotten client starts afresh', (t) => {
   advance(2_000);
   t.is(trackedClients(), 0);
   t.is(admitted(3), 2);
+});
+
+test('reconfigure: a new limit keeps the counts (a reload buys nobody a fresh window)', (t) => {
+  const { admitted, router } = startLimiter({ algorithm: 'fixed-window', limit: 3, windowMs: 60_000 });
+  t.is(admitted(3), 3);
+  router.send(RATE_LIMITER, { type: 'rate-limit.reconfigure', policy: { algorithm: 'fixed-window', limit: 5, windowMs: 60_000 } });
+  t.is(admitted(5), 2, 'two more up to the new limit');
+  router.send(RATE_LIMITER, { type: 'rate-limit.reconfigure', policy: { algorithm: 'fixed-window', limit: 2, windowMs: 60_000 } });
+  t.is(admitted(1), 0, 'a lower limit applies at once');
+});
+
+test('reconfigure: a new window length or algorithm starts the counts afresh, and the sweep follows the new window', (t) => {
+  const { admitted, router, advance, trackedClients } = startLimiter({ algorithm: 'fixed-window', limit: 2, windowMs: 60_000 });
+  t.is(admitted(3), 2);
+  router.send(RATE_LIMITER, { type: 'rate-limit.reconfigure', policy: { algorithm: 'fixed-window', limit: 2, windowMs: 1_000 } });
+  t.is(admitted(3), 2, 'fresh counts in the new window');
+  advance(2_000);
+  t.is(trackedClients(), 0, 'idle clients swept on the new, shorter window');
+});
+
+test('reconfigure to off passes every check; back on, limiting resumes', (t) => {
+  const policy: RateLimitPolicy = { algorithm: 'fixed-window', limit: 1, windowMs: 60_000 };
+  const { admitted, router } = startLimiter(policy);
+  t.is(admitted(2), 1);
+  router.send(RATE_LIMITER, { type: 'rate-limit.reconfigure', policy: null });
+  t.is(admitted(10), 10);
+  router.send(RATE_LIMITER, { type: 'rate-limit.reconfigure', policy });
+  t.is(admitted(2), 0, 'the counts from before are still there');
+});
+
+test('started with limiting off, every check passes', (t) => {
+  const { admitted } = startLimiter({ algorithm: 'fixed-window', limit: 1, windowMs: 1_000 }, null);
+  t.is(admitted(50), 50);
 });

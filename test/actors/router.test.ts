@@ -4,7 +4,7 @@ import { isEnvelope, MailboxRouter, nodeOf, type Envelope, type Link } from '../
 import type { RoutedMessage } from '../../src/protocol/index.js';
 
 const CHECK: RoutedMessage = { type: 'rate-limit.check', requestId: 1, clientIp: '10.0.0.1', replyTo: 'w1/conn/abc' };
-const VERDICT: RoutedMessage = { type: 'rate-limit.verdict', requestId: 1, allowed: true, retryAfterSeconds: 0 };
+const VERDICT: RoutedMessage = { type: 'request.verdict', requestId: 1, answer: null };
 
 function recordingMailbox() {
   const received: RoutedMessage[] = [];

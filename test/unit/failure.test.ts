@@ -1,8 +1,9 @@
 /** Classifying upstream errors, and the status a client gets for each kind of failure. */
 import test from 'ava';
 import { errors } from 'undici';
-import type { ProxyFailureKind } from '../../src/proxy/exchange.js';
-import { classifyUpstreamError, statusForFailure } from '../../src/proxy/failure.js';
+import type { ProxyFailureKind } from '../../src/protocol/index.js';
+import { classifyUpstreamError } from '../../src/proxy/failure.js';
+import { outcomeOfFailure, statusFor } from '../../src/proxy/outcome.js';
 
 const UPSTREAM = '127.0.0.1:9001';
 
@@ -82,7 +83,7 @@ test('an error without a code is a reset carrying its message; a thrown non-erro
   t.is(classifyUpstreamError({ code: 42 }, UPSTREAM, false).kind, 'upstream-reset');
 });
 
-test('statusForFailure: timeouts are 504, a failed request body 400, the rest 502', (t) => {
+test('a failed attempt answered: timeouts are 504, a failed request body 400, the rest 502', (t) => {
   const expected: Record<ProxyFailureKind, number> = {
     'upstream-refused': 502,
     'upstream-connect-timeout': 504,
@@ -93,8 +94,11 @@ test('statusForFailure: timeouts are 504, a failed request body 400, the rest 50
     'request-body-failed': 400,
   };
   for (const [kind, status] of Object.entries(expected) as [ProxyFailureKind, number][]) {
-    t.is(statusForFailure(kind), status, kind);
+    t.is(statusFor(outcomeOfFailure({ kind, upstreamId: UPSTREAM, message: kind, connectFailed: false }, null)), status, kind);
   }
+  const bodyFailed = { kind: 'request-body-failed', upstreamId: UPSTREAM, message: '', connectFailed: false } as const;
+  t.is(statusFor(outcomeOfFailure(bodyFailed, 'too-large')), 413, 'the body failure, when the body recorded one, decides');
+  t.is(statusFor(outcomeOfFailure(bodyFailed, 'stalled')), 408);
 });
 
 test('bytes that are not HTTP at all (undici’s HTTPParserError without a code) are a protocol error', (t) => {

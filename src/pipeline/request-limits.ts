@@ -5,18 +5,19 @@
  * body limit) and framing or routing it leaves to the application (transfer
  * codings other than chunked, Host, request-target form, HTTP version).
  *
- * Runs synchronously when Node emits 'request', so a rejected head is never
- * dispatched. Every rejection closes the connection: the body that may
+ * The first request filter: runs synchronously on the parsed head, so a
+ * rejected head is never dispatched. Every rejection closes the connection: the body that may
  * follow is unread, and for framing errors its length is not to be trusted.
  */
 import type { IncomingMessage } from 'node:http';
 import type { ClientLimits } from '../config/config.js';
+import { log } from '../log.js';
+import type { Answer } from '../protocol/index.js';
+import { statusFor } from '../proxy/outcome.js';
+import type { RequestFilter, RequestView } from './filter.js';
 
-export interface RequestRejection {
-  readonly status: number;
-  /** Why, for the warn log line. */
-  readonly reason: string;
-}
+/** A broken rule: how the request ends, and why in words (for the warn line). */
+export type RequestRejection = Answer & { readonly reason: string };
 
 /** The parts of ClientLimits a request head is checked against. */
 export type RequestHeadLimits = Pick<ClientLimits, 'maxHeaders' | 'maxUriLength' | 'maxBodySize'>;
@@ -27,22 +28,22 @@ export type RequestHeadLimits = Pick<ClientLimits, 'maxHeaders' | 'maxUriLength'
  */
 export function checkRequestHead(req: IncomingMessage, limits: RequestHeadLimits): RequestRejection | null {
   if (req.httpVersionMajor !== 1) {
-    return { status: 505, reason: `HTTP/${req.httpVersion} is not supported` };
+    return { outcome: 'version-not-supported', reason: `HTTP/${req.httpVersion} is not supported` };
   }
   const url = req.url ?? '';
   if (url.length > limits.maxUriLength) {
-    return { status: 414, reason: `request target of ${url.length} bytes (limit ${limits.maxUriLength})` };
+    return { outcome: 'uri-too-long', reason: `request target of ${url.length} bytes (limit ${limits.maxUriLength})` };
   }
   // Node keeps at most maxHeadersCount fields and silently drops the rest; the listener sets it one
   // above the limit, so "one more than allowed" here means "too many".
   const fieldCount = req.rawHeaders.length / 2;
   if (fieldCount > limits.maxHeaders) {
-    return { status: 431, reason: `more than ${limits.maxHeaders} header fields` };
+    return { outcome: 'too-many-headers', reason: `more than ${limits.maxHeaders} header fields` };
   }
   if (!url.startsWith('/')) {
     // absolute-form, authority-form (CONNECT) and asterisk-form: balancebeam is a reverse proxy for
     // origin-form requests only, and an absolute URI naming another host must not be routed by Host.
-    return { status: 400, reason: 'request target is not origin-form (/path)' };
+    return { outcome: 'bad-request', reason: 'request target is not origin-form (/path)' };
   }
   const hostRejection = checkHost(req);
   if (hostRejection !== null) return hostRejection;
@@ -51,7 +52,7 @@ export function checkRequestHead(req: IncomingMessage, limits: RequestHeadLimits
   if (limits.maxBodySize > 0) {
     const length = Number(req.headers['content-length'] ?? '0');
     if (length > limits.maxBodySize) {
-      return { status: 413, reason: `Content-Length ${length} (limit ${limits.maxBodySize})` };
+      return { outcome: 'body-too-large', reason: `Content-Length ${length} (limit ${limits.maxBodySize})` };
     }
   }
   return null;
@@ -63,8 +64,8 @@ function checkHost(req: IncomingMessage): RequestRejection | null {
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     if ((req.rawHeaders[i] as string).toLowerCase() === 'host') hosts++;
   }
-  if (hosts > 1) return { status: 400, reason: 'more than one Host header' };
-  if (hosts === 0 && req.httpVersionMinor >= 1) return { status: 400, reason: 'no Host header on HTTP/1.1' };
+  if (hosts > 1) return { outcome: 'bad-request', reason: 'more than one Host header' };
+  if (hosts === 0 && req.httpVersionMinor >= 1) return { outcome: 'bad-request', reason: 'no Host header on HTTP/1.1' };
   return null;
 }
 
@@ -78,8 +79,23 @@ function checkTransferCoding(header: string | undefined): RequestRejection | nul
   if (header === undefined) return null;
   const codings = header.split(',').map((coding) => coding.trim().toLowerCase());
   if (codings[codings.length - 1] !== 'chunked') {
-    return { status: 400, reason: `Transfer-Encoding '${header}' does not end in chunked` };
+    return { outcome: 'bad-request', reason: `Transfer-Encoding '${header}' does not end in chunked` };
   }
-  if (codings.length > 1) return { status: 501, reason: `Transfer-Encoding '${header}' is not understood` };
+  if (codings.length > 1) return { outcome: 'coding-not-implemented', reason: `Transfer-Encoding '${header}' is not understood` };
   return null;
+}
+
+/** The head checks as a request filter; a rejection is logged at warn, as every rejection is. */
+export class RequestLimitsFilter implements RequestFilter {
+  readonly name = 'request-limits';
+
+  constructor(private readonly limits: RequestHeadLimits) {}
+
+  check(request: RequestView): RequestRejection | null {
+    const rejection = checkRequestHead(request.req, this.limits);
+    if (rejection !== null) {
+      log.warn('rejected request', { client: request.clientIp, status: statusFor(rejection.outcome), reason: rejection.reason });
+    }
+    return rejection;
+  }
 }

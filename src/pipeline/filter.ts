@@ -1,0 +1,87 @@
+/**
+ * The seams of the request pipeline (src/pipeline/index.ts holds the list).
+ *
+ * A request filter looks at a request head and answers by itself, lets it
+ * pass, or says PENDING: its verdict will reach the connection's mailbox as
+ * a `request.verdict` message (the rate limiter decides in the primary; a
+ * Redis store would answer later the same way). The connection actor runs
+ * the filters in order and does not know which exist.
+ *
+ * Filters are objects with methods, built once per settings version: running
+ * the list allocates nothing per request (no closure, no Promise, no state
+ * change in the actor).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Address, Answer, Outcome } from '../protocol/index.js';
+
+/**
+ * What a filter sees of a request: read-only, so a filter decides by
+ * returning a verdict rather than by changing the exchange. (The Exchange
+ * class, src/proxy/exchange.ts, has these fields; declaring the view here
+ * keeps the seams free of the byte path.)
+ */
+export interface RequestView {
+  readonly id: number;
+  readonly req: IncomingMessage;
+  readonly clientIp: string;
+}
+
+/** What a finished hook sees: the request and how it ended. */
+export interface FinishedView extends RequestView {
+  readonly res: ServerResponse;
+  /** performance.now() when the head was parsed. */
+  readonly startedAt: number;
+  /** The status the client was sent; 0 if none was. */
+  readonly status: number;
+  readonly outcome: Outcome | null;
+  /** Words for the log line when the outcome needs them (which rule a rejected head broke). */
+  readonly reason: string | null;
+  /** The upstream of the last attempt, if any. */
+  readonly upstreamId: string | null;
+  /** Every upstream tried, in order. */
+  readonly tried: readonly string[];
+}
+
+/** The filter's verdict will arrive later as a `request.verdict` message for this request. */
+export const PENDING = Symbol('pending');
+export type Pending = typeof PENDING;
+
+export interface RequestFilter {
+  readonly name: string;
+  /** An answer ends the request here; null passes it on; PENDING waits for a request.verdict. */
+  check(request: RequestView, replyTo: Address): Answer | null | Pending;
+}
+
+/** An upstream response head on its way to the client: filters may rewrite `headers` in place. */
+export interface ResponseHead {
+  readonly statusCode: number;
+  /** `[name, value, ...]` as the client will get them, in order, duplicates kept. */
+  headers: string[];
+}
+
+/** Sees a response body as it streams to the client, without holding it up (a cache store, metrics). */
+export interface ResponseTap {
+  data(chunk: Buffer): void;
+  end(): void;
+  /** The response broke off or was abandoned: whatever was gathered is incomplete. */
+  abort(): void;
+}
+
+export interface ResponseFilter {
+  readonly name: string;
+  /** Called once per relayed response, before its head is written; may return a tap for its body. */
+  onHead(request: RequestView, head: ResponseHead): ResponseTap | null;
+}
+
+/** Runs once a request is over, whatever its outcome: the access log, later metrics. */
+export interface FinishedHook {
+  readonly name: string;
+  finished(request: FinishedView): void;
+}
+
+/** What balancebeam does to a request, in order; built by `buildPipeline` once per settings version. */
+export interface Pipeline {
+  readonly requestFilters: readonly RequestFilter[];
+  readonly responseFilters: readonly ResponseFilter[];
+  readonly finishedHooks: readonly FinishedHook[];
+}

@@ -1,0 +1,12 @@
+/** The response side of the header passes: hop-by-hop fields never reach the client. */
+import { stripHopByHop } from '../proxy/headers.js';
+import type { ResponseFilter, ResponseHead } from './filter.js';
+
+export class StripHopByHopFilter implements ResponseFilter {
+  readonly name = 'strip-hop-by-hop';
+
+  onHead(_request: unknown, head: ResponseHead): null {
+    stripHopByHop(head.headers);
+    return null;
+  }
+}

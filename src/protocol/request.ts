@@ -1,0 +1,73 @@
+/**
+ * How a request ends, and the verdicts of the request pipeline's filters.
+ * Plain data: a verdict may be decided in another process (the rate limiter
+ * in the primary) and cross the router.
+ */
+
+/** Where an upstream attempt failed (src/proxy/failure.ts classifies undici's errors into these). */
+export type ProxyFailureKind =
+  | 'upstream-refused'
+  | 'upstream-connect-timeout'
+  | 'upstream-unreachable'
+  | 'upstream-reset'
+  | 'upstream-response-timeout'
+  | 'upstream-protocol-error'
+  | 'request-body-failed';
+
+/** A failed upstream attempt, as the connection actor decides on it. */
+export interface ProxyFailure {
+  readonly kind: ProxyFailureKind;
+  readonly upstreamId: string;
+  readonly message: string;
+  /** The TCP connection was never established: the upstream is down, not just this request. */
+  readonly connectFailed: boolean;
+}
+
+/** How the client's request body failed (src/proxy/request-body.ts). */
+export type RequestBodyFailure = 'too-large' | 'stalled' | 'malformed' | 'client-aborted';
+
+/**
+ * Every way a request can end: a closed set, so it can label logs and
+ * metrics. `proxied` is the upstream's response relayed, whatever its status;
+ * every other outcome is an answer of balancebeam's own, whose status
+ * `statusFor` (src/proxy/outcome.ts) gives.
+ */
+export type Outcome =
+  | 'proxied'
+  // The head broke a rule (request-limits): never forwarded, the connection is closed.
+  | 'version-not-supported'
+  | 'uri-too-long'
+  | 'too-many-headers'
+  | 'bad-request'
+  | 'coding-not-implemented'
+  | 'body-too-large'
+  // Request filters.
+  | 'method-not-allowed'
+  | 'rate-limited'
+  // Upstream selection and attempts.
+  | 'no-live-upstream'
+  | Exclude<ProxyFailureKind, 'request-body-failed'>
+  // The client's body failed while being forwarded.
+  | `request-body-${RequestBodyFailure}`;
+
+/** An outcome balancebeam answers itself. */
+export type AnswerOutcome = Exclude<Outcome, 'proxied'>;
+
+/** A filter's decision to answer the request itself rather than forward it. */
+export interface Answer {
+  readonly outcome: AnswerOutcome;
+  /** Extra response headers (`retry-after`, ...). */
+  readonly headers?: Readonly<Record<string, string | number>>;
+  /** Why, in words, for the log line. */
+  readonly reason?: string;
+}
+
+/**
+ * A request filter that said "pending" decided: `answer` null lets the
+ * request go on to the next filter. Sent to the asking connection's mailbox.
+ */
+export interface RequestVerdict {
+  readonly type: 'request.verdict';
+  readonly requestId: number;
+  readonly answer: Answer | null;
+}
