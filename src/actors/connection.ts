@@ -55,7 +55,8 @@ export interface ConnectionPorts {
   readonly rateLimited: boolean;
   /** `--retries`: resends allowed per request after a failure past the connect (see afterFailure). */
   readonly retries: number;
-  chooseUpstream(exclude: readonly string[]): string | undefined;
+  /** An upstream this exchange has not tried yet (`exchange.tried`), or undefined when none is left. */
+  chooseUpstream(exchange: Exchange): string | undefined;
   /** Starts an attempt; `settled` is called once, with its outcome (possibly before this returns). */
   forward(exchange: Exchange, upstreamId: string, settled: (outcome: ForwardOutcome) => void): void;
   relay(exchange: Exchange, response: UpstreamResponse): void;
@@ -159,7 +160,7 @@ export function afterFailure(exchange: Exchange, failure: ProxyFailure, retries:
  * "no live upstream" when every upstream is dead or refused.
  */
 function dispatch(context: ConnectionContext, exchange: Exchange, self: Self, previous?: ProxyFailure): void {
-  const upstreamId = context.ports.chooseUpstream(exchange.tried);
+  const upstreamId = context.ports.chooseUpstream(exchange);
   if (upstreamId === undefined) {
     if (previous !== undefined && !previous.connectFailed) {
       exchange.outcome = previous.kind;

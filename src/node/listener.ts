@@ -11,6 +11,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { nanoid } from 'nanoid';
 import type { Actor } from 'xstate';
+import type { UpstreamLoads } from '../balancing/index.js';
 import { connectionMachine, hasRequestsInFlight, type ConnectionPorts } from '../actors/connection.js';
 import { startActor } from '../actors/inspection.js';
 import { localNameOf, type MailboxRouter } from '../actors/router.js';
@@ -30,7 +31,8 @@ export interface ListenerDeps {
   readonly rateLimited: boolean;
   readonly limits: ClientLimits;
   readonly retries: number;
-  chooseUpstream(exclude: readonly string[]): string | undefined;
+  readonly loads: UpstreamLoads;
+  readonly chooseUpstream: (exchange: Exchange) => string | undefined;
 }
 
 interface ClientConnection {
@@ -112,8 +114,9 @@ export function createProxyServer(deps: ListenerDeps): Server {
     router: deps.router,
     rateLimited: deps.rateLimited,
     retries: deps.retries,
-    chooseUpstream: (exclude) => deps.chooseUpstream(exclude),
-    forward: (exchange, upstreamId, settled) => forwardToUpstream(exchange, upstreamId, deps.pools.get(upstreamId), settled),
+    chooseUpstream: deps.chooseUpstream,
+    forward: (exchange, upstreamId, settled) =>
+      forwardToUpstream(exchange, upstreamId, deps.pools.get(upstreamId), deps.loads.of(upstreamId), settled),
     relay: relayResponse,
     respond: respondWithStatus,
     completed: logCompleted,

@@ -13,7 +13,9 @@
  * 'drain' resumes it.
  */
 import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
+import type { LoadFigures } from '../balancing/load.js';
 import { clientResponseHeaders } from './headers.js';
 
 export interface UpstreamHead {
@@ -37,7 +39,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
   private abortUpstream: Abort | null = null;
   private resumeUpstream: (() => void) | null = null;
   private target: ServerResponse | null = null;
-  private discarded = false;
+  /** The client went away first: nobody reads this response. */
+  discarded = false;
   /** onHeaders paused the upstream until the actor decided what to do with this response. */
   private pausedForDecision = false;
   /**
@@ -47,8 +50,15 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
   private endedEarly: 'complete' | 'broken' | null = null;
   /** undici is done with this attempt: completed or failed. */
   private ended = false;
+  /** This attempt has been counted out of its upstream's in-flight figure: guards the exactly-once. */
+  private released = false;
+  private readonly dispatchedAt = performance.now();
 
-  constructor(private readonly listener: UpstreamCallListener) {}
+  constructor(
+    /** Its upstream's load figures: counted in by forward.ts, counted out here. */
+    private readonly load: LoadFigures,
+    private readonly listener: UpstreamCallListener,
+  ) {}
 
   /** Stream the body into the client's response, head first. */
   pipeTo(res: ServerResponse): void {
@@ -74,6 +84,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
   discard(): void {
     if (this.discarded || this.ended) return;
     this.discarded = true;
+    this.release();
     this.abortUpstream?.(new Error('response discarded'));
   }
 
@@ -90,6 +101,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
     this.rawHeaders = rawHeaders;
     this.resumeUpstream = resume;
     this.settled = true;
+    const now = performance.now();
+    this.load.latencySampled(now - this.dispatchedAt, now);
     this.listener.responded(this);
     if (this.target !== null || this.discarded) return true;
     this.pausedForDecision = true;
@@ -104,6 +117,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
 
   onComplete(): void {
     this.ended = true;
+    this.release();
     const target = this.detach();
     if (target !== null) target.end();
     else this.endedEarly = 'complete';
@@ -111,6 +125,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
 
   onError(error: Error): void {
     this.ended = true;
+    this.release();
     if (!this.settled) {
       this.settled = true;
       this.listener.failed(error);
@@ -127,6 +142,13 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
   private readonly resume = (): void => {
     this.resumeUpstream?.();
   };
+
+  /** Counts the attempt out of its upstream's in-flight figure, once whichever way it ends. */
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.load.attemptEnded();
+  }
 
   private detach(): ServerResponse | null {
     const target = this.target;

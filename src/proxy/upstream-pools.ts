@@ -25,20 +25,40 @@ export const DEFAULT_POOL_SETTINGS: PoolSettings = {
 export class UpstreamPools {
   private readonly pools = new Map<string, Pool>();
 
-  constructor(upstreams: readonly UpstreamTarget[], settings: PoolSettings = DEFAULT_POOL_SETTINGS) {
-    for (const upstream of upstreams) {
-      this.pools.set(
-        upstream.id,
-        new Pool(`http://${upstream.host}:${upstream.port}`, {
-          connections: settings.connectionsPerUpstream,
-          pipelining: 1,
-          connectTimeout: settings.connectTimeoutMs,
-          headersTimeout: settings.responseTimeoutMs,
-          bodyTimeout: settings.bodyIdleTimeoutMs,
-          keepAliveTimeout: 4_000,
-        }),
-      );
+  constructor(
+    upstreams: readonly UpstreamTarget[],
+    private readonly settings: PoolSettings = DEFAULT_POOL_SETTINGS,
+  ) {
+    for (const upstream of upstreams) this.add(upstream);
+  }
+
+  /**
+   * Matches the pools to a new upstream list, by id: a pool for each new id;
+   * a removed upstream's pool is closed, which lets its requests in flight finish.
+   */
+  sync(upstreams: readonly UpstreamTarget[]): void {
+    const wanted = new Set(upstreams.map((upstream) => upstream.id));
+    for (const [id, pool] of this.pools) {
+      if (wanted.has(id)) continue;
+      this.pools.delete(id);
+      pool.close().catch(ignoreDestroyError);
     }
+    for (const upstream of upstreams) if (!this.pools.has(upstream.id)) this.add(upstream);
+  }
+
+  private add(upstream: UpstreamTarget): void {
+    const { settings } = this;
+    this.pools.set(
+      upstream.id,
+      new Pool(`http://${upstream.host}:${upstream.port}`, {
+        connections: settings.connectionsPerUpstream,
+        pipelining: 1,
+        connectTimeout: settings.connectTimeoutMs,
+        headersTimeout: settings.responseTimeoutMs,
+        bodyTimeout: settings.bodyIdleTimeoutMs,
+        keepAliveTimeout: 4_000,
+      }),
+    );
   }
 
   get(upstreamId: string): Pool {
