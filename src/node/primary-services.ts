@@ -27,6 +27,7 @@ export function startPrimaryServices(router: MailboxRouter, config: Config): Pri
         upstream,
         router,
         recovery: config.activeHealthCheck === null ? DEFAULT_BACK_OFF : { mode: 'active-checks' },
+        thresholds: config.healthThresholds,
       },
     });
     router.register(localNameOf(upstreamAddress(upstream.id)), actor);
