@@ -32,7 +32,7 @@ export function forwardToUpstream(
       const bodyFailed = exchange.body?.clientFailed === true;
       const failure = classifyUpstreamError(error, upstreamId, bodyFailed);
       // A failure that is the upstream's counts as a slow sample; the client's body or its leaving does not.
-      if (failure.kind !== 'request-body-failed' && !call.discarded) load.failureSampled(performance.now());
+      if (failure.kind !== 'request-body-failed' && !call.wasDiscarded) load.failureSampled(performance.now());
       settled({ type: 'upstream.failed', exchange, failure });
     },
   });

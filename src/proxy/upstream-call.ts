@@ -39,8 +39,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
   private abortUpstream: Abort | null = null;
   private resumeUpstream: (() => void) | null = null;
   private target: ServerResponse | null = null;
-  /** The client went away first: nobody reads this response. */
-  discarded = false;
+  private discarded = false;
   /** onHeaders paused the upstream until the actor decided what to do with this response. */
   private pausedForDecision = false;
   /**
@@ -59,6 +58,11 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
     private readonly load: LoadFigures,
     private readonly listener: UpstreamCallListener,
   ) {}
+
+  /** The client went away first (`discard`): nobody reads this response, and its failure is not the upstream's. */
+  get wasDiscarded(): boolean {
+    return this.discarded;
+  }
 
   /** Stream the body into the client's response, head first. */
   pipeTo(res: ServerResponse): void {
