@@ -14,7 +14,9 @@
  * `--quick` runs fewer rounds (smoke mode).
  */
 import { performance, PerformanceObserver } from 'node:perf_hooks';
-import { createChooser, createUpstreamViews } from '../src/actors/balancer.js';
+import { createChooser } from '../src/actors/balancer.js';
+import { clientIpKey, LoadFigures } from '../src/balancing/index.js';
+import { RoundRobin } from '../src/balancing/round-robin.js';
 import { connectionMachine, type ConnectionPorts } from '../src/actors/connection.js';
 import { startActor } from '../src/actors/inspection.js';
 import { rateLimiterMachine } from '../src/actors/rate-limiter.js';
@@ -88,6 +90,13 @@ async function timeAndWeigh(label: string, batch: Batch, operations: number, rou
   );
 }
 
+/** The chooser a worker builds, over three healthy candidates (the balancer actor is not needed to read it). */
+function roundRobinChooser(): ConnectionPorts['chooseUpstream'] {
+  const strategy = new RoundRobin();
+  strategy.rebuild(upstreams.map(({ id, weight }) => ({ id, weight, healthy: true, load: new LoadFigures() })));
+  return createChooser(strategy, clientIpKey);
+}
+
 function benchPorts(router: MailboxRouter, rateLimited: boolean): ConnectionPorts {
   return {
     router,
@@ -100,7 +109,7 @@ function benchPorts(router: MailboxRouter, rateLimited: boolean): ConnectionPort
       { router },
     ),
     retries: 1,
-    chooseUpstream: createChooser(createUpstreamViews(upstreams), 'round-robin'),
+    chooseUpstream: roundRobinChooser(),
     // The response head arrives later, from the network: settle on a later microtask, not inside forward().
     forward: (exchange, _upstreamId, settled) =>
       queueMicrotask(() => settled({ type: 'upstream.responded', exchange, response: fakeUpstreamResponse })),

@@ -52,7 +52,8 @@ export interface ConnectionPorts {
   readonly pipeline: Pipeline;
   /** `--retries`: resends allowed per request after a failure past the connect (src/proxy/retry-rule.ts). */
   readonly retries: number;
-  chooseUpstream(exclude: readonly string[]): string | undefined;
+  /** An upstream this exchange has not tried yet (`exchange.tried`), or undefined when none is left. */
+  chooseUpstream(exchange: Exchange): string | undefined;
   /** Starts an attempt; `settled` is called once, with its outcome (possibly before this returns). */
   forward(exchange: Exchange, upstreamId: string, settled: (outcome: ForwardOutcome) => void): void;
   relay(exchange: Exchange, response: UpstreamResponse): void;
@@ -149,7 +150,7 @@ function runRequestFilters(context: ConnectionContext, exchange: Exchange, self:
  * "no live upstream" when every upstream is dead or refused.
  */
 function dispatch(context: ConnectionContext, exchange: Exchange, self: Self, previous?: ProxyFailure): void {
-  const upstreamId = context.ports.chooseUpstream(exchange.tried);
+  const upstreamId = context.ports.chooseUpstream(exchange);
   if (upstreamId === undefined) {
     const outcome = previous !== undefined && !previous.connectFailed ? outcomeOfFailure(previous, null) : 'no-live-upstream';
     answer(context, exchange, outcome);

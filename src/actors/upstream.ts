@@ -2,9 +2,13 @@
  * The upstream actor: one per upstream server, in the primary process. It is
  * the single authority on that upstream's health for the whole instance.
  *
- *   healthy ──connect failed / misbehaved (passive), probe failed (active)──▶ dead
- *   dead ──probe passed──▶ healthy
+ *   healthy ──`fall` failures in a row: connect failed / misbehaved (passive), probe failed (active)──▶ dead
+ *   dead ──`rise` passing probes in a row──▶ healthy
  *   dead ──back-off expired (only when active checks are off)──▶ healthy
+ *
+ * A pass resets the count of failures and a failure the count of passes
+ * (HAProxy's rise/fall), so one flaky probe need not take an upstream out.
+ * Both counts start again from zero at every change of state.
  *
  * Every change is published to the subscribers (each process's balancer), so
  * an upstream one worker finds dead is dead for all of them.
@@ -18,6 +22,7 @@ import type {
   UpstreamMisbehaved,
   UpstreamTarget,
 } from '../protocol/index.js';
+import type { HealthThresholds } from '../config/config.js';
 import { log } from '../log.js';
 import type { MailboxRouter } from './router.js';
 
@@ -33,6 +38,7 @@ export interface UpstreamInput {
   readonly upstream: UpstreamTarget;
   readonly router: MailboxRouter;
   readonly recovery: Recovery;
+  readonly thresholds: HealthThresholds;
 }
 
 interface UpstreamContext {
@@ -44,6 +50,24 @@ interface UpstreamContext {
   readonly reason: string;
   /** Deaths since the upstream last stayed healthy for a full maximum back-off. */
   readonly deathsInARow: number;
+  readonly thresholds: HealthThresholds;
+  /** Failures (passive or active) in a row while healthy: `fall` of them take it out. */
+  readonly failuresInARow: number;
+  /** Passing probes in a row while dead: `rise` of them bring it back. */
+  readonly passesInARow: number;
+}
+
+type Failure = UpstreamConnectFailed | UpstreamMisbehaved | HealthProbeResult;
+
+function failureReason(event: Failure): string {
+  switch (event.type) {
+    case 'upstream.connect-failed':
+      return `connect failed: ${event.reason}`;
+    case 'upstream.misbehaved':
+      return `misbehaved: ${event.reason}`;
+    case 'health.probe-result':
+      return `health check failed: ${event.detail}`;
+  }
 }
 
 /** The longest delay a Node timer takes (≈24.8 days): "never" for a transition that does not apply. */
@@ -66,18 +90,33 @@ export const upstreamMachine = setup({
         reason: context.reason,
       });
     },
-    recordConnectFailure: assign({
-      reason: ({ event }) => `connect failed: ${(event as UpstreamConnectFailed).reason}`,
+    /** The failure that takes it out: it becomes the reason, and one more death in a row. */
+    recordDeath: assign({
+      reason: ({ event }) => failureReason(event as Failure),
       deathsInARow: ({ context }) => context.deathsInARow + 1,
     }),
-    recordMisbehaviour: assign({
-      reason: ({ event }) => `misbehaved: ${(event as UpstreamMisbehaved).reason}`,
-      deathsInARow: ({ context }) => context.deathsInARow + 1,
+    /** A failure short of `fall`, or any failure while dead: counted, and the passes forgotten. */
+    countFailure: assign({
+      failuresInARow: ({ context }) => context.failuresInARow + 1,
+      passesInARow: 0,
     }),
-    recordProbeFailure: assign({
-      reason: ({ event }) => `health check failed: ${(event as HealthProbeResult).detail}`,
-      deathsInARow: ({ context }) => context.deathsInARow + 1,
+    /** A pass short of `rise`, or any pass while healthy: counted, and the failures forgotten. */
+    countPass: assign({
+      passesInARow: ({ context }) => context.passesInARow + 1,
+      failuresInARow: 0,
     }),
+    logCountedResult: ({ context, event }) => {
+      // Runs after the count was updated, so it reports this result's place in its run.
+      if (event.type === 'upstream.subscribe' || !log.enabled('debug')) return;
+      const { rise, fall } = context.thresholds;
+      const passed = event.type === 'health.probe-result' && event.passed;
+      log.debug(passed ? 'upstream check passed' : 'upstream check failed', {
+        upstream: context.upstream.id,
+        reason: passed ? `health check passed: ${event.detail}` : failureReason(event),
+        inARow: passed ? `${context.passesInARow} of rise ${rise}` : `${context.failuresInARow} of fall ${fall}`,
+      });
+    },
+    resetCounts: assign({ failuresInARow: 0, passesInARow: 0 }),
     recordProbePass: assign({
       reason: ({ event }) => `health check passed: ${(event as HealthProbeResult).detail}`,
     }),
@@ -100,6 +139,14 @@ export const upstreamMachine = setup({
   guards: {
     probePassed: ({ event }) => event.type === 'health.probe-result' && event.passed,
     probeFailed: ({ event }) => event.type === 'health.probe-result' && !event.passed,
+    /** This failure is the `fall`-th in a row. */
+    fallReached: ({ context }) => context.failuresInARow + 1 >= context.thresholds.fall,
+    /** This probe failed and is the `fall`-th failure in a row. */
+    probeFailedAndFallReached: ({ context, event }) =>
+      event.type === 'health.probe-result' && !event.passed && context.failuresInARow + 1 >= context.thresholds.fall,
+    /** This probe passed and is the `rise`-th pass in a row. */
+    probePassedAndRiseReached: ({ context, event }) =>
+      event.type === 'health.probe-result' && event.passed && context.passesInARow + 1 >= context.thresholds.rise,
     recoversByBackOff: ({ context }) => context.recovery.mode === 'back-off',
   },
   delays: {
@@ -119,6 +166,9 @@ export const upstreamMachine = setup({
     subscribers: [],
     reason: 'configured',
     deathsInARow: 0,
+    thresholds: input.thresholds,
+    failuresInARow: 0,
+    passesInARow: 0,
   }),
   initial: 'healthy',
   on: {
@@ -126,20 +176,37 @@ export const upstreamMachine = setup({
   },
   states: {
     healthy: {
-      entry: { type: 'publishHealth', params: { healthy: true } },
+      entry: ['resetCounts', { type: 'publishHealth', params: { healthy: true } }],
       on: {
-        'upstream.connect-failed': { target: 'dead', actions: 'recordConnectFailure' },
-        'upstream.misbehaved': { target: 'dead', actions: 'recordMisbehaviour' },
-        'health.probe-result': { guard: 'probeFailed', target: 'dead', actions: 'recordProbeFailure' },
+        'upstream.connect-failed': [
+          { guard: 'fallReached', target: 'dead', actions: 'recordDeath' },
+          { actions: ['countFailure', 'logCountedResult'] },
+        ],
+        'upstream.misbehaved': [
+          { guard: 'fallReached', target: 'dead', actions: 'recordDeath' },
+          { actions: ['countFailure', 'logCountedResult'] },
+        ],
+        'health.probe-result': [
+          { guard: 'probeFailedAndFallReached', target: 'dead', actions: 'recordDeath' },
+          { guard: 'probeFailed', actions: ['countFailure', 'logCountedResult'] },
+          { actions: 'countPass' },
+        ],
       },
       after: {
         stableFor: { guard: 'recoversByBackOff', actions: 'forgetPastDeaths' },
       },
     },
     dead: {
-      entry: { type: 'publishHealth', params: { healthy: false } },
+      entry: ['resetCounts', { type: 'publishHealth', params: { healthy: false } }],
       on: {
-        'health.probe-result': { guard: 'probePassed', target: 'healthy', actions: 'recordProbePass' },
+        'health.probe-result': [
+          { guard: 'probePassedAndRiseReached', target: 'healthy', actions: 'recordProbePass' },
+          { guard: 'probePassed', actions: ['countPass', 'logCountedResult'] },
+          { actions: 'countFailure' },
+        ],
+        // Passive failures while dead (requests that were already under way) only break a run of passes.
+        'upstream.connect-failed': { actions: 'countFailure' },
+        'upstream.misbehaved': { actions: 'countFailure' },
       },
       after: {
         backOff: { guard: 'recoversByBackOff', target: 'healthy', actions: 'recordBackOffExpiry' },

@@ -2,6 +2,8 @@ import { RandomChoice } from './random.js';
 import { RoundRobin } from './round-robin.js';
 import type { BalanceAlgorithm, SelectionStrategy } from './strategy.js';
 
+export * from './load.js';
+export * from './request-key.js';
 export * from './strategy.js';
 
 export function createStrategy(algorithm: BalanceAlgorithm): SelectionStrategy {

@@ -1,17 +1,24 @@
-import { isUsable, type SelectionStrategy, type UpstreamView } from './strategy.js';
+import { isUsable, type Candidate, type SelectionStrategy } from './strategy.js';
 
 /** Each usable upstream in turn; a dead or excluded one is skipped, not given a double turn to its neighbour. */
 export class RoundRobin implements SelectionStrategy {
+  readonly usesKey = false;
+  private candidates: readonly Candidate[] = [];
   private next = 0;
 
-  pick(upstreams: readonly UpstreamView[], exclude: readonly string[]): UpstreamView | undefined {
-    const count = upstreams.length;
+  rebuild(candidates: readonly Candidate[]): void {
+    this.candidates = candidates;
+  }
+
+  pick(_key: string, exclude: readonly string[]): Candidate | undefined {
+    const { candidates } = this;
+    const count = candidates.length;
     for (let step = 0; step < count; step++) {
       const index = (this.next + step) % count;
-      const upstream = upstreams[index] as UpstreamView;
-      if (isUsable(upstream, exclude)) {
+      const candidate = candidates[index] as Candidate;
+      if (isUsable(candidate, exclude)) {
         this.next = (index + 1) % count;
-        return upstream;
+        return candidate;
       }
     }
     return undefined;

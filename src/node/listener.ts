@@ -12,6 +12,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { nanoid } from 'nanoid';
 import type { Actor } from 'xstate';
+import type { UpstreamLoads } from '../balancing/index.js';
 import { connectionMachine, hasRequestsInFlight, type ConnectionPorts } from '../actors/connection.js';
 import { startActor } from '../actors/inspection.js';
 import { localNameOf, type MailboxRouter } from '../actors/router.js';
@@ -33,7 +34,8 @@ export interface ListenerDeps {
   readonly limits: ClientLimits;
   readonly requestPolicy: RequestPolicy;
   readonly retries: number;
-  chooseUpstream(exclude: readonly string[]): string | undefined;
+  readonly loads: UpstreamLoads;
+  readonly chooseUpstream: (exchange: Exchange) => string | undefined;
 }
 
 interface ClientConnection {
@@ -100,9 +102,9 @@ export function createProxyServer(deps: ListenerDeps): Server {
     router: deps.router,
     pipeline: deps.pipeline,
     retries: deps.retries,
-    chooseUpstream: (exclude) => deps.chooseUpstream(exclude),
+    chooseUpstream: deps.chooseUpstream,
     forward: (exchange, upstreamId, settled) =>
-      forwardToUpstream(exchange, upstreamId, deps.pools.get(upstreamId), deps.requestPolicy, settled),
+      forwardToUpstream(exchange, upstreamId, deps.pools.get(upstreamId), deps.loads.of(upstreamId), deps.requestPolicy, settled),
     relay: relayResponse,
     respond: respondWithStatus,
     now: () => performance.now(),

@@ -26,6 +26,7 @@ export interface PrimaryServices {
 function healthPolicy(config: Config): Omit<UpstreamInput, 'upstream' | 'router'> {
   return {
     recovery: config.activeHealthCheck === null ? DEFAULT_BACK_OFF : { mode: 'active-checks' },
+    thresholds: config.healthThresholds,
   };
 }
 

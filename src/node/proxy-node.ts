@@ -6,7 +6,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { balancerMachine, createChooser, createUpstreamViews } from '../actors/balancer.js';
+import { balancerMachine, createChooser } from '../actors/balancer.js';
+import { clientIpKey, createStrategy, UpstreamLoads } from '../balancing/index.js';
 import { startActor } from '../actors/inspection.js';
 import type { MailboxRouter } from '../actors/router.js';
 import { formatHostPort, type Config } from '../config/config.js';
@@ -29,17 +30,25 @@ export interface ProxyNode {
 }
 
 export async function startProxyNode(router: MailboxRouter, config: Config): Promise<{ node: ProxyNode; address: string }> {
-  const views = createUpstreamViews(config.upstreams);
-  const balancerAt = balancerAddress(router.node);
-  const balancer = startActor(balancerMachine, { input: { address: balancerAt, router, views } });
-  router.register('balancer', balancer);
-
   const pools = new UpstreamPools(config.upstreams, {
     ...DEFAULT_POOL_SETTINGS,
     connectTimeoutMs: config.upstreamTimeouts.connectMs,
     responseTimeoutMs: config.upstreamTimeouts.responseMs,
     bodyIdleTimeoutMs: config.upstreamTimeouts.bodyIdleMs,
   });
+  const loads = new UpstreamLoads();
+  const strategy = createStrategy(config.balance);
+  const balancer = startActor(balancerMachine, {
+    input: {
+      address: balancerAddress(router.node),
+      router,
+      upstreams: config.upstreams,
+      strategy,
+      loads,
+    },
+  });
+  router.register('balancer', balancer);
+
   const server = createProxyServer({
     router,
     pools,
@@ -47,7 +56,8 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
     limits: config.clientLimits,
     requestPolicy: config.requestPolicy,
     retries: config.retries,
-    chooseUpstream: createChooser(views, config.balance),
+    loads,
+    chooseUpstream: createChooser(strategy, clientIpKey),
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -2,6 +2,7 @@
  * The vocabulary of balancebeam: every message an actor sends or receives.
  * Read this folder first; the actors are the grammar that uses it.
  */
+import type { BalancerUpstreamsSet } from './balancer.js';
 import type { ClientDisconnected, ClientSilent, RequestMalformed, RequestReceived, ResponseFinished, UpstreamFailed, UpstreamResponded } from './connection.js';
 import type { HealthProbeResult, HealthRoundFinished } from './health.js';
 import type { WorkerFailed, WorkerListening } from './lifecycle.js';
@@ -10,6 +11,7 @@ import type { RequestVerdict } from './request.js';
 import type { UpstreamConnectFailed, UpstreamHealthChanged, UpstreamMisbehaved, UpstreamSubscribe } from './upstream.js';
 
 export * from './address.js';
+export type * from './balancer.js';
 export type * from './connection.js';
 export type * from './health.js';
 export type * from './lifecycle.js';
@@ -26,6 +28,7 @@ export type RoutedMessage =
   | UpstreamMisbehaved
   | UpstreamSubscribe
   | UpstreamHealthChanged
+  | BalancerUpstreamsSet
   | HealthProbeResult
   | WorkerListening
   | WorkerFailed;
@@ -44,5 +47,5 @@ export type ConnectionEvent<X, R> =
 export type UpstreamEvent = UpstreamConnectFailed | UpstreamMisbehaved | UpstreamSubscribe | HealthProbeResult;
 export type HealthSupervisorEvent = HealthProbeResult | HealthRoundFinished;
 export type RateLimiterEvent = RateLimitCheck | RateLimitReconfigure;
-export type BalancerEvent = UpstreamHealthChanged;
+export type BalancerEvent = UpstreamHealthChanged | BalancerUpstreamsSet;
 export type LifecycleEvent = WorkerListening | WorkerFailed;

@@ -13,7 +13,9 @@
  * 'drain' resumes it.
  */
 import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
+import type { LoadFigures } from '../balancing/load.js';
 import type { ResponseHead, ResponseTap } from '../pipeline/filter.js';
 import type { Exchange, UpstreamResponse } from './exchange.js';
 import { headerStrings } from './headers.js';
@@ -46,8 +48,20 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
   private endedEarly: 'complete' | 'broken' | null = null;
   /** undici is done with this attempt: completed or failed. */
   private ended = false;
+  /** This attempt has been counted out of its upstream's in-flight figure: guards the exactly-once. */
+  private released = false;
+  private readonly dispatchedAt = performance.now();
 
-  constructor(private readonly listener: UpstreamCallListener) {}
+  constructor(
+    /** Its upstream's load figures: counted in by forward.ts, counted out here. */
+    private readonly load: LoadFigures,
+    private readonly listener: UpstreamCallListener,
+  ) {}
+
+  /** The client went away first (`discard`): nobody reads this response, and its failure is not the upstream's. */
+  get wasDiscarded(): boolean {
+    return this.discarded;
+  }
 
   /** Run the exchange's response filters on the head, write it, and stream the body into the client's response. */
   pipeTo(exchange: Exchange): void {
@@ -80,6 +94,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
   discard(): void {
     if (this.discarded || this.ended) return;
     this.discarded = true;
+    this.release();
     this.abortUpstream?.(new Error('response discarded'));
   }
 
@@ -96,6 +111,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
     this.rawHeaders = rawHeaders;
     this.resumeUpstream = resume;
     this.settled = true;
+    const now = performance.now();
+    this.load.latencySampled(now - this.dispatchedAt, now);
     this.listener.responded(this);
     if (this.target !== null || this.discarded) return true;
     this.pausedForDecision = true;
@@ -111,6 +128,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
 
   onComplete(): void {
     this.ended = true;
+    this.release();
     const target = this.detach();
     if (target !== null) {
       this.endTaps();
@@ -122,6 +140,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
 
   onError(error: Error): void {
     this.ended = true;
+    this.release();
     if (!this.settled) {
       this.settled = true;
       this.listener.failed(error);
@@ -150,6 +169,13 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
     const taps = this.taps;
     this.taps = null;
     if (taps !== null) for (const tap of taps) tap.abort();
+  }
+
+  /** Counts the attempt out of its upstream's in-flight figure, once whichever way it ends. */
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.load.attemptEnded();
   }
 
   private detach(): ServerResponse | null {

@@ -72,7 +72,8 @@ class FakePorts implements ConnectionPorts {
     };
   }
 
-  chooseUpstream(exclude: readonly string[]): string | undefined {
+  chooseUpstream(exchange: Exchange): string | undefined {
+    const exclude = exchange.tried;
     this.chooseCalls.push([...exclude]);
     return this.live.find((id) => !exclude.includes(id));
   }

@@ -8,6 +8,7 @@ import { SimulatedClock } from 'xstate';
 import { startActor } from '../../src/actors/inspection.js';
 import { MailboxRouter } from '../../src/actors/router.js';
 import { DEFAULT_BACK_OFF, upstreamMachine, type Recovery } from '../../src/actors/upstream.js';
+import { DEFAULT_HEALTH_THRESHOLDS, type HealthThresholds } from '../../src/config/config.js';
 import { log } from '../../src/log.js';
 import type {
   Address,
@@ -15,6 +16,7 @@ import type {
   RoutedMessage,
   UpstreamConnectFailed,
   UpstreamHealthChanged,
+  UpstreamMisbehaved,
   UpstreamTarget,
 } from '../../src/protocol/index.js';
 
@@ -39,12 +41,12 @@ const probe = (passed: boolean, detail = passed ? 'status 200' : 'status 500'): 
 });
 
 /** An upstream actor with one subscriber (the balancer), whose initial subscribe reply is already consumed. */
-function startUpstream(recovery: Recovery) {
+function startUpstream(recovery: Recovery, thresholds: HealthThresholds = DEFAULT_HEALTH_THRESHOLDS) {
   const clock = new SimulatedClock();
   const router = new MailboxRouter('p');
   const inbox: RoutedMessage[] = [];
   router.register('balancer', { send: (message: RoutedMessage) => inbox.push(message) });
-  const actor = startActor(upstreamMachine, { input: { upstream: TARGET, router, recovery }, clock });
+  const actor = startActor(upstreamMachine, { input: { upstream: TARGET, router, recovery, thresholds }, clock });
   actor.send({ type: 'upstream.subscribe', replyTo: BALANCER });
   const initial = inbox.splice(0);
   /** The health changes received since the last call. */
@@ -264,4 +266,105 @@ test('misbehaviour (garbage instead of HTTP) kills a healthy upstream like a fai
   t.deepEqual(changes(), [], 'not re-announced while dead');
   actor.send(probe(true));
   t.true(actor.getSnapshot().matches('healthy'));
+});
+
+// Rise/fall thresholds (HAProxy's `rise 2 fall 3`) ------------------------------
+
+const RISE_2_FALL_3: HealthThresholds = { rise: 2, fall: 3 };
+
+const misbehaved = (): UpstreamMisbehaved => ({ type: 'upstream.misbehaved', upstreamId: TARGET.id, reason: 'HPE_INVALID_CONSTANT' });
+
+test('fall 3: one flaky probe does not take the upstream out, nor two; the third in a row does, announced once', (t) => {
+  const { actor, changes } = startUpstream(ACTIVE, RISE_2_FALL_3);
+  actor.send(probe(false, 'status 500'));
+  t.deepEqual(changes(), [], 'one failure');
+  actor.send(probe(false, 'status 503'));
+  t.deepEqual(changes(), [], 'two failures');
+  t.true(actor.getSnapshot().matches('healthy'));
+  actor.send(probe(false, 'no answer within 800 ms'));
+  t.deepEqual(changes(), [
+    { type: 'upstream.health-changed', upstreamId: TARGET.id, healthy: false, reason: 'health check failed: no answer within 800 ms' },
+  ]);
+  t.true(actor.getSnapshot().matches('dead'));
+});
+
+test('fall 3: a pass between failures starts the count again', (t) => {
+  const { actor, changes } = startUpstream(ACTIVE, RISE_2_FALL_3);
+  actor.send(probe(false));
+  actor.send(probe(false));
+  actor.send(probe(true));
+  actor.send(probe(false));
+  actor.send(probe(false));
+  t.deepEqual(changes(), [], 'never three failures in a row');
+  t.true(actor.getSnapshot().matches('healthy'));
+  actor.send(probe(false));
+  t.is(changes().length, 1, 'the third in a row takes it out');
+});
+
+test('fall 3: passive and active failures count in the same run', (t) => {
+  const { actor, changes } = startUpstream(ACTIVE, RISE_2_FALL_3);
+  actor.send(connectFailed('ECONNREFUSED'));
+  actor.send(probe(false, 'status 500'));
+  t.deepEqual(changes(), []);
+  actor.send(misbehaved());
+  t.deepEqual(changes(), [
+    { type: 'upstream.health-changed', upstreamId: TARGET.id, healthy: false, reason: 'misbehaved: HPE_INVALID_CONSTANT' },
+  ]);
+});
+
+test('rise 2: one passing probe does not bring a dead upstream back; two in a row do, announced once', (t) => {
+  const { actor, changes } = startUpstream(ACTIVE, RISE_2_FALL_3);
+  for (let i = 0; i < 3; i++) actor.send(probe(false));
+  t.is(changes().length, 1);
+  actor.send(probe(true, 'status 204'));
+  t.deepEqual(changes(), [], 'one pass');
+  t.true(actor.getSnapshot().matches('dead'));
+  actor.send(probe(true, 'status 200'));
+  t.deepEqual(changes(), [
+    { type: 'upstream.health-changed', upstreamId: TARGET.id, healthy: true, reason: 'health check passed: status 200' },
+  ]);
+  t.true(actor.getSnapshot().matches('healthy'));
+});
+
+test('rise 2: a failure between passes starts the count again, and so does a passive failure', (t) => {
+  const { actor, changes } = startUpstream(ACTIVE, RISE_2_FALL_3);
+  for (let i = 0; i < 3; i++) actor.send(probe(false));
+  changes();
+  actor.send(probe(true));
+  actor.send(probe(false));
+  actor.send(probe(true));
+  actor.send(connectFailed());
+  actor.send(probe(true));
+  t.deepEqual(changes(), [], 'never two passes in a row');
+  t.true(actor.getSnapshot().matches('dead'));
+  actor.send(probe(true));
+  t.is(changes().length, 1);
+});
+
+test('rise 2 fall 3: after coming back, the failure count starts from zero', (t) => {
+  const { actor, changes } = startUpstream(ACTIVE, RISE_2_FALL_3);
+  actor.send(probe(false));
+  actor.send(probe(false));
+  actor.send(probe(false));
+  actor.send(probe(true));
+  actor.send(probe(true));
+  t.is(changes().length, 2, 'died and came back');
+  actor.send(probe(false));
+  actor.send(probe(false));
+  t.deepEqual(changes(), [], 'two failures after the revival are not three');
+});
+
+test('fall 3 without active checks: passive failures take it out at the third, and the back-off still brings it back alone', (t) => {
+  const { clock, actor, changes } = startUpstream(QUICK_BACK_OFF, RISE_2_FALL_3);
+  actor.send(connectFailed());
+  actor.send(connectFailed());
+  t.deepEqual(changes(), []);
+  actor.send(connectFailed());
+  t.is(changes().length, 1);
+  clock.increment(99);
+  t.deepEqual(changes(), []);
+  clock.increment(1);
+  t.deepEqual(changes(), [
+    { type: 'upstream.health-changed', upstreamId: TARGET.id, healthy: true, reason: 'back-off expired; trying it again' },
+  ]);
 });
