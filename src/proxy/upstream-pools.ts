@@ -3,6 +3,7 @@
  * are reused across requests and clients, bounded in number.
  */
 import { Pool } from 'undici';
+import { upstreamOrigin } from '../config/config.js';
 import type { UpstreamTarget } from '../protocol/index.js';
 
 export interface PoolSettings {
@@ -29,7 +30,7 @@ export class UpstreamPools {
     for (const upstream of upstreams) {
       this.pools.set(
         upstream.id,
-        new Pool(`http://${upstream.host}:${upstream.port}`, {
+        new Pool(upstreamOrigin(upstream), {
           connections: settings.connectionsPerUpstream,
           pipelining: 1,
           connectTimeout: settings.connectTimeoutMs,

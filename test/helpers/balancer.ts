@@ -200,16 +200,21 @@ export class BalancerProcess {
 
 export interface RunningBalancer {
   readonly process: BalancerProcess;
-  /** `127.0.0.1:PORT` as logged. */
+  /** `127.0.0.1:PORT` (or `[::1]:PORT`) as logged. */
   readonly address: string;
   readonly port: number;
-  /** `http://127.0.0.1:PORT` */
+  /** `http://127.0.0.1:PORT` (or `http://[::1]:PORT`) */
   readonly origin: string;
 }
 
+export interface SpawnOptions {
+  /** `--bind` (default `127.0.0.1:0`). */
+  readonly bind?: string;
+}
+
 /** Starts `balancebeam [args] --bind 127.0.0.1:0` (and `--workers 1` unless args give --workers). */
-export function spawnBalancer(args: readonly string[]): BalancerProcess {
-  const full = [...args, '--bind', '127.0.0.1:0'];
+export function spawnBalancer(args: readonly string[], options: SpawnOptions = {}): BalancerProcess {
+  const full = [...args, '--bind', options.bind ?? '127.0.0.1:0'];
   if (!args.includes('--workers')) full.push('--workers', '1');
   const child = spawn(process.execPath, [CLI_PATH, ...full], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -224,9 +229,9 @@ export function spawnBalancer(args: readonly string[]): BalancerProcess {
 export async function startBalancer(
   t: ExecutionContext,
   args: readonly string[],
-  options: { readonly readyTimeoutMs?: number } = {},
+  options: SpawnOptions & { readonly readyTimeoutMs?: number } = {},
 ): Promise<RunningBalancer> {
-  const balancer = spawnBalancer(args);
+  const balancer = spawnBalancer(args, options);
   t.teardown(async () => {
     await balancer.stop();
   });
@@ -237,7 +242,7 @@ export async function startBalancer(
   const address = String(line.address);
   const port = Number(/:(\d+)$/.exec(address)?.[1]);
   if (!Number.isInteger(port) || port <= 0) throw new Error(`no port in listening line ${line.raw}`);
-  return { process: balancer, address, port, origin: `http://127.0.0.1:${port}` };
+  return { process: balancer, address, port, origin: `http://${address}` };
 }
 
 export interface CliResult extends ExitInfo {
