@@ -18,33 +18,46 @@ export interface Instance {
 
 export class ListenError extends Error {}
 
+/** `stop` was aborted while the instance was starting: what had started has been shut down. */
+export class StartAborted extends Error {}
+
 export function describeListenError(config: Config, error: unknown): string {
   const code = (error as { code?: unknown }).code;
   const reason = error instanceof Error ? error.message : String(error);
   return `cannot listen on ${formatHostPort(config.bind.host, config.bind.port)}: ${reason}${typeof code === "string" && !reason.includes(code) ? ` (${code})` : ""}`;
 }
 
-export async function runInstance(config: Config): Promise<Instance> {
+/**
+ * Starts the instance; resolves once it is accepting. Aborting `stop` during start-up (a SIGTERM
+ * then) shuts down what has started, workers included, and rejects with StartAborted; after it
+ * resolves, stopping is `shutdown()`'s job.
+ */
+export async function runInstance(config: Config, stop?: AbortSignal): Promise<Instance> {
   if (config.workers > 1) {
     try {
-      return await runClusterPrimary(config);
+      return await runClusterPrimary(config, stop);
     } catch (error) {
+      if (stop?.aborted === true) throw new StartAborted('stopped during start-up');
       throw new ListenError(error instanceof Error ? error.message : String(error));
     }
   }
   const router = new MailboxRouter(PRIMARY_NODE);
   const services = startPrimaryServices(router, config);
+  let started: Awaited<ReturnType<typeof startProxyNode>>;
   try {
-    const { node, address } = await startProxyNode(router, config);
-    return {
-      address,
-      shutdown: async () => {
-        await node.shutdown(config.drainTimeoutMs);
-        services.stop();
-      },
-    };
+    started = await startProxyNode(router, config);
   } catch (error) {
     services.stop();
     throw new ListenError(describeListenError(config, error));
   }
+  const { node, address } = started;
+  const shutdown = async (): Promise<void> => {
+    await node.shutdown(config.drainTimeoutMs);
+    services.stop();
+  };
+  if (stop?.aborted === true) {
+    await shutdown();
+    throw new StartAborted('stopped during start-up');
+  }
+  return { address, shutdown };
 }

@@ -75,11 +75,29 @@ export function descendantPids(pid: number): number[] {
   return found;
 }
 
-/** Whether a process with this pid still exists (signal 0 checks without sending anything). */
+/**
+ * Whether a process with this pid is still running. A zombie (exited, not yet reaped: a worker
+ * whose primary is gone waits for init to reap it) counts as exited, although signal 0 reaches it.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 3, after the parenthesised command name (which may itself hold spaces or parentheses).
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `pid` runs the balancebeam CLI, so a pid logged long ago is not taken for a worker after reuse. */
+function runsBalancebeam(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(CLI_PATH);
   } catch {
     return false;
   }
@@ -147,6 +165,24 @@ export class BalancerProcess {
     return this.logsWith((line) => line.msg === 'uncaught exception' || line.msg === 'unhandled rejection', from);
   }
 
+  /** Worker pids by node id (`w1` → pid), from the `worker started` lines so far (a replacement's pid wins). */
+  loggedWorkerPids(from = 0): Map<string, number> {
+    return new Map(this.logsWith((line) => line.msg === 'worker started', from).map((line) => [String(line.worker), Number(line.pid)]));
+  }
+
+  /** Waits for `count` workers' `worker started` lines and returns their pids by node id. */
+  async workerPids(count: number, timeoutMs = 20_000): Promise<Map<string, number>> {
+    return waitFor(
+      () => {
+        const pids = this.loggedWorkerPids();
+        if (pids.size >= count) return pids;
+        if (this.exit !== null) throw new Error(`balancer exited (${JSON.stringify(this.exit)}) with ${pids.size} of ${count} workers started`);
+        return undefined;
+      },
+      { timeoutMs, what: `${count} "worker started" lines (stderr so far:\n${this.stderr.slice(-4000)})` },
+    );
+  }
+
   /** The `msg: request` lines (one per completed request at info level). */
   requestLogs(from = 0): LogLine[] {
     return this.logsWith((line) => line.msg === 'request', from);
@@ -174,10 +210,14 @@ export class BalancerProcess {
 
   /**
    * SIGTERM, then SIGKILL if it has not exited within `graceMs`; then any
-   * worker that outlived it is killed too. Safe to call more than once.
+   * worker that outlived it is killed too (those still its children, and those
+   * whose `worker started` line was logged: a test may have killed the
+   * primary and left them orphaned). Safe to call more than once.
    */
   async stop(graceMs = 10_000): Promise<ExitInfo> {
-    const descendants = this.exit === null ? descendantPids(this.pid) : [];
+    const children = this.exit === null ? descendantPids(this.pid) : [];
+    const logged = [...this.loggedWorkerPids().values()].filter((pid) => !children.includes(pid) && runsBalancebeam(pid));
+    const descendants = [...children, ...logged];
     if (this.exit === null) {
       this.child.kill('SIGTERM');
       try {
