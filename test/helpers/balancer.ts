@@ -188,16 +188,19 @@ export class BalancerProcess {
     return this.logsWith((line) => line.msg === 'request', from);
   }
 
-  /** The first log line (at index `from` or later) matching `predicate`; fails fast if the process exits. */
+  /**
+   * The first log line (at index `from` or later) matching `predicate`; fails fast if the process
+   * exits, unless `afterExit` (workers whose primary is gone still write to the same stderr).
+   */
   async waitForLog(
     predicate: (line: LogLine) => boolean,
-    options: { readonly timeoutMs: number; readonly from?: number; readonly what?: string },
+    options: { readonly timeoutMs: number; readonly from?: number; readonly what?: string; readonly afterExit?: boolean },
   ): Promise<LogLine> {
     return waitFor(
       () => {
         const line = this.logs.slice(options.from ?? 0).find(predicate);
         if (line !== undefined) return line;
-        if (this.exit !== null) {
+        if (this.exit !== null && options.afterExit !== true) {
           throw new Error(
             `balancer exited (${JSON.stringify(this.exit)}) before logging ${options.what ?? 'the expected line'}; stderr:\n${this.stderr}`,
           );

@@ -44,6 +44,7 @@ test('SIGKILL of the primary with a slow request in flight: the client gets the 
   await balancer.process.waitForLog((line) => line.msg === 'draining' && line.reason === 'primary gone', {
     timeoutMs: 5_000,
     what: 'a worker draining because its primary is gone',
+    afterExit: true,
   });
   await t.throwsAsync(RawConnection.open(balancer.port, 2_000), undefined, 'nothing accepts new connections');
 
