@@ -11,27 +11,40 @@ import { startProxyNode } from './node/proxy-node.js';
 import { describeListenError, ListenError, type Instance } from './node/running-instance.js';
 import { PRIMARY_NODE } from './protocol/index.js';
 
-export async function runInstance(config: Config): Promise<Instance> {
+/** `stop` was aborted while the instance was starting: what had started has been shut down. */
+export class StartAborted extends Error {}
+
+/**
+ * Starts the instance; resolves once it is accepting. Aborting `stop` during start-up (a SIGTERM
+ * then) shuts down what has started, workers included, and rejects with StartAborted; after it
+ * resolves, stopping is `shutdown()`'s job.
+ */
+export async function runInstance(config: Config, stop?: AbortSignal): Promise<Instance> {
   if (config.workers > 1) {
     try {
-      return await runClusterPrimary(config);
+      return await runClusterPrimary(config, stop);
     } catch (error) {
+      if (stop?.aborted === true) throw new StartAborted('stopped during start-up');
       throw new ListenError(error instanceof Error ? error.message : String(error));
     }
   }
   const router = new MailboxRouter(PRIMARY_NODE);
   const services = startPrimaryServices(router, config);
+  let started: Awaited<ReturnType<typeof startProxyNode>>;
   try {
-    const { node, address } = await startProxyNode(router, config);
-    return {
-      address,
-      shutdown: async () => {
-        await node.shutdown(config.drainTimeoutMs);
-        services.stop();
-      },
-    };
+    started = await startProxyNode(router, config);
   } catch (error) {
     services.stop();
     throw new ListenError(describeListenError(config, error));
   }
+  const { node, address } = started;
+  const shutdown = async (): Promise<void> => {
+    await node.shutdown(config.drainTimeoutMs);
+    services.stop();
+  };
+  if (stop?.aborted === true) {
+    await shutdown();
+    throw new StartAborted('stopped during start-up');
+  }
+  return { address, shutdown };
 }

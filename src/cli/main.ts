@@ -13,7 +13,7 @@ import { runClusterWorker } from '../cluster/worker.js';
 import { formatHostPort, type Config } from '../config/config.js';
 import { startDemoUpstreams } from '../demo.js';
 import { logActorEvents } from '../actors/inspection.js';
-import { runInstance } from '../instance.js';
+import { runInstance, StartAborted } from '../instance.js';
 import { ListenError, type Instance } from '../node/running-instance.js';
 import { log } from '../log.js';
 import { HELP, parseCommandLine, UsageError, type Command } from './options.js';
@@ -28,29 +28,45 @@ function exitAfterLogging(code: number): never {
   process.exit(code);
 }
 
-function onSignalShutdown(instance: Instance, cleanup: () => Promise<void>): void {
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
+/**
+ * What SIGHUP does in the primary (or the only process): the hook config reload will hang on.
+ * Until then it is logged, and never fatal. Workers ignore SIGHUP (src/cluster/worker.ts).
+ */
+function onReload(): void {
+  log.info('SIGHUP: config reload is not available yet');
+}
+
+/**
+ * Installed before the instance starts, so that no signal during start-up is fatal: SIGHUP goes
+ * to onReload; the first SIGTERM/SIGINT aborts the returned signal, which stops a start-up under
+ * way (runInstance then shuts down what had started) or, later, the running instance.
+ */
+function handleSignals(): AbortSignal {
+  const stopRequested = new AbortController();
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopRequested.signal.aborted) return;
     log.info('shutting down', { signal });
-    void instance
-      .shutdown()
-      .then(cleanup)
-      .then(() => exitAfterLogging(0));
+    stopRequested.abort(signal);
   };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGHUP', onReload);
+  return stopRequested.signal;
 }
 
 async function run(config: Config, warnings: readonly string[], demo: { close(): Promise<void> } | null): Promise<void> {
   log.configure(config.logLevel, 'p');
   for (const warning of warnings) log.warn(warning);
   if (config.logLevel === 'debug') logActorEvents((msg, fields) => log.debug(msg, fields));
+  const stop = handleSignals();
   let instance: Instance;
   try {
-    instance = await runInstance(config);
+    instance = await runInstance(config, stop);
   } catch (error) {
+    if (error instanceof StartAborted) {
+      await demo?.close();
+      exitAfterLogging(0);
+    }
     if (error instanceof ListenError) {
       log.error(error.message);
       await demo?.close();
@@ -59,9 +75,16 @@ async function run(config: Config, warnings: readonly string[], demo: { close():
     throw error;
   }
   log.info('listening', { address: instance.address, workers: config.workers, upstreams: config.upstreams.length });
-  onSignalShutdown(instance, async () => demo?.close());
+  const shutDown = (): void => {
+    void instance
+      .shutdown()
+      .then(async () => demo?.close())
+      .then(() => exitAfterLogging(0));
+  };
+  if (stop.aborted) shutDown();
+  else stop.addEventListener('abort', shutDown, { once: true });
   if (demo !== null) {
-    const url = `http://${instance.address.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}/`;
+    const url = `http://${instance.address.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:')}/`;
     process.stdout.write(
       `balancebeam demo: balancing over ${config.upstreams.map((u) => u.id).join(', ')}\n` +
         `try:  curl -i ${url}\n` +

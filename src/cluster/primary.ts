@@ -23,7 +23,11 @@ export interface WorkerAssignment {
   readonly config: Config;
 }
 
-export async function runClusterPrimary(config: Config): Promise<Instance> {
+/**
+ * Resolves once every worker is listening. When `stop` is aborted before that (SIGTERM during
+ * start-up), the workers already forked are stopped as in a shutdown and this rejects.
+ */
+export async function runClusterPrimary(config: Config, stop?: AbortSignal): Promise<Instance> {
   const router = new MailboxRouter(PRIMARY_NODE);
   const services = startPrimaryServices(router, config);
   const workers = new Map<string, Worker>();
@@ -35,6 +39,8 @@ export async function runClusterPrimary(config: Config): Promise<Instance> {
     announce = resolve;
     fail = (reason) => reject(new Error(reason));
   });
+  const abortStart = (): void => fail('stopped during start-up');
+  stop?.addEventListener('abort', abortStart, { once: true });
   const listening = new Set<string>();
 
   router.register(localNameOf(LIFECYCLE), {
@@ -86,10 +92,13 @@ export async function runClusterPrimary(config: Config): Promise<Instance> {
   };
 
   try {
+    if (stop?.aborted === true) abortStart();
     const address = await ready;
     return { address, shutdown };
   } catch (error) {
     await shutdown();
     throw error;
+  } finally {
+    stop?.removeEventListener('abort', abortStart);
   }
 }

@@ -116,6 +116,15 @@ export interface UpstreamTimeouts {
   readonly bodyIdleMs: number;
 }
 
+/** `host:port`, with an IPv6 host in brackets (`[::1]:8080`): how addresses are logged and upstream ids read. */
 export function formatHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Where an upstream is reached, `http://host:port`: the one place its URL is built (pools,
+ * health probes). A bare IPv6 host would be an invalid URL (`http://::1:8080`), hence formatHostPort.
+ */
+export function upstreamOrigin(upstream: UpstreamTarget): string {
+  return `http://${formatHostPort(upstream.host, upstream.port)}`;
 }

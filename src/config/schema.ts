@@ -58,7 +58,7 @@ export const SETTINGS = {
     name: 'bind',
     default: { host: '0.0.0.0', port: 1100 },
     defaultText: '0.0.0.0:1100; demo: 127.0.0.1:1100',
-    help: 'where clients connect; port 0 picks a free port (logged)',
+    help: 'where clients connect; [::1]:1100 (or [::]:1100) for IPv6; port 0 picks a free port (logged)',
     feature: 'core',
     config: 'bind',
   }),

@@ -1,8 +1,10 @@
 /**
- * One active health probe: `GET <path>` with the upstream's Host header, on a
+ * One active health probe: `GET <path>` with the upstream's Host header (its id,
+ * `host:port`, an IPv6 host bracketed as RFC 9110 §7.2 requires), on a
  * fresh connection, bounded by a timeout. Never throws: every outcome is a result.
  */
 import { request, type Dispatcher } from 'undici';
+import { upstreamOrigin } from '../config/config.js';
 import type { HealthProbeResult, UpstreamTarget } from '../protocol/index.js';
 
 export async function probeUpstream(
@@ -14,7 +16,7 @@ export async function probeUpstream(
 ): Promise<HealthProbeResult> {
   const timeout = AbortSignal.timeout(timeoutMs);
   try {
-    const response = await request(`http://${upstream.host}:${upstream.port}${path}`, {
+    const response = await request(`${upstreamOrigin(upstream)}${path}`, {
       method: 'GET',
       headers: { host: upstream.id, 'user-agent': 'balancebeam-health-check' },
       dispatcher,

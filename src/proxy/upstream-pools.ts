@@ -7,7 +7,7 @@
  * upstream a fresh pool while the old ones drain.
  */
 import { Pool } from 'undici';
-import { formatHostPort } from '../config/config.js';
+import { upstreamOrigin } from '../config/config.js';
 import type { UpstreamTarget } from '../protocol/index.js';
 
 export interface PoolSettings {
@@ -26,11 +26,6 @@ export const DEFAULT_POOL_SETTINGS: PoolSettings = {
   responseTimeoutMs: 60_000,
   bodyIdleTimeoutMs: 60_000,
 };
-
-/** `http://host:port`, with an IPv6 host in brackets. */
-export function upstreamOrigin(upstream: UpstreamTarget): string {
-  return `http://${formatHostPort(upstream.host, upstream.port)}`;
-}
 
 function createPool(upstream: UpstreamTarget, settings: PoolSettings): Pool {
   return new Pool(upstreamOrigin(upstream), {

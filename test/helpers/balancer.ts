@@ -75,11 +75,29 @@ export function descendantPids(pid: number): number[] {
   return found;
 }
 
-/** Whether a process with this pid still exists (signal 0 checks without sending anything). */
+/**
+ * Whether a process with this pid is still running. A zombie (exited, not yet reaped: a worker
+ * whose primary is gone waits for init to reap it) counts as exited, although signal 0 reaches it.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 3, after the parenthesised command name (which may itself hold spaces or parentheses).
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `pid` runs the balancebeam CLI, so a pid logged long ago is not taken for a worker after reuse. */
+function runsBalancebeam(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(CLI_PATH);
   } catch {
     return false;
   }
@@ -147,21 +165,42 @@ export class BalancerProcess {
     return this.logsWith((line) => line.msg === 'uncaught exception' || line.msg === 'unhandled rejection', from);
   }
 
+  /** Worker pids by node id (`w1` → pid), from the `worker started` lines so far (a replacement's pid wins). */
+  loggedWorkerPids(from = 0): Map<string, number> {
+    return new Map(this.logsWith((line) => line.msg === 'worker started', from).map((line) => [String(line.worker), Number(line.pid)]));
+  }
+
+  /** Waits for `count` workers' `worker started` lines and returns their pids by node id. */
+  async workerPids(count: number, timeoutMs = 20_000): Promise<Map<string, number>> {
+    return waitFor(
+      () => {
+        const pids = this.loggedWorkerPids();
+        if (pids.size >= count) return pids;
+        if (this.exit !== null) throw new Error(`balancer exited (${JSON.stringify(this.exit)}) with ${pids.size} of ${count} workers started`);
+        return undefined;
+      },
+      { timeoutMs, what: `${count} "worker started" lines (stderr so far:\n${this.stderr.slice(-4000)})` },
+    );
+  }
+
   /** The `msg: request` lines (one per completed request at info level). */
   requestLogs(from = 0): LogLine[] {
     return this.logsWith((line) => line.msg === 'request', from);
   }
 
-  /** The first log line (at index `from` or later) matching `predicate`; fails fast if the process exits. */
+  /**
+   * The first log line (at index `from` or later) matching `predicate`; fails fast if the process
+   * exits, unless `afterExit` (workers whose primary is gone still write to the same stderr).
+   */
   async waitForLog(
     predicate: (line: LogLine) => boolean,
-    options: { readonly timeoutMs: number; readonly from?: number; readonly what?: string },
+    options: { readonly timeoutMs: number; readonly from?: number; readonly what?: string; readonly afterExit?: boolean },
   ): Promise<LogLine> {
     return waitFor(
       () => {
         const line = this.logs.slice(options.from ?? 0).find(predicate);
         if (line !== undefined) return line;
-        if (this.exit !== null) {
+        if (this.exit !== null && options.afterExit !== true) {
           throw new Error(
             `balancer exited (${JSON.stringify(this.exit)}) before logging ${options.what ?? 'the expected line'}; stderr:\n${this.stderr}`,
           );
@@ -174,10 +213,14 @@ export class BalancerProcess {
 
   /**
    * SIGTERM, then SIGKILL if it has not exited within `graceMs`; then any
-   * worker that outlived it is killed too. Safe to call more than once.
+   * worker that outlived it is killed too (those still its children, and those
+   * whose `worker started` line was logged: a test may have killed the
+   * primary and left them orphaned). Safe to call more than once.
    */
   async stop(graceMs = 10_000): Promise<ExitInfo> {
-    const descendants = this.exit === null ? descendantPids(this.pid) : [];
+    const children = this.exit === null ? descendantPids(this.pid) : [];
+    const logged = [...this.loggedWorkerPids().values()].filter((pid) => !children.includes(pid) && runsBalancebeam(pid));
+    const descendants = [...children, ...logged];
     if (this.exit === null) {
       this.child.kill('SIGTERM');
       try {
@@ -200,16 +243,21 @@ export class BalancerProcess {
 
 export interface RunningBalancer {
   readonly process: BalancerProcess;
-  /** `127.0.0.1:PORT` as logged. */
+  /** `127.0.0.1:PORT` (or `[::1]:PORT`) as logged. */
   readonly address: string;
   readonly port: number;
-  /** `http://127.0.0.1:PORT` */
+  /** `http://127.0.0.1:PORT` (or `http://[::1]:PORT`) */
   readonly origin: string;
 }
 
+export interface SpawnOptions {
+  /** `--bind` (default `127.0.0.1:0`). */
+  readonly bind?: string;
+}
+
 /** Starts `balancebeam [args] --bind 127.0.0.1:0` (and `--workers 1` unless args give --workers). */
-export function spawnBalancer(args: readonly string[]): BalancerProcess {
-  const full = [...args, '--bind', '127.0.0.1:0'];
+export function spawnBalancer(args: readonly string[], options: SpawnOptions = {}): BalancerProcess {
+  const full = [...args, '--bind', options.bind ?? '127.0.0.1:0'];
   if (!args.includes('--workers')) full.push('--workers', '1');
   const child = spawn(process.execPath, [CLI_PATH, ...full], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -224,9 +272,9 @@ export function spawnBalancer(args: readonly string[]): BalancerProcess {
 export async function startBalancer(
   t: ExecutionContext,
   args: readonly string[],
-  options: { readonly readyTimeoutMs?: number } = {},
+  options: SpawnOptions & { readonly readyTimeoutMs?: number } = {},
 ): Promise<RunningBalancer> {
-  const balancer = spawnBalancer(args);
+  const balancer = spawnBalancer(args, options);
   t.teardown(async () => {
     await balancer.stop();
   });
@@ -237,7 +285,7 @@ export async function startBalancer(
   const address = String(line.address);
   const port = Number(/:(\d+)$/.exec(address)?.[1]);
   if (!Number.isInteger(port) || port <= 0) throw new Error(`no port in listening line ${line.raw}`);
-  return { process: balancer, address, port, origin: `http://127.0.0.1:${port}` };
+  return { process: balancer, address, port, origin: `http://${address}` };
 }
 
 export interface CliResult extends ExitInfo {

@@ -29,7 +29,11 @@ export interface UpstreamOptions {
   /** Read the whole body before calling the handler (default true); false leaves the body to the handler. */
   readonly collectBody?: boolean;
   readonly handler?: UpstreamHandler;
+  /** The loopback address to listen on (default `127.0.0.1`). */
+  readonly host?: LoopbackHost;
 }
+
+export type LoopbackHost = '127.0.0.1' | '::1';
 
 /** Answers `200 upstream <name>` with an `x-upstream: <name>` header. */
 export function defaultHandler(name: string): UpstreamHandler {
@@ -50,11 +54,12 @@ export class TestUpstream {
   constructor(
     readonly name: string,
     readonly server: Server,
+    readonly host: LoopbackHost = '127.0.0.1',
   ) {}
 
-  /** `127.0.0.1:PORT`: the form `--upstream` takes and balancebeam's logs use. */
+  /** `127.0.0.1:PORT` (or `[::1]:PORT`): the form `--upstream` takes and balancebeam's logs use. */
   get id(): string {
-    return `127.0.0.1:${this.port}`;
+    return this.host === '::1' ? `[::1]:${this.port}` : `${this.host}:${this.port}`;
   }
 
   /** Requests proxied for clients (health checks left out). */
@@ -78,7 +83,7 @@ export async function startUpstream(t: ExecutionContext, options: UpstreamOption
   const collectBody = options.collectBody ?? true;
   const socketIds = new WeakMap<Socket, number>();
   const server = createServer();
-  const upstream = new TestUpstream(name, server);
+  const upstream = new TestUpstream(name, server, options.host);
 
   server.on('connection', (socket: Socket) => {
     upstream.connections++;
@@ -107,16 +112,16 @@ export async function startUpstream(t: ExecutionContext, options: UpstreamOption
     req.once('end', () => handler(req, res, record(Buffer.concat(chunks))));
   });
 
-  upstream.port = await listenOnLoopback(server);
+  upstream.port = await listenOnLoopback(server, options.host);
   t.teardown(() => upstream.kill());
   return upstream;
 }
 
-/** Listens on 127.0.0.1 with a port the kernel picks, and resolves with that port (rejects if listening fails). */
-export function listenOnLoopback(server: NetServer): Promise<number> {
+/** Listens on 127.0.0.1 (or ::1) with a port the kernel picks, and resolves with that port (rejects if listening fails). */
+export function listenOnLoopback(server: NetServer, host: LoopbackHost = '127.0.0.1'): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, host, () => {
       server.off('error', reject);
       resolve((server.address() as AddressInfo).port);
     });

@@ -1,6 +1,7 @@
 /** The per-upstream pools follow a new upstream list by id. */
 import test from 'ava';
-import { DEFAULT_POOL_SETTINGS, UpstreamPools, upstreamOrigin } from '../../src/proxy/upstream-pools.js';
+import { upstreamOrigin } from '../../src/config/config.js';
+import { DEFAULT_POOL_SETTINGS, UpstreamPools } from '../../src/proxy/upstream-pools.js';
 
 const target = (port: number) => ({ id: `127.0.0.1:${port}`, host: '127.0.0.1', port, weight: 1 });
 
