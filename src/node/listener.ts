@@ -3,8 +3,15 @@
  * parses requests; this module turns each socket into a connection actor and
  * each parsed request into an Exchange for it. It decides nothing about
  * proxying; it applies the client limits that belong to the socket and the
- * parser (connection count, header size and read timeout, head checks) and
- * tells the actor about everything else.
+ * parser (connection count, header size and read timeout, head checks, the
+ * pipelining depth) and tells the actor about everything else.
+ *
+ * Pipelining: at most `maxPipelinedRequests` of a connection's requests are
+ * between head and response end at once. At the limit the listener stops
+ * reading the socket (read-gate.ts), so further requests wait unparsed in the
+ * kernel and TCP backpressure stops the client. The heads llhttp had already
+ * parsed from the same read (at most 64 KB of them) wait here, unforwarded,
+ * and are handed to the actor one by one as earlier responses end.
  */
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -23,6 +30,7 @@ import { relayResponse, respondWithStatus } from '../proxy/relay.js';
 import { DeferredRequestBody, requestHasBody } from '../proxy/request-body.js';
 import { checkRequestHead } from '../proxy/request-limits.js';
 import type { UpstreamPools } from '../proxy/upstream-pools.js';
+import { closeRequestGate, reopenRequestGate } from './read-gate.js';
 
 export interface ListenerDeps {
   readonly router: MailboxRouter;
@@ -37,9 +45,14 @@ interface ClientConnection {
   readonly actor: Actor<typeof connectionMachine>;
   readonly address: Address;
   readonly clientIp: string;
+  readonly socket: Socket;
   nextExchangeId: number;
   /** The newest exchange: the one whose body the parser is reading, if any. */
   latest: Exchange | null;
+  /** Exchanges handed to the actor whose response has not closed: at most maxPipelinedRequests. */
+  admitted: number;
+  /** Parsed beyond the pipelining limit, oldest first: handed over as earlier responses close. */
+  readonly waiting: Exchange[];
 }
 
 /**
@@ -120,7 +133,8 @@ export function createProxyServer(deps: ListenerDeps): Server {
     now: () => performance.now(),
   };
   const { limits } = deps;
-  const timeouts = { keepAliveMs: limits.keepAliveTimeoutMs, bodyIdleMs: limits.bodyTimeoutMs };
+  const timeouts = { keepAliveMs: limits.keepAliveTimeoutMs, bodyIdleMs: limits.bodyTimeoutMs, sendMs: limits.sendTimeoutMs };
+  const maxPipelined = Math.max(1, limits.maxPipelinedRequests);
 
   const server = createServer({
     // The header-read timeout is Node's: llhttp alone knows when a head starts and ends, and Node checks
@@ -152,9 +166,20 @@ export function createProxyServer(deps: ListenerDeps): Server {
     const client = { watchForSilence: (ms: number) => socket.setTimeout(ms), close: () => socket.destroy() };
     const actor = startActor(connectionMachine, { input: { address, ports, client, timeouts } });
     deps.router.register(localNameOf(address), actor);
-    (socket as TrackedSocket)[CONNECTION] = { actor, address, clientIp: clientIpOf(socket), nextExchangeId: 1, latest: null };
+    (socket as TrackedSocket)[CONNECTION] = {
+      actor,
+      address,
+      clientIp: clientIpOf(socket),
+      socket,
+      nextExchangeId: 1,
+      latest: null,
+      admitted: 0,
+      waiting: [],
+    };
     socket.once('close', () => {
       openConnections--;
+      // Requests still waiting for their turn were never forwarded: nothing to cancel but the list.
+      (socket as TrackedSocket)[CONNECTION]?.waiting.splice(0);
       actor.send({ type: 'client.disconnected' });
       deps.router.unregister(address);
     });
@@ -193,14 +218,37 @@ export function createProxyServer(deps: ListenerDeps): Server {
       log.warn('rejected request', { client: connection.clientIp, status: rejection.status, reason: rejection.reason });
     }
     connection.latest = exchange;
-    res.once('close', () => {
+    if (connection.admitted < maxPipelined) admit(connection, exchange);
+    else connection.waiting.push(exchange);
+    updateRequestGate(connection);
+  });
+
+  /** Hand an exchange to the actor: from now until its response closes it counts against the pipelining limit. */
+  function admit(connection: ClientConnection, exchange: Exchange): void {
+    connection.admitted++;
+    exchange.res.once('close', () => {
       // An attempt still waiting for its answer is given up, instead of holding a pooled
       // connection until the response timeout; a finished one ignores this.
       exchange.upstreamCall?.discard();
+      connection.admitted--;
       connection.actor.send({ type: 'response.finished', exchange });
+      const next = connection.waiting.shift();
+      if (next !== undefined) admit(connection, next);
+      updateRequestGate(connection);
     });
     connection.actor.send({ type: 'request.received', exchange });
-  });
+  }
+
+  /**
+   * Read the socket while under the limit, or while the newest request is one handed over whose body is
+   * still to come (it could not be read otherwise); else stop, so further requests wait unparsed.
+   */
+  function updateRequestGate(connection: ClientConnection): void {
+    const latest = connection.latest;
+    const bodyToRead = latest !== null && connection.waiting.length === 0 && latest.body !== null && !latest.req.complete;
+    if (connection.admitted < maxPipelined || bodyToRead) reopenRequestGate(connection.socket);
+    else closeRequestGate(connection.socket);
+  }
 
   // balancebeam does not tunnel: CONNECT is answered here (Node would otherwise drop the socket silently).
   server.on('connect', (req: IncomingMessage, socket: Socket) => {
@@ -225,6 +273,11 @@ export function createProxyServer(deps: ListenerDeps): Server {
       return;
     }
     const receiving = connection?.latest;
+    if (receiving !== null && receiving !== undefined && connection !== undefined && connection.waiting.includes(receiving)) {
+      // The error is in the body of a request still waiting for its turn: answered 400 when its turn comes.
+      receiving.rejection ??= { status: 400, reason: `malformed request body (${code})` };
+      return;
+    }
     if (receiving !== null && receiving !== undefined && !receiving.req.complete && !receiving.res.writableEnded) {
       // The error is in the body of a request already handed over: the actor aborts its upstream request
       // and answers 400 (or cuts the connection if a response has begun); the answer closes the connection.

@@ -28,8 +28,13 @@ export class Exchange {
   outcome: string | null = null;
   /** Set when the head broke a rule (request-limits): answered with its status, never forwarded. */
   rejection: RequestRejection | null = null;
-  /** The attempt under way, if any: given up when the client's response closes before it is done. */
-  upstreamCall: { discard(): void } | null = null;
+  /**
+   * The attempt under way, if any: given up when the client's response closes
+   * before it is done, or the client leaves. `awaitingClientSince` (ms, the
+   * actor's clock) says since when its response has been waiting on the client,
+   * for the send timeout.
+   */
+  upstreamCall: { discard(): void; readonly awaitingClientSince: number | null } | null = null;
 
   constructor(
     readonly id: number,
@@ -50,7 +55,9 @@ export type ProxyFailureKind =
   | 'upstream-reset'
   | 'upstream-response-timeout'
   | 'upstream-protocol-error'
-  | 'request-body-failed';
+  | 'request-body-failed'
+  /** This process is out of ports, descriptors or buffers: answered 503, never held against the upstream. */
+  | 'local-resources-exhausted';
 
 export interface ProxyFailure {
   readonly kind: ProxyFailureKind;

@@ -11,8 +11,21 @@
  * BENCHMARKS.md. Backpressure is kept: `onData` returns what `res.write`
  * returns, undici pauses the upstream parser on false, and the response's
  * 'drain' resumes it.
+ *
+ * A pipelined response waits for its turn (Node attaches a response to the
+ * socket only once the one before it has finished) with the upstream paused:
+ * nothing is written into a response that is not on the socket yet. Written
+ * there, its body would buffer in the response, `write` would return false,
+ * and no 'drain' would ever come if the client never reads the one before it;
+ * the upstream connection would be held for good.
+ *
+ * `awaitingClientSince` says since when the response has been waiting on the
+ * client (a refused write not yet drained, or its turn not yet come): the
+ * connection actor's one timer reads it for the send timeout, instead of a
+ * timer per write.
  */
 import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { clientResponseHeaders } from './headers.js';
 
@@ -47,12 +60,28 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
   private endedEarly: 'complete' | 'broken' | null = null;
   /** undici is done with this attempt: completed or failed. */
   private ended = false;
+  /**
+   * Since when (performance.now()) this response has been waiting on the
+   * client: a write it refused and has not drained, or its turn on a
+   * pipelined connection not yet come. Null while it is not waiting. After the
+   * last write the stamp stays until the response closes (Node emits no
+   * 'drain' once a response has ended): the client has the send timeout to take
+   * what is buffered.
+   */
+  awaitingClientSince: number | null = null;
 
   constructor(private readonly listener: UpstreamCallListener) {}
 
   /** Stream the body into the client's response, head first. */
   pipeTo(res: ServerResponse): void {
     if (this.discarded) return;
+    if (res.socket === null && !res.destroyed) {
+      // Pipelined behind a response still being written: wait for Node to attach this one, upstream paused.
+      this.awaitingClientSince ??= performance.now();
+      res.once('socket', () => this.pipeTo(res));
+      return;
+    }
+    this.awaitingClientSince = null;
     if (this.endedEarly === 'broken') {
       res.destroy();
       return;
@@ -63,7 +92,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
       return;
     }
     this.target = res;
-    res.on('drain', this.resume);
+    res.on('drain', this.onDrain);
     if (this.pausedForDecision) {
       this.pausedForDecision = false;
       this.resume();
@@ -80,8 +109,11 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
   // undici's handler interface -------------------------------------------------
 
   onConnect(abort: Abort): void {
+    // Discarded while queued in the pool (its client left): undici's abort at this point would destroy
+    // the pooled connection the request was about to be written on. An error thrown here fails this
+    // request alone (undici's errorRequest): it is dropped unsent and the connection serves the next one.
+    if (this.discarded) throw new Error('response discarded before it was sent');
     this.abortUpstream = abort;
-    if (this.discarded) abort(new Error('response discarded'));
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
@@ -99,7 +131,9 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
   onData(chunk: Buffer): boolean {
     const target = this.target;
     if (target === null) return !this.discarded;
-    return target.write(chunk);
+    if (target.write(chunk)) return true;
+    this.awaitingClientSince = performance.now();
+    return false;
   }
 
   onComplete(): void {
@@ -124,15 +158,20 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
 
   // ---------------------------------------------------------------------------
 
-  private readonly resume = (): void => {
+  private readonly onDrain = (): void => {
+    this.awaitingClientSince = null;
     this.resumeUpstream?.();
   };
+
+  private resume(): void {
+    this.resumeUpstream?.();
+  }
 
   private detach(): ServerResponse | null {
     const target = this.target;
     if (target === null) return null;
     this.target = null;
-    target.off('drain', this.resume);
+    target.off('drain', this.onDrain);
     return target;
   }
 }
