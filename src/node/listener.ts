@@ -178,8 +178,12 @@ export function createProxyServer(deps: ListenerDeps): Server {
     };
     socket.once('close', () => {
       openConnections--;
-      // Requests still waiting for their turn were never forwarded: nothing to cancel but the list.
-      (socket as TrackedSocket)[CONNECTION]?.waiting.splice(0);
+      const connection = connectionOf(socket);
+      if (connection !== undefined && (connection.admitted > 0 || connection.waiting.length > 0)) {
+        // The actor cancels what is in flight; what waits for its turn was never forwarded and is dropped here.
+        log.info('client left', { client: connection.clientIp, cancelled: connection.admitted, dropped: connection.waiting.length });
+        connection.waiting.length = 0;
+      }
       actor.send({ type: 'client.disconnected' });
       deps.router.unregister(address);
     });
@@ -225,6 +229,8 @@ export function createProxyServer(deps: ListenerDeps): Server {
 
   /** Hand an exchange to the actor: from now until its response closes it counts against the pipelining limit. */
   function admit(connection: ClientConnection, exchange: Exchange): void {
+    // Destroyed, its 'close' still to come: what waits is dropped then, and must not be forwarded now.
+    if (connection.socket.destroyed) return;
     connection.admitted++;
     exchange.res.once('close', () => {
       // An attempt still waiting for its answer is given up, instead of holding a pooled
