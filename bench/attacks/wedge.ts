@@ -170,7 +170,7 @@ await delay(Math.max(0, settleMs - (performance.now() - closedAt)));
 measure(`${settleMs} ms after they closed`, await throughput());
 console.log(
   `upstream saw ${seen.attack} attack requests (${seen.attackAfterClose} after the attackers closed); ` +
-    `max pipelined per connection is the limit × ${connections} connection(s)`,
+    `(responses the kernel's socket buffers absorb complete as if read)`,
 );
 balancer.kill('SIGTERM');
 upstream.closeAllConnections();
