@@ -165,6 +165,48 @@ test('pipelining within the limit and beyond it: every request is answered, in o
   );
 });
 
+test('pipelined POSTs beyond the limit: each body reaches the upstream whole, and every request is answered in order', async (t) => {
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let bytes = 0;
+    req.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    req.once('end', () => {
+      const body = `got ${req.url} ${bytes}`;
+      res.writeHead(200, { 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+  const upstreamPort = await listenOnLoopback(server);
+  t.teardown(() => {
+    server.close();
+    server.closeAllConnections();
+  });
+  const balancer = await startBalancer(t, ['--upstream', `127.0.0.1:${upstreamPort}`, '--active-health-check-interval', '0']);
+  const count = MAX_PIPELINED * 3;
+  const socket = connect(balancer.port, '127.0.0.1');
+  await new Promise<void>((resolve) => socket.once('connect', resolve));
+  let requests = '';
+  for (let i = 0; i < count; i++) {
+    const body = 'b'.repeat(20_000 + i);
+    requests += `POST /u/${i} HTTP/1.1\r\nHost: client\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+  }
+  socket.write(requests);
+  let received = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (text: string) => (received += text));
+  const answers = await waitFor(
+    () => {
+      const found = [...received.matchAll(/got (\/u\/\d+ \d+)/g)].map((match) => match[1]);
+      return found.length === count ? found : undefined;
+    },
+    { timeoutMs: 10_000, what: `${count} answers to pipelined POSTs` },
+  );
+  socket.destroy();
+  t.deepEqual(
+    answers,
+    Array.from({ length: count }, (_, i) => `/u/${i} ${20_000 + i}`),
+  );
+});
+
 test('requests of clients that have gone are not forwarded: 4 pipelining connections close, and the upstream hears no more of them', async (t) => {
   const upstream = await startCountingUpstream(t, () => Buffer.from('ok'));
   const balancer = await startBalancer(t, ['--upstream', upstream.id, '--active-health-check-interval', '0']);
