@@ -83,7 +83,8 @@ const upstream = createServer((req: IncomingMessage, res: ServerResponse) => {
   res.writeHead(200, { 'content-length': body.length });
   res.end(body);
 });
-upstream.keepAliveTimeout = 60_000;
+// Idle pooled connections close within ~2 s (undici follows the Keep-Alive hint), so leftover descriptors are leaks.
+upstream.keepAliveTimeout = 2_000;
 await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
 const upstreamPort = (upstream.address() as AddressInfo).port;
 
