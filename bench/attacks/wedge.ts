@@ -5,6 +5,7 @@
  *
  *   npx tsc -p tsconfig.json && node dist/bench/attacks/wedge.js [--cli dist/src/cli/main.js]
  *     [--scenario pipeline|abandon|no-read] [--connections N] [--requests N] [--hold-ms MS] [--settle-ms MS]
+ *     [--upstream-keep-alive-ms MS] [--extra 'more balancebeam flags']
  *
  * - pipeline: each attacking connection pipelines --requests GETs for a 60 KB
  *   response, reads nothing, and closes after --hold-ms.
@@ -38,6 +39,7 @@ const { values } = parseArgs({
     requests: { type: 'string' },
     'hold-ms': { type: 'string' },
     'settle-ms': { type: 'string', default: '3000' },
+    'upstream-keep-alive-ms': { type: 'string', default: '2000' },
     extra: { type: 'string', default: '' },
   },
 });
@@ -83,8 +85,9 @@ const upstream = createServer((req: IncomingMessage, res: ServerResponse) => {
   res.writeHead(200, { 'content-length': body.length });
   res.end(body);
 });
-// Idle pooled connections close within ~2 s (undici follows the Keep-Alive hint), so leftover descriptors are leaks.
-upstream.keepAliveTimeout = 2_000;
+// undici follows the upstream's Keep-Alive hint: with a short one, idle pooled connections close soon and
+// descriptors left after the settle time are leaks; a long one (nginx keeps 75 s) shows a wedge that lasts.
+upstream.keepAliveTimeout = Number(values['upstream-keep-alive-ms']);
 await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
 const upstreamPort = (upstream.address() as AddressInfo).port;
 
