@@ -279,7 +279,8 @@ export function createProxyServer(deps: ListenerDeps): Server {
       return;
     }
     const receiving = connection?.latest;
-    if (receiving !== null && receiving !== undefined && connection !== undefined && connection.waiting.includes(receiving)) {
+    const waiting = receiving !== null && receiving !== undefined && connection?.waiting.includes(receiving) === true;
+    if (waiting && !receiving.req.complete) {
       // The error is in the body of a request still waiting for its turn: answered 400 when its turn comes.
       receiving.rejection ??= { status: 400, reason: `malformed request body (${code})` };
       return;
