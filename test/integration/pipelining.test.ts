@@ -120,7 +120,7 @@ test('pipelining attack: at most the pipelining limit reaches the upstream, and 
   const upstream = await startCountingUpstream(t, (path) => (path.startsWith('/attack') ? 1024 * 1024 : Buffer.from('ok')));
   const balancer = await startBalancer(t, ['--upstream', upstream.id, '--active-health-check-interval', '0']);
   const pid = balancer.process.pid;
-  t.is(await normalRequests(balancer.origin, 50, 2_000), 50, 'served before');
+  t.is(await normalRequests(balancer.origin, 50, 5_000), 50, 'served before');
   const fdsBefore = openFds(pid);
   const rssBeforeKb = procStatusKb(pid, 'VmRSS');
 
@@ -133,7 +133,7 @@ test('pipelining attack: at most the pipelining limit reaches the upstream, and 
   attacker.destroy();
 
   await waitFor(() => openFds(pid) <= fdsBefore + 2, { timeoutMs: 5_000, what: `descriptors back to ${fdsBefore} (+2)` });
-  t.is(await normalRequests(balancer.origin, 200, 2_000), 200, 'every request of a normal client is served after');
+  t.is(await normalRequests(balancer.origin, 200, 5_000), 200, 'every request of a normal client is served after');
   await waitFor(() => procStatusKb(pid, 'VmRSS') <= rssBeforeKb + 40 * 1024, { timeoutMs: 5_000, what: 'RSS back near its baseline' });
   t.is(upstream.attack, reachedWhileConnected, 'nothing more of the attacker’s was forwarded after it left');
   t.deepEqual(balancer.process.crashReports(), []);
@@ -237,7 +237,7 @@ test('requests of clients that have gone are not forwarded: 4 pipelining connect
   await new Promise((resolve) => setTimeout(resolve, 1_500));
   t.is(upstream.attack, atClose, 'no attacker request forwarded after they closed');
   t.true(atClose < 4 * 2_000, `${atClose} of 8,000 were forwarded at all`);
-  t.is(await normalRequests(balancer.origin, 50, 2_000), 50);
+  t.is(await normalRequests(balancer.origin, 50, 5_000), 50);
 });
 
 test('send timeout: clients that GET 100 MB and never read are disconnected after it, and others are served meanwhile', async (t) => {
@@ -256,7 +256,7 @@ test('send timeout: clients that GET 100 MB and never read are disconnected afte
 
   const stuck = await Promise.all(Array.from({ length: 6 }, () => pipelineAndNeverRead(port, '/attack/huge', 1)));
   await waitFor(() => upstream.attack === stuck.length, { timeoutMs: 5_000, what: 'every huge GET at the upstream' });
-  t.is(await normalRequests(origin, 50, 2_000), 50, 'others are served while they hang');
+  t.is(await normalRequests(origin, 50, 5_000), 50, 'others are served while they hang');
   // Disconnected: the balancer gives up their upstream requests (a paused client socket sees its FIN only once it reads).
   await waitFor(() => upstream.cut === stuck.length, { timeoutMs: 10_000, what: 'every huge response given up' });
   const received = await Promise.all(
@@ -271,5 +271,5 @@ test('send timeout: clients that GET 100 MB and never read are disconnected afte
     ),
   );
   for (const bytes of received) t.true(bytes < 100 * 1024 * 1024, `the connection was closed after ${bytes} bytes`);
-  t.is(await normalRequests(origin, 50, 2_000), 50, 'and after');
+  t.is(await normalRequests(origin, 50, 5_000), 50, 'and after');
 });
