@@ -120,7 +120,7 @@ function benchPorts(router: MailboxRouter, rateLimited: boolean): ConnectionPort
 }
 
 const client = { watchForSilence: () => undefined, close: () => {} };
-const timeouts = { keepAliveMs: 60_000, bodyIdleMs: 60_000 };
+const timeouts = { keepAliveMs: 60_000, bodyIdleMs: 60_000, sendMs: 60_000 };
 
 async function measureRequests(label: string, rateLimited: boolean, inFlight: number, requests: number, rounds: number): Promise<void> {
   const router = new MailboxRouter('p');

@@ -3,9 +3,16 @@
  * parses requests; this module turns each socket into a connection actor and
  * each parsed request into an Exchange for it. It decides nothing about
  * proxying; it applies the client limits that belong to the socket and the
- * parser (connection count, header size and read timeout) and tells the
- * actor about everything else (the head checks are the pipeline's first
- * filter, src/pipeline/request-limits.ts).
+ * parser (connection count, header size and read timeout, the pipelining
+ * depth) and tells the actor about everything else (the head checks are the
+ * pipeline's first filter, src/pipeline/request-limits.ts).
+ *
+ * Pipelining: at most `maxPipelinedRequests` of a connection's requests are
+ * between head and response end at once. At the limit the listener stops
+ * reading the socket (read-gate.ts), so further requests wait unparsed in the
+ * kernel and TCP backpressure stops the client. The heads llhttp had already
+ * parsed from the same read (at most 64 KB of them) wait here, unforwarded,
+ * and are handed to the actor one by one as earlier responses end.
  */
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -25,6 +32,7 @@ import { forwardToUpstream } from '../proxy/forward.js';
 import { relayResponse, respondWithStatus } from '../proxy/relay.js';
 import { DeferredRequestBody, requestHasBody } from '../proxy/request-body.js';
 import type { UpstreamPools } from '../proxy/upstream-pools.js';
+import { closeRequestGate, reopenRequestGate } from './read-gate.js';
 
 export interface ListenerDeps {
   readonly router: MailboxRouter;
@@ -42,9 +50,14 @@ interface ClientConnection {
   readonly actor: Actor<typeof connectionMachine>;
   readonly address: Address;
   readonly clientIp: string;
+  readonly socket: Socket;
   nextExchangeId: number;
   /** The newest exchange: the one whose body the parser is reading, if any. */
   latest: Exchange | null;
+  /** Exchanges handed to the actor whose response has not closed: at most maxPipelinedRequests. */
+  admitted: number;
+  /** Parsed beyond the pipelining limit, oldest first: handed over as earlier responses close. */
+  readonly waiting: Exchange[];
 }
 
 /**
@@ -110,7 +123,8 @@ export function createProxyServer(deps: ListenerDeps): Server {
     now: () => performance.now(),
   };
   const { limits } = deps;
-  const timeouts = { keepAliveMs: limits.keepAliveTimeoutMs, bodyIdleMs: limits.bodyTimeoutMs };
+  const timeouts = { keepAliveMs: limits.keepAliveTimeoutMs, bodyIdleMs: limits.bodyTimeoutMs, sendMs: limits.sendTimeoutMs };
+  const maxPipelined = Math.max(1, limits.maxPipelinedRequests);
 
   const server = createServer({
     // The header-read timeout is Node's: llhttp alone knows when a head starts and ends, and Node checks
@@ -142,9 +156,24 @@ export function createProxyServer(deps: ListenerDeps): Server {
     const client = { watchForSilence: (ms: number) => socket.setTimeout(ms), close: () => socket.destroy() };
     const actor = startActor(connectionMachine, { input: { address, ports, client, timeouts } });
     deps.router.register(localNameOf(address), actor);
-    (socket as TrackedSocket)[CONNECTION] = { actor, address, clientIp: clientIpOf(socket), nextExchangeId: 1, latest: null };
+    (socket as TrackedSocket)[CONNECTION] = {
+      actor,
+      address,
+      clientIp: clientIpOf(socket),
+      socket,
+      nextExchangeId: 1,
+      latest: null,
+      admitted: 0,
+      waiting: [],
+    };
     socket.once('close', () => {
       openConnections--;
+      const connection = connectionOf(socket);
+      if (connection !== undefined && (connection.admitted > 0 || connection.waiting.length > 0)) {
+        // The actor cancels what is in flight; what waits for its turn was never forwarded and is dropped here.
+        log.info('client left', { client: connection.clientIp, cancelled: connection.admitted, dropped: connection.waiting.length });
+        connection.waiting.length = 0;
+      }
       actor.send({ type: 'client.disconnected' });
       deps.router.unregister(address);
     });
@@ -180,14 +209,39 @@ export function createProxyServer(deps: ListenerDeps): Server {
     const body = requestHasBody(req) ? new DeferredRequestBody(req, limits.maxBodySize) : null;
     const exchange = new Exchange(connection.nextExchangeId++, req, res, connection.clientIp, performance.now(), body);
     connection.latest = exchange;
-    res.once('close', () => {
+    if (connection.admitted < maxPipelined) admit(connection, exchange);
+    else connection.waiting.push(exchange);
+    updateRequestGate(connection);
+  });
+
+  /** Hand an exchange to the actor: from now until its response closes it counts against the pipelining limit. */
+  function admit(connection: ClientConnection, exchange: Exchange): void {
+    // Destroyed, its 'close' still to come: what waits is dropped then, and must not be forwarded now.
+    if (connection.socket.destroyed) return;
+    connection.admitted++;
+    exchange.res.once('close', () => {
       // An attempt still waiting for its answer is given up, instead of holding a pooled
       // connection until the response timeout; a finished one ignores this.
       exchange.upstreamCall?.discard();
+      connection.admitted--;
       connection.actor.send({ type: 'response.finished', exchange });
+      const next = connection.waiting.shift();
+      if (next !== undefined) admit(connection, next);
+      updateRequestGate(connection);
     });
     connection.actor.send({ type: 'request.received', exchange });
-  });
+  }
+
+  /**
+   * Read the socket while under the limit, or while the newest request is one handed over whose body is
+   * still to come (it could not be read otherwise); else stop, so further requests wait unparsed.
+   */
+  function updateRequestGate(connection: ClientConnection): void {
+    const latest = connection.latest;
+    const bodyToRead = latest !== null && connection.waiting.length === 0 && latest.body !== null && !latest.req.complete;
+    if (connection.admitted < maxPipelined || bodyToRead) reopenRequestGate(connection.socket);
+    else closeRequestGate(connection.socket);
+  }
 
   // balancebeam does not tunnel: CONNECT is answered here (Node would otherwise drop the socket silently).
   server.on('connect', (req: IncomingMessage, socket: Socket) => {
@@ -212,6 +266,13 @@ export function createProxyServer(deps: ListenerDeps): Server {
       return;
     }
     const receiving = connection?.latest;
+    const waiting = receiving !== null && receiving !== undefined && connection?.waiting.includes(receiving) === true;
+    if (waiting && !receiving.req.complete) {
+      // The error is in the body of a request still waiting for its turn: its body fails now, so when its
+      // turn comes it is answered 400 without being forwarded.
+      receiving.body?.failWith('malformed');
+      return;
+    }
     if (receiving !== null && receiving !== undefined && !receiving.req.complete && !receiving.res.writableEnded) {
       // The error is in the body of a request already handed over: the actor aborts its upstream request
       // and answers 400 (or cuts the connection if a response has begun); the answer closes the connection.

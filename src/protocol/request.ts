@@ -12,7 +12,9 @@ export type ProxyFailureKind =
   | 'upstream-reset'
   | 'upstream-response-timeout'
   | 'upstream-protocol-error'
-  | 'request-body-failed';
+  | 'request-body-failed'
+  /** This process is out of ports, descriptors or buffers: answered 503, never held against the upstream. */
+  | 'local-resources-exhausted';
 
 /** A failed upstream attempt, as the connection actor decides on it. */
 export interface ProxyFailure {
@@ -29,7 +31,8 @@ export type RequestBodyFailure = 'too-large' | 'stalled' | 'malformed' | 'client
 /**
  * Every way a request can end: a closed set, so it can label logs and
  * metrics. `proxied` is the upstream's response relayed, whatever its status;
- * every other outcome is an answer of balancebeam's own, whose status
+ * `client-closed` and `client-send-timeout` end a request with nobody to
+ * answer; every other outcome is an answer of balancebeam's own, whose status
  * `statusFor` (src/proxy/outcome.ts) gives.
  */
 export type Outcome =
@@ -48,10 +51,13 @@ export type Outcome =
   | 'no-live-upstream'
   | Exclude<ProxyFailureKind, 'request-body-failed'>
   // The client's body failed while being forwarded.
-  | `request-body-${RequestBodyFailure}`;
+  | `request-body-${RequestBodyFailure}`
+  // The client went away, or stopped reading for --client-send-timeout: nothing more is sent to it.
+  | 'client-closed'
+  | 'client-send-timeout';
 
-/** An outcome balancebeam answers itself. */
-export type AnswerOutcome = Exclude<Outcome, 'proxied'>;
+/** An outcome balancebeam answers itself, with a status of its own. */
+export type AnswerOutcome = Exclude<Outcome, 'proxied' | 'client-closed' | 'client-send-timeout'>;
 
 /** A filter's decision to answer the request itself rather than forward it. */
 export interface Answer {

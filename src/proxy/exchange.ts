@@ -39,8 +39,13 @@ export class Exchange {
   nextFilter = 0;
   /** A filter said PENDING: the next `request.verdict` for this request resumes it (once). */
   awaitingVerdict = false;
-  /** The attempt under way, if any: given up when the client's response closes before it is done. */
-  upstreamCall: { discard(): void } | null = null;
+  /**
+   * The attempt under way, if any: given up when the client's response closes
+   * before it is done, or the client leaves. `awaitingClientSince` (ms, the
+   * actor's clock) says since when its response has been waiting on the client,
+   * for the send timeout.
+   */
+  upstreamCall: { discard(): void; readonly awaitingClientSince: number | null } | null = null;
 
   constructor(
     readonly id: number,

@@ -11,10 +11,16 @@ const CONNECT_FAILURES: Record<string, ProxyFailureKind> = {
   ETIMEDOUT: 'upstream-connect-timeout',
   EHOSTUNREACH: 'upstream-unreachable',
   ENETUNREACH: 'upstream-unreachable',
-  EADDRNOTAVAIL: 'upstream-unreachable',
   ENOTFOUND: 'upstream-unreachable',
   EAI_AGAIN: 'upstream-unreachable',
 };
+
+/**
+ * This process ran out of something (ephemeral ports, descriptors, socket
+ * buffers): no sign about the upstream, so never a health mark against it, and
+ * not worth another upstream, which needs the same resources.
+ */
+const LOCAL_RESOURCE_ERRORS: ReadonlySet<string> = new Set(['EADDRNOTAVAIL', 'EMFILE', 'ENFILE', 'ENOBUFS']);
 
 const LATER_FAILURES: Record<string, ProxyFailureKind> = {
   ECONNRESET: 'upstream-reset',
@@ -45,6 +51,7 @@ export function classifyUpstreamError(
   const code = errorCode(error);
   const message = error instanceof Error ? error.message : String(error);
   if (requestBodyFailed) return { kind: 'request-body-failed', upstreamId, message, connectFailed: false };
+  if (LOCAL_RESOURCE_ERRORS.has(code)) return { kind: 'local-resources-exhausted', upstreamId, message: code, connectFailed: false };
   const connectKind = CONNECT_FAILURES[code];
   if (connectKind !== undefined) return { kind: connectKind, upstreamId, message: code, connectFailed: true };
   // undici's parser error for bytes that are not HTTP at all (no status line) carries no code: known by its class.

@@ -20,6 +20,7 @@ const STATUS: Readonly<Record<AnswerOutcome, number>> = {
   'upstream-protocol-error': 502,
   'upstream-connect-timeout': 504,
   'upstream-response-timeout': 504,
+  'local-resources-exhausted': 503,
   'request-body-too-large': 413,
   'request-body-stalled': 408,
   'request-body-malformed': 400,

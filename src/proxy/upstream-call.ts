@@ -51,6 +51,15 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
   /** This attempt has been counted out of its upstream's in-flight figure: guards the exactly-once. */
   private released = false;
   private readonly dispatchedAt = performance.now();
+  /**
+   * Since when (performance.now()) this response has been waiting on the
+   * client: a write it refused and has not drained, or its turn on a
+   * pipelined connection not yet come. Null while it is not waiting. After the
+   * last write the stamp stays until the response closes (Node emits no
+   * 'drain' once a response has ended): the client has the send timeout to take
+   * what is buffered.
+   */
+  awaitingClientSince: number | null = null;
 
   constructor(
     /** Its upstream's load figures: counted in by forward.ts, counted out here. */
@@ -67,6 +76,13 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
   pipeTo(exchange: Exchange): void {
     const { res } = exchange;
     if (this.discarded) return;
+    if (res.socket === null && !res.destroyed) {
+      // Pipelined behind a response still being written: wait for Node to attach this one, upstream paused.
+      this.awaitingClientSince ??= performance.now();
+      res.once('socket', () => this.pipeTo(exchange));
+      return;
+    }
+    this.awaitingClientSince = null;
     if (this.endedEarly === 'broken') {
       res.destroy();
       return;
@@ -83,10 +99,10 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
       return;
     }
     this.target = res;
-    res.on('drain', this.resume);
+    res.on('drain', this.onDrain);
     if (this.pausedForDecision) {
       this.pausedForDecision = false;
-      this.resume();
+      this.resumeUpstream?.();
     }
   }
 
@@ -101,8 +117,11 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
   // undici's handler interface -------------------------------------------------
 
   onConnect(abort: Abort): void {
+    // Discarded while queued in the pool (its client left): undici's abort at this point would destroy
+    // the pooled connection the request was about to be written on. An error thrown here fails this
+    // request alone (undici's errorRequest): it is dropped unsent and the connection serves the next one.
+    if (this.discarded) throw new Error('response discarded before it was sent');
     this.abortUpstream = abort;
-    if (this.discarded) abort(new Error('response discarded'));
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
@@ -123,7 +142,9 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
     const target = this.target;
     if (target === null) return !this.discarded;
     if (this.taps !== null) for (const tap of this.taps) tap.data(chunk);
-    return target.write(chunk);
+    if (target.write(chunk)) return true;
+    this.awaitingClientSince = performance.now();
+    return false;
   }
 
   onComplete(): void {
@@ -155,7 +176,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
 
   // ---------------------------------------------------------------------------
 
-  private readonly resume = (): void => {
+  private readonly onDrain = (): void => {
+    this.awaitingClientSince = null;
     this.resumeUpstream?.();
   };
 
@@ -182,7 +204,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
     const target = this.target;
     if (target === null) return null;
     this.target = null;
-    target.off('drain', this.resume);
+    target.off('drain', this.onDrain);
     return target;
   }
 }

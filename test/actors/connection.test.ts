@@ -103,6 +103,7 @@ class FakePorts implements ConnectionPorts {
 
 const KEEP_ALIVE_MS = 5_000;
 const BODY_IDLE_MS = 4_000;
+const SEND_MS = 6_000;
 
 /** The client socket as the actor's timer sees it: the silence periods it was armed with, and closes. */
 class FakeClient {
@@ -131,7 +132,7 @@ function startConnection(
   const clock = new SimulatedClock();
   const ports = new FakePorts(options.rateLimited ?? false, options.live ?? ['u1', 'u2'], clock, options.retries, options.filters);
   const client = new FakeClient();
-  const timeouts = { keepAliveMs: KEEP_ALIVE_MS, bodyIdleMs: BODY_IDLE_MS };
+  const timeouts = { keepAliveMs: KEEP_ALIVE_MS, bodyIdleMs: BODY_IDLE_MS, sendMs: SEND_MS };
   const actor = startActor(connectionMachine, { input: { address: SELF, ports, client, timeouts }, clock });
   return { ports, actor, clock, client };
 }
@@ -456,7 +457,121 @@ test('client.disconnected ends the actor; a later upstream response is released'
   await settle(ports.forwardAt(0), responded(request, late.response));
   t.deepEqual(ports.relayed, []);
   t.true(late.destroyed());
-  t.deepEqual(ports.completed_, []);
+  t.deepEqual(ports.completed_, [request], 'the cancelled request is logged once');
+  t.is(request.outcome, 'client-closed');
+});
+
+test('a local resource error (out of ports or descriptors) is answered 503, never reported against the upstream nor failed over', async (t) => {
+  const { ports, actor } = startConnection();
+  const request = exchange(1);
+  actor.send({ type: 'request.received', exchange: request });
+  await settle(ports.forwardAt(0), failed(request, failure('local-resources-exhausted', 'u1', false, 'EADDRNOTAVAIL')));
+  t.deepEqual(ports.sent, [], 'no health mark');
+  t.is(ports.forwards.length, 1, 'not sent elsewhere');
+  t.deepEqual(ports.responded.map((r) => r.status), [503]);
+});
+
+/** An attempt as the actor sees it: whether it was discarded, and since when it has waited on the client. */
+function stubCall(awaitingClientSince: number | null = null): { discarded: number; awaitingClientSince: number | null; discard(): void } {
+  return {
+    discarded: 0,
+    awaitingClientSince,
+    discard() {
+      this.discarded++;
+    },
+  };
+}
+
+test('cancel on disconnect: every attempt in flight is discarded, a body being read failed, a verdict still awaited forgotten', async (t) => {
+  const { ports, actor } = startConnection({ rateLimited: true });
+  const streaming = exchange(1);
+  const uploading = exchange(2, { method: 'POST', body: stubBody(true) });
+  const queued = exchange(3, { method: 'POST', body: stubBody(false) });
+  const awaitingVerdict = exchange(4);
+  for (const each of [streaming, uploading, queued, awaitingVerdict]) actor.send({ type: 'request.received', exchange: each });
+  for (const id of [1, 2, 3]) actor.send({ type: 'request.verdict', requestId: id, answer: null });
+  t.is(ports.forwards.length, 3);
+  const calls = [stubCall(), stubCall(), stubCall()];
+  [streaming, uploading, queued].forEach((each, i) => (each.upstreamCall = calls[i] ?? null));
+  await settle(ports.forwardAt(0), responded(streaming, upstreamResponse().response));
+
+  actor.send({ type: 'client.disconnected' });
+  t.true(actor.getSnapshot().matches('closed'));
+  t.deepEqual(
+    calls.map((call) => call.discarded),
+    [1, 1, 1],
+    'each attempt discarded once (a queued one is then dropped unsent)',
+  );
+  t.is(uploading.body?.failure, 'client-aborted', 'the body being read is failed');
+  t.is(queued.body?.failure, null, 'a body not yet started is left alone (failing it would cost undici a connection)');
+  t.deepEqual(ports.completed_, [streaming, uploading, queued, awaitingVerdict], 'each logged once');
+  t.true([streaming, uploading, queued, awaitingVerdict].every((each) => each.outcome === 'client-closed'));
+
+  actor.send({ type: 'request.verdict', requestId: 4, answer: null });
+  t.is(ports.forwards.length, 3, 'a late verdict sends nothing');
+});
+
+test('send timeout: a response waiting on the client that long disconnects it, not a moment before', async (t) => {
+  const { ports, actor, clock, client } = startConnection();
+  const stuck = exchange(1);
+  const behind = exchange(2);
+  actor.send({ type: 'request.received', exchange: stuck });
+  actor.send({ type: 'request.received', exchange: behind });
+  await settle(ports.forwardAt(0), responded(stuck, upstreamResponse().response));
+  const stuckCall = stubCall(clock.now());
+  const behindCall = stubCall();
+  stuck.upstreamCall = stuckCall;
+  behind.upstreamCall = behindCall;
+
+  clock.increment(SEND_MS - 1);
+  actor.send({ type: 'client.silent' });
+  t.is(client.closed, 0);
+  t.true(busy(actor));
+  t.deepEqual(client.armed, [SILENCE_MS, SILENCE_MS], 'the timer is armed again');
+
+  clock.increment(1);
+  actor.send({ type: 'client.silent' });
+  t.is(client.closed, 1, 'disconnected');
+  t.true(actor.getSnapshot().matches('closing'));
+  t.is(stuck.outcome, 'client-send-timeout');
+  t.is(behind.outcome, null);
+
+  actor.send({ type: 'client.disconnected' });
+  t.deepEqual([stuckCall.discarded, behindCall.discarded], [1, 1], 'both upstream requests released');
+  t.is(behind.outcome, 'client-closed');
+});
+
+test('send timeout: a pipelined response waiting for its turn counts as waiting on the client', async (t) => {
+  const { ports, actor, clock, client } = startConnection();
+  const first = exchange(1);
+  const second = exchange(2);
+  actor.send({ type: 'request.received', exchange: first });
+  actor.send({ type: 'request.received', exchange: second });
+  await settle(ports.forwardAt(0), responded(first, upstreamResponse().response));
+  await settle(ports.forwardAt(1), responded(second, upstreamResponse().response));
+  first.upstreamCall = stubCall();
+  second.upstreamCall = stubCall(clock.now());
+  clock.increment(SEND_MS);
+  actor.send({ type: 'client.silent' });
+  t.is(client.closed, 1);
+  t.is(second.outcome, 'client-send-timeout');
+});
+
+test('send timeout: a client that takes its responses, however slowly, is not disconnected', async (t) => {
+  const { ports, actor, clock, client } = startConnection();
+  const request = exchange(1);
+  actor.send({ type: 'request.received', exchange: request });
+  await settle(ports.forwardAt(0), responded(request, upstreamResponse().response));
+  const call = stubCall();
+  request.upstreamCall = call;
+  for (let i = 0; i < 10; i++) {
+    clock.increment(SEND_MS / 2);
+    call.awaitingClientSince = clock.now() - SEND_MS / 2 + 1; // refused, then drained, then refused again
+    actor.send({ type: 'client.silent' });
+  }
+  t.is(client.closed, 0);
+  t.true(busy(actor));
+  t.is(call.discarded, 0);
 });
 
 test('client.disconnected while idle ends the actor; nothing is done after', (t) => {
@@ -469,11 +584,12 @@ test('client.disconnected while idle ends the actor; nothing is done after', (t)
   t.deepEqual(ports.forwards, []);
 });
 
-test('the socket’s inactivity timer is armed at start, with the shorter of keep-alive and a quarter of the body timeout', (t) => {
+test('the socket’s inactivity timer is armed at start, with the shorter of keep-alive and a quarter of the body and send timeouts', (t) => {
   const { client } = startConnection();
   t.deepEqual(client.armed, [SILENCE_MS]);
-  t.is(silencePeriodMs({ keepAliveMs: 5_000, bodyIdleMs: 60_000 }), 5_000);
-  t.is(silencePeriodMs({ keepAliveMs: 75_000, bodyIdleMs: 8_000 }), 2_000);
+  t.is(silencePeriodMs({ keepAliveMs: 5_000, bodyIdleMs: 60_000, sendMs: 60_000 }), 5_000);
+  t.is(silencePeriodMs({ keepAliveMs: 75_000, bodyIdleMs: 8_000, sendMs: 60_000 }), 2_000);
+  t.is(silencePeriodMs({ keepAliveMs: 75_000, bodyIdleMs: 60_000, sendMs: 2_000 }), 500);
 });
 
 test('keep-alive timeout: an idle connection gone silent is closed once idle that long, not a moment before', (t) => {

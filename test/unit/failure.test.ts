@@ -30,11 +30,19 @@ test('undici’s connect timeout is a connect failure: connect timeout', (t) => 
 });
 
 test('unreachable hosts are connect failures', (t) => {
-  for (const code of ['EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']) {
+  for (const code of ['EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']) {
     const failure = classifyUpstreamError(systemError(code, code), UPSTREAM, false);
     t.is(failure.kind, 'upstream-unreachable', code);
     t.true(failure.connectFailed, code);
   }
+});
+
+test('a local resource error is its own kind, no connect failure (no health mark, no fail-over), answered 503', (t) => {
+  for (const code of ['EADDRNOTAVAIL', 'EMFILE', 'ENFILE', 'ENOBUFS']) {
+    const failure = classifyUpstreamError(systemError(code, `connect ${code} 127.0.0.1:9001`), UPSTREAM, false);
+    t.deepEqual(failure, { kind: 'local-resources-exhausted', upstreamId: UPSTREAM, message: code, connectFailed: false }, code);
+  }
+  t.is(statusFor(outcomeOfFailure({ kind: 'local-resources-exhausted', upstreamId: UPSTREAM, message: '', connectFailed: false }, null)), 503);
 });
 
 test('undici’s headers timeout is a response timeout on an established connection', (t) => {
@@ -83,7 +91,7 @@ test('an error without a code is a reset carrying its message; a thrown non-erro
   t.is(classifyUpstreamError({ code: 42 }, UPSTREAM, false).kind, 'upstream-reset');
 });
 
-test('a failed attempt answered: timeouts are 504, a failed request body 400, the rest 502', (t) => {
+test('a failed attempt answered: timeouts are 504, a failed request body 400, local exhaustion 503, the rest 502', (t) => {
   const expected: Record<ProxyFailureKind, number> = {
     'upstream-refused': 502,
     'upstream-connect-timeout': 504,
@@ -92,6 +100,7 @@ test('a failed attempt answered: timeouts are 504, a failed request body 400, th
     'upstream-response-timeout': 504,
     'upstream-protocol-error': 502,
     'request-body-failed': 400,
+    'local-resources-exhausted': 503,
   };
   for (const [kind, status] of Object.entries(expected) as [ProxyFailureKind, number][]) {
     t.is(statusFor(outcomeOfFailure({ kind, upstreamId: UPSTREAM, message: kind, connectFailed: false }, null)), status, kind);
