@@ -40,6 +40,12 @@ interface ClientConnection {
   nextExchangeId: number;
   /** The newest exchange: the one whose body the parser is reading, if any. */
   latest: Exchange | null;
+  /**
+   * A request on it was rejected: it closes after that answer. Requests the
+   * parser finds pipelined behind the rejected one are never forwarded (the
+   * framing the client chose is what was rejected).
+   */
+  rejected: boolean;
 }
 
 /**
@@ -152,7 +158,7 @@ export function createProxyServer(deps: ListenerDeps): Server {
     const client = { watchForSilence: (ms: number) => socket.setTimeout(ms), close: () => socket.destroy() };
     const actor = startActor(connectionMachine, { input: { address, ports, client, timeouts } });
     deps.router.register(localNameOf(address), actor);
-    (socket as TrackedSocket)[CONNECTION] = { actor, address, clientIp: clientIpOf(socket), nextExchangeId: 1, latest: null };
+    (socket as TrackedSocket)[CONNECTION] = { actor, address, clientIp: clientIpOf(socket), nextExchangeId: 1, latest: null, rejected: false };
     socket.once('close', () => {
       openConnections--;
       actor.send({ type: 'client.disconnected' });
@@ -181,7 +187,9 @@ export function createProxyServer(deps: ListenerDeps): Server {
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (isRefused(req.socket)) return;
     const connection = connectionOf(req.socket);
-    if (connection === undefined) {
+    if (connection === undefined || connection.rejected) {
+      // Destroyed only once the responses before it have gone out: Node attaches a pipelined response to
+      // the socket when its turn comes.
       res.destroy();
       return;
     }
@@ -190,6 +198,7 @@ export function createProxyServer(deps: ListenerDeps): Server {
     const exchange = new Exchange(connection.nextExchangeId++, req, res, connection.clientIp, performance.now(), body);
     if (rejection !== null) {
       exchange.rejection = rejection;
+      connection.rejected = true;
       log.warn('rejected request', { client: connection.clientIp, status: rejection.status, reason: rejection.reason });
     }
     connection.latest = exchange;
