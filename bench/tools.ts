@@ -3,7 +3,7 @@
  * PATH or in /usr/sbin. A fresh machine with only Node.js has none of them:
  * the run then measures what it can and says what it skipped.
  */
-import { existsSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 
 export type Tool = 'nginx' | 'haproxy' | 'wrk';
@@ -12,9 +12,18 @@ export type Tool = 'nginx' | 'haproxy' | 'wrk';
 export function locateTool(name: Tool): string | null {
   for (const directory of (process.env['PATH'] ?? '').split(':').concat(['/usr/sbin', '/sbin'])) {
     const candidate = join(directory, name);
-    if (directory !== '' && existsSync(candidate)) return candidate;
+    if (directory !== '' && isExecutable(candidate)) return candidate;
   }
   return null;
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function requireTool(name: Tool): string {
