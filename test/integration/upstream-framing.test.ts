@@ -11,6 +11,7 @@ import test from 'ava';
 import { startBalancer } from '../helpers/balancer.js';
 import { RawConnection } from '../helpers/client.js';
 import { startRawUpstream } from '../helpers/raw-upstream.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Present in every bad response; the client must never see it. */
 const MARK = 'injected';
@@ -71,7 +72,7 @@ test(`${cases.length} malformed upstream response heads: each a 502 from the bal
   const observed: string[] = [];
   for (const [index, { title }] of cases.entries()) {
     // Wait until the previous case's health mark has been undone by a passing check.
-    await balancer.process.waitForLog(() => balancer.process.logsWith(isHealthChange).at(-1)?.msg !== 'upstream marked dead', {
+    await waitFor(() => balancer.process.logsWith(isHealthChange).at(-1)?.msg !== 'upstream marked dead', {
       timeoutMs: 10_000,
       what: `${upstream.id} healthy again before case ${index}`,
     });
