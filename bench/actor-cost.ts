@@ -115,6 +115,7 @@ function benchPorts(router: MailboxRouter, rateLimited: boolean): ConnectionPort
       queueMicrotask(() => settled({ type: 'upstream.responded', exchange, response: fakeUpstreamResponse })),
     relay: () => {},
     respond: () => {},
+    drop: () => {},
     now: () => performance.now(),
   };
 }

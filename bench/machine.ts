@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { join } from 'node:path';
-import { findCommand } from './products.js';
+import { locateTool, type Tool } from './tools.js';
 
 export interface MachineDescription {
   cpuModel: string;
@@ -32,6 +32,12 @@ function packageVersion(repoRoot: string, name: string): string {
   return manifest.version;
 }
 
+/** A tool's version line, or "not installed". */
+function toolVersion(name: Tool, args: string[], clean: (line: string) => string): string {
+  const path = locateTool(name);
+  return path === null ? 'not installed' : clean(bothStreams(path, args));
+}
+
 export function describeMachine(repoRoot: string): MachineDescription {
   const own = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
   const commit = commandOutput('git', ['-C', repoRoot, 'rev-parse', '--short', 'HEAD']).trim();
@@ -42,9 +48,9 @@ export function describeMachine(repoRoot: string): MachineDescription {
     versions: {
       balancebeam: `${own.version} (${commit})`,
       node: process.version,
-      nginx: bothStreams(findCommand('nginx'), ['-v']).replace('nginx version: nginx/', ''),
-      haproxy: bothStreams(findCommand('haproxy'), ['-v']).replace('HAProxy version ', '').replace(/ - https.*$/, ''),
-      wrk: bothStreams(findCommand('wrk'), ['-v']).replace(/^wrk /, '').replace(/ Copyright.*$/, ''),
+      nginx: toolVersion('nginx', ['-v'], (line) => line.replace('nginx version: nginx/', '')),
+      haproxy: toolVersion('haproxy', ['-v'], (line) => line.replace('HAProxy version ', '').replace(/ - https.*$/, '')),
+      wrk: toolVersion('wrk', ['-v'], (line) => line.replace(/^wrk /, '').replace(/ Copyright.*$/, '')),
       'http-proxy': packageVersion(repoRoot, 'http-proxy'),
       fastify: packageVersion(repoRoot, 'fastify'),
       '@fastify/reply-from': packageVersion(repoRoot, '@fastify/reply-from'),

@@ -3,11 +3,12 @@
  * a fresh port, round-robins over the same two origins, and is pinned with
  * taskset; `start` returns once it answers `GET /`.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { haproxyConfig, proxyNginxConfig } from './configs.js';
 import { freePort, waitUntilAnswering } from './ports.js';
 import { logTail, startTracked, stopTracked, type StartedProcess } from './processes.js';
+import { requireTool, type Tool } from './tools.js';
 
 export interface BenchContext {
   /** The run's temp directory: configs, pid files, logs. */
@@ -31,16 +32,9 @@ export interface Product {
   name: string;
   /** How it is set up, for the report. */
   description: string;
+  /** Tools it cannot run without; a run where one is missing skips the product and says so. */
+  needs: readonly Tool[];
   start(context: BenchContext): Promise<RunningProduct>;
-}
-
-/** nginx and haproxy are in /usr/sbin, which is not on every PATH. */
-export function findCommand(name: string): string {
-  for (const directory of (process.env['PATH'] ?? '').split(':').concat(['/usr/sbin', '/sbin'])) {
-    const candidate = join(directory, name);
-    if (directory !== '' && existsSync(candidate)) return candidate;
-  }
-  throw new Error(`${name} is not installed (bench/install.sh installs it)`);
 }
 
 async function startPinned(
@@ -71,6 +65,7 @@ function nodePeer(name: string, file: string, description: string): Product {
   return {
     name,
     description,
+    needs: [],
     async start(context) {
       const port = await freePort();
       const script = join(context.repoRoot, 'dist/bench/peers', file);
@@ -98,6 +93,7 @@ function balancebeam(workers: number, allCpus = false): Product {
   const pinning = allCpus ? ' (pinned to both CPUs, sharing CPU 1 with wrk and the origins)' : workers > 1 ? ' (primary + workers, all pinned to the proxy CPU)' : '';
   return {
     name,
+    needs: [],
     description: `balancebeam --workers ${workers}${pinning}, active health checks off, --log-level warn, run with the node flags of its bin`,
     async start(context) {
       const port = await freePort();
@@ -113,7 +109,8 @@ function balancebeam(workers: number, allCpus = false): Product {
 export const PRODUCTS: readonly Product[] = [
   {
     name: 'direct',
-    description: 'no proxy: wrk straight to the first origin (the physical reference; no proxy CPU or RSS)',
+    description: 'no proxy: the load straight to the first origin (the physical reference; no proxy CPU or RSS)',
+    needs: [],
     start(context) {
       const port = context.originPorts[0] ?? 0;
       return Promise.resolve({ port, pid: null, stop: () => Promise.resolve() });
@@ -122,21 +119,23 @@ export const PRODUCTS: readonly Product[] = [
   {
     name: 'nginx',
     description: 'nginx, 1 worker, upstream keepalive 64, proxy_http_version 1.1',
+    needs: ['nginx'],
     async start(context) {
       const port = await freePort();
       const config = join(context.directory, 'proxy-nginx.conf');
       writeFileSync(config, proxyNginxConfig(context.directory, port, context.originPorts));
-      return startPinned(context, 'nginx', port, findCommand('nginx'), ['-p', context.directory, '-e', join(context.directory, 'proxy-nginx-error.log'), '-c', config]);
+      return startPinned(context, 'nginx', port, requireTool('nginx'), ['-p', context.directory, '-e', join(context.directory, 'proxy-nginx-error.log'), '-c', config]);
     },
   },
   {
     name: 'haproxy',
     description: 'HAProxy, nbthread 1, balance roundrobin, http-reuse always',
+    needs: ['haproxy'],
     async start(context) {
       const port = await freePort();
       const config = join(context.directory, 'haproxy.cfg');
       writeFileSync(config, haproxyConfig(context.directory, port, context.originPorts));
-      return startPinned(context, 'haproxy', port, findCommand('haproxy'), ['-db', '-f', config]);
+      return startPinned(context, 'haproxy', port, requireTool('haproxy'), ['-db', '-f', config]);
     },
   },
   nodePeer('node-http-proxy', 'node-http-proxy.js', 'http-proxy behind node:http, keep-alive http.Agent (maxSockets 256)'),

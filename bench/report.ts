@@ -156,6 +156,8 @@ export interface ReportInput {
     command: string;
   };
   pinning: string;
+  /** What drove the load, what the origins were, which products were skipped for a missing tool. */
+  harness: string;
   chartFile: string;
 }
 
@@ -185,6 +187,8 @@ export function toMarkdown(input: ReportInput): string {
   out.push(`**Versions:** ${Object.entries(machine.versions).map(([name, version]) => `${name} ${version}`).join('; ')}.`);
   out.push('');
   out.push(`**Pinning:** ${input.pinning}`);
+  out.push('');
+  out.push(`**Load, origins, skipped:** ${input.harness}`);
   out.push('');
   out.push('**CPU µs/req** is the proxy\'s own CPU time (utime + stime from /proc, summed over all its processes) divided by the requests served: the fair figure on a shared machine. **Peak RSS** is the highest summed VmRSS of the proxy\'s processes, sampled every 100 ms during the row.');
   out.push('');

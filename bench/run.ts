@@ -1,9 +1,12 @@
 /**
- * `npm run bench`: installs what is missing, starts two origins, then for
+ * `npm run bench`: installs what is missing (unless `--no-install`), starts
+ * two origins, then for
  * each round starts every product in turn (rotating who goes first), drives
  * every scenario through it with wrk while reading its CPU time and memory
  * from /proc, and writes the medians as markdown, CSV and an SVG chart.
- * Everything it starts is killed on exit, error, Ctrl-C or SIGTERM.
+ * Everything it starts is killed on exit, error, Ctrl-C or SIGTERM. A product
+ * whose tool is missing is skipped (logged as `skipped: …`); without nginx
+ * the origins are Node servers, without wrk the Node load loop drives the load.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,7 +23,8 @@ import { PRODUCTS, type BenchContext, type Product } from './products.js';
 import { startOrigins } from './origins.js';
 import { REFERENCE_PRODUCT, summarize, toCsv, toMarkdown, type Measurement } from './report.js';
 import { SCENARIOS } from './scenarios.js';
-import { runWrk, writeWrkScript } from './wrk.js';
+import { locateTool } from './tools.js';
+import { chooseLoadTool, runWrk, writeWrkScript } from './wrk.js';
 import { updateBenchmarksFile } from './benchmarks-file.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -28,7 +32,14 @@ const options = parseBenchOptions(process.argv.slice(2));
 const startedAt = Date.now();
 cleanUpOnExit();
 
-if (options.install) execFileSync('bash', [join(repoRoot, 'bench/install.sh')], { stdio: 'inherit' });
+if (options.install) {
+  try {
+    execFileSync('bash', [join(repoRoot, 'bench/install.sh')], { stdio: 'inherit' });
+  } catch {
+    // Not root, or no network: measure what is installed (the skipped products are named below).
+    console.log('bench: installing nginx, HAProxy and wrk failed; running with what is installed');
+  }
+}
 
 const twoCpus = Number(execFileSync('nproc', { encoding: 'utf8' }).trim()) >= 2;
 const proxyCpu = '0';
@@ -42,9 +53,13 @@ const pinning = twoCpus
 // The harness samples /proc while wrk runs: keep it off the proxy's CPU.
 execFileSync('taskset', ['-a', '-p', '-c', loadCpu, String(process.pid)], { stdio: 'ignore' });
 
-const products: Product[] = PRODUCTS.filter(
+const chosen: Product[] = PRODUCTS.filter(
   (product) => options.only === null || options.only.includes(product.name) || product.name === REFERENCE_PRODUCT,
 );
+const missingTools = (product: Product): string[] => product.needs.filter((tool) => locateTool(tool) === null);
+const products = chosen.filter((product) => missingTools(product).length === 0);
+const skipped = chosen.filter((product) => missingTools(product).length > 0);
+const loadTool = chooseLoadTool();
 const scenarios = SCENARIOS.filter((scenario) => options.scenarios === null || options.scenarios.includes(scenario.name));
 const defaultOut = join(repoRoot, 'bench/results');
 const outDirectory = resolve(options.out ?? (options.smoke ? join(defaultOut, 'tmp') : defaultOut));
@@ -57,6 +72,13 @@ process.env[RUN_MARKER] = directory; // inherited by every child
 const log = (line: string): void => console.log(`[${((Date.now() - startedAt) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 const expected = options.rounds * products.length * scenarios.length * (options.seconds + options.warmupSeconds);
 log(`scratch directory: ${directory}`);
+const skippedList = skipped.length === 0 ? 'none' : skipped.map((product) => `${product.name} (${missingTools(product).join(', ')} not installed)`).join(', ');
+log(`skipped: ${skippedList}`);
+log(
+  loadTool === 'wrk'
+    ? 'load: wrk'
+    : 'load: the Node load loop (bench/node-load.ts; wrk is not installed): every product is exercised, but the figures are capped by the loop and not comparable with wrk runs',
+);
 log(`${products.length} products × ${scenarios.length} scenarios × ${options.rounds} rounds, ${options.seconds} s per row + ${options.warmupSeconds} s warm-up: about ${Math.ceil(expected / 60)} min of load`);
 
 const machine = describeMachine(repoRoot);
@@ -65,6 +87,7 @@ const actorCost = await measureActorCost(repoRoot, proxyCpu, options.smoke);
 for (const cost of actorCost) log(`  ${cost.label}: ${cost.microsecondsPerRequest.toFixed(2)} µs, ${cost.heapBytesPerRequest ?? 'n/a'} heap bytes`);
 
 const origins = await startOrigins(directory, loadCpu);
+log(`origins: ${origins.description}`);
 const balancebeamRoot = options.balancebeam === null ? repoRoot : resolve(options.balancebeam);
 if (balancebeamRoot !== repoRoot) log(`balancebeam: the build in ${balancebeamRoot}`);
 const context: BenchContext = { directory, repoRoot, originPorts: origins.ports, proxyCpu, balancebeamRoot };
@@ -81,11 +104,11 @@ for (let round = 1; round <= options.rounds; round++) {
       const [firstScenario] = SCENARIOS;
       if (options.startWarmupSeconds > 0 && firstScenario !== undefined) {
         const script = scripts.get(firstScenario.name) ?? writeWrkScript(directory, firstScenario);
-        await runWrk({ port: running.port, scenario: firstScenario, script, cpu: loadCpu, logPath: wrkLog, seconds: options.startWarmupSeconds });
+        await runWrk({ port: running.port, scenario: firstScenario, script, cpu: loadCpu, logPath: wrkLog, tool: loadTool, seconds: options.startWarmupSeconds });
       }
       for (const scenario of scenarios) {
         const script = scripts.get(scenario.name) ?? '';
-        const load = { port: running.port, scenario, script, cpu: loadCpu, logPath: wrkLog };
+        const load = { port: running.port, scenario, script, cpu: loadCpu, logPath: wrkLog, tool: loadTool };
         if (options.warmupSeconds > 0) await runWrk({ ...load, seconds: options.warmupSeconds });
         const cpuBefore = running.pid === null ? 0 : treeCpuSeconds(running.pid);
         const memory = running.pid === null ? null : samplePeakRss(running.pid);
@@ -140,13 +163,15 @@ const markdown = toMarkdown({
     command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
   },
   pinning,
+  harness: `load by ${loadTool === 'wrk' ? 'wrk' : 'the Node load loop (wrk not installed; figures capped by it)'}; origins: ${origins.description}; skipped: ${skippedList}.`,
   chartFile: 'latest.svg',
 });
 writeFileSync(mdPath, markdown);
 console.log(`\n${markdown}`);
 // Only a full run into the committed results directory becomes the record in BENCHMARKS.md.
 const benchmarksFile = join(repoRoot, 'BENCHMARKS.md');
-if (outDirectory === defaultOut && !options.smoke && balancebeamRoot === repoRoot && existsSync(benchmarksFile)) {
+const completeRun = skipped.length === 0 && loadTool === 'wrk' && locateTool('nginx') !== null;
+if (outDirectory === defaultOut && !options.smoke && completeRun && balancebeamRoot === repoRoot && existsSync(benchmarksFile)) {
   writeFileSync(benchmarksFile, updateBenchmarksFile(readFileSync(benchmarksFile, 'utf8'), markdown, relative(repoRoot, svgPath)));
   log('BENCHMARKS.md updated');
 }

@@ -7,8 +7,12 @@ export interface Scenario {
   description: string;
   connections: number;
   path: string;
-  /** Lua run once by wrk before the load: sets method, headers, body. */
-  luaSetup: string;
+  /** What each request is: wrk's Lua script and the Node load loop are both made from it. */
+  method: 'GET' | 'POST';
+  /** Bytes of request body (of 'x'); 0 for none. */
+  bodyBytes: number;
+  /** `Connection: close` on every request: a new TCP connection each time. */
+  connectionClose: boolean;
   /** Payload bytes per request worth reporting as a throughput (64 KiB rows), else 0. */
   payloadBytes: number;
 }
@@ -19,7 +23,9 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'GET / (12 B), 50 keep-alive connections',
     connections: 50,
     path: '/',
-    luaSetup: '',
+    method: 'GET',
+    bodyBytes: 0,
+    connectionClose: false,
     payloadBytes: 0,
   },
   {
@@ -27,7 +33,9 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'GET / with Connection: close, 50 clients: a new TCP connection per request',
     connections: 50,
     path: '/',
-    luaSetup: 'wrk.headers["Connection"] = "close"',
+    method: 'GET',
+    bodyBytes: 0,
+    connectionClose: true,
     payloadBytes: 0,
   },
   {
@@ -35,7 +43,9 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'GET / (12 B), 500 keep-alive connections',
     connections: 500,
     path: '/',
-    luaSetup: '',
+    method: 'GET',
+    bodyBytes: 0,
+    connectionClose: false,
     payloadBytes: 0,
   },
   {
@@ -43,7 +53,9 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'GET /64k (64 KiB response), 50 keep-alive connections',
     connections: 50,
     path: '/64k',
-    luaSetup: '',
+    method: 'GET',
+    bodyBytes: 0,
+    connectionClose: false,
     payloadBytes: LARGE_BODY_BYTES,
   },
   {
@@ -51,11 +63,9 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'POST /upload with a 64 KiB body, 50 keep-alive connections',
     connections: 50,
     path: '/upload',
-    luaSetup: [
-      'wrk.method = "POST"',
-      `wrk.body = string.rep("x", ${LARGE_BODY_BYTES})`,
-      'wrk.headers["Content-Type"] = "application/octet-stream"',
-    ].join('\n'),
+    method: 'POST',
+    bodyBytes: LARGE_BODY_BYTES,
+    connectionClose: false,
     payloadBytes: LARGE_BODY_BYTES,
   },
 ];

@@ -68,6 +68,8 @@ export interface ConnectionPorts {
   forward(exchange: Exchange, upstreamId: string, settled: (outcome: ForwardOutcome) => void): void;
   relay(exchange: Exchange, response: UpstreamResponse): void;
   respond(exchange: Exchange, status: number, headers?: Readonly<Record<string, string | number>>): void;
+  /** Never answer this request: it closes the connection once the responses before it are out. */
+  drop(exchange: Exchange): void;
   /** The clock request bodies stamp their waits with (performance.now()). */
   now(): number;
 }
@@ -126,6 +128,12 @@ interface ConnectionContext {
    * than the decision itself.
    */
   readonly inFlight: Map<number, Exchange>;
+  /**
+   * An answer that closes the connection (a rejected head, a failed body) has
+   * been given: requests the parser finds pipelined behind it are never
+   * forwarded, since the framing the client chose is what was rejected.
+   */
+  answeredWithClose: boolean;
 }
 
 interface Self {
@@ -138,7 +146,9 @@ function answer(context: ConnectionContext, exchange: Exchange, outcome: AnswerO
   exchange.outcome = outcome;
   exchange.reason = verdict?.reason ?? null;
   const extra = verdict?.headers;
-  const headers = closesConnection(outcome) ? (extra === undefined ? CLOSE : { ...extra, ...CLOSE }) : extra;
+  const closing = closesConnection(outcome);
+  if (closing) context.answeredWithClose = true;
+  const headers = closing ? (extra === undefined ? CLOSE : { ...extra, ...CLOSE }) : extra;
   context.ports.respond(exchange, statusFor(outcome), headers);
 }
 
@@ -210,6 +220,11 @@ export const connectionMachine = setup({
       const { exchange } = event;
       context.inFlight.set(exchange.id, exchange);
       exchange.pipeline = context.ports.pipeline;
+      if (context.answeredWithClose) {
+        exchange.reason = 'pipelined behind a request answered with connection: close';
+        context.ports.drop(exchange);
+        return;
+      }
       runRequestFilters(context, exchange, self);
     },
     resumeRequestFilters: ({ context, event, self }) => {
@@ -330,6 +345,7 @@ export const connectionMachine = setup({
     timeouts: input.timeouts,
     idleSince: input.ports.now(),
     inFlight: new Map(),
+    answeredWithClose: false,
   }),
   initial: 'open',
   entry: 'watchForSilence',

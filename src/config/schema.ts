@@ -217,7 +217,7 @@ export const SETTINGS = {
   'max-connections': setting(integer({ min: 1, max: 1_000_000 }), {
     name: 'max-connections',
     default: limits.maxConnections,
-    help: 'open client connections per worker; more → 503',
+    help: 'open client connections per worker process (with --workers N the instance holds up to N × this, spread unevenly); more → 503',
     feature: 'client-limits',
     config: 'clientLimits.maxConnections',
   }),

@@ -120,6 +120,9 @@ export function createProxyServer(deps: ListenerDeps): Server {
       forwardToUpstream(exchange, upstreamId, deps.pools.get(upstreamId), deps.loads.of(upstreamId), deps.requestPolicy, settled),
     relay: relayResponse,
     respond: respondWithStatus,
+    // Destroyed only once the responses before it have gone out: Node attaches a pipelined response to the
+    // socket when its turn comes.
+    drop: (exchange) => exchange.res.destroy(),
     now: () => performance.now(),
   };
   const { limits } = deps;

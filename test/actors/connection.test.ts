@@ -48,6 +48,7 @@ class FakePorts implements ConnectionPorts {
   readonly forwards: ForwardCall[] = [];
   readonly relayed: { exchange: Exchange; response: UpstreamResponse }[] = [];
   readonly responded: Responded[] = [];
+  readonly dropped: Exchange[] = [];
   readonly completed_: Exchange[] = [];
   /** Everything sent to mailboxes in the primary: the rate limiter and the upstream actors. */
   readonly sent: { to: Address; message: RoutedMessage }[] = [];
@@ -88,6 +89,10 @@ class FakePorts implements ConnectionPorts {
 
   respond(exchange: Exchange, status: number, headers?: Readonly<Record<string, string | number>>): void {
     this.responded.push({ exchange, status, headers });
+  }
+
+  drop(exchange: Exchange): void {
+    this.dropped.push(exchange);
   }
 
   now(): number {
@@ -864,4 +869,16 @@ test('a response timeout is not resent and not reported, even for an idempotent 
   t.is(ports.forwards.length, 1);
   t.deepEqual(ports.sent, []);
   t.deepEqual(ports.responded, [{ exchange: request, status: 504, headers: undefined }]);
+});
+
+test('after an answer that closes the connection, requests pipelined behind it are dropped, never forwarded', (t) => {
+  const { ports, actor } = startConnection({ filters: [answeringFilter('uri-too-long')] });
+  const rejected = exchange(1);
+  actor.send({ type: 'request.received', exchange: rejected });
+  (ports.pipeline.requestFilters as RequestFilter[]).length = 0;
+  const behind = exchange(2);
+  actor.send({ type: 'request.received', exchange: behind });
+  t.deepEqual(ports.forwards, []);
+  t.deepEqual(ports.dropped, [behind]);
+  t.deepEqual(ports.responded.map((each) => each.status), [414]);
 });

@@ -191,3 +191,23 @@ test('started with limiting off, every check passes', (t) => {
   const { admitted } = startLimiter({ algorithm: 'fixed-window', limit: 1, windowMs: 1_000 }, null);
   t.is(admitted(50), 50);
 });
+
+test('120,000 client IPs are all forgotten once idle for two windows; a client still active is kept', (t) => {
+  const { check, admitted, advance, trackedClients, inbox } = startLimiter({ algorithm: 'sliding-window', limit: 5, windowMs: 60_000 });
+  const clients = 120_000;
+  for (let i = 0; i < clients; i++) {
+    // 10.0.0.0 – 10.1.212.191: distinct addresses, as many as the issue's exercise sent.
+    const verdict = check(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+    if (!verdict.allowed) t.fail(`client ${i} was limited on its first request`);
+  }
+  t.is(trackedClients(), clients);
+  t.is(admitted(1, '192.0.2.1'), 1);
+  advance(60_000);
+  t.is(trackedClients(), clients + 1, 'after one window the previous one still counts for everyone');
+  t.is(admitted(1, '192.0.2.1'), 1);
+  advance(60_000);
+  t.is(trackedClients(), 1, 'after two idle windows only the active client is left');
+  advance(120_000);
+  t.is(trackedClients(), 0);
+  t.is(inbox.length, 0);
+});

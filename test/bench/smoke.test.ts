@@ -1,8 +1,11 @@
 /**
  * The benchmark harness in smoke mode (one round, 1 s per row), so it cannot
  * rot: every product × scenario gets a row with requests, the markdown and
- * the SVG are written, and nothing it started is left running. Needs nginx,
- * haproxy and wrk (`.ci/run` installs them).
+ * the SVG are written, and nothing it started is left running. Runs on a
+ * machine with only Node.js: balancebeam and the Node peers are always
+ * measured, nginx and HAProxy when installed (the run names what it skipped),
+ * and without wrk the harness's Node load loop drives the load. `.ci/run`
+ * installs all three, so CI measures every product with wrk.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -13,6 +16,7 @@ import { RUN_MARKER } from '../../bench/processes.js';
 import { PRODUCTS } from '../../bench/products.js';
 import { fromCsv } from '../../bench/report.js';
 import { SCENARIOS } from '../../bench/scenarios.js';
+import { locateTool } from '../../bench/tools.js';
 
 const runScript = new URL('../../bench/run.js', import.meta.url).pathname;
 
@@ -38,7 +42,7 @@ function processesOfRun(scratch: string): string[] {
   return found;
 }
 
-test('npm run bench -- --smoke measures every product under every scenario and cleans up', async (t) => {
+test('npm run bench -- --smoke measures every product it can run under every scenario, names the ones it skipped, and cleans up', async (t) => {
   t.timeout(300_000);
   const out = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
   t.teardown(() => rmSync(out, { recursive: true, force: true }));
@@ -50,8 +54,17 @@ test('npm run bench -- --smoke measures every product under every scenario and c
   });
   t.is(code, 0, `${stdout}\n${stderr}`);
 
+  const runnable = PRODUCTS.filter((product) => product.needs.every((tool) => locateTool(tool) !== null));
+  const skipped = PRODUCTS.filter((product) => !runnable.includes(product)).map((product) => product.name);
+  const skippedLine = /skipped: (.*)/.exec(stdout)?.[1] ?? '';
+  t.log(`skipped: ${skippedLine}; ${/load: .*/.exec(stdout)?.[0] ?? 'load: ?'}`);
+  if (skipped.length === 0) t.is(skippedLine, 'none');
+  for (const name of skipped) t.true(skippedLine.includes(`${name} (`), `the run says it skipped ${name}`);
+  t.true(runnable.some((product) => product.name === 'balancebeam'), 'balancebeam is always measured');
+
   const rows = fromCsv(readFileSync(join(out, 'latest.csv'), 'utf8'));
-  for (const product of PRODUCTS) {
+  for (const name of skipped) t.false(rows.some((row) => row.product === name), `no row for the skipped ${name}`);
+  for (const product of runnable) {
     for (const scenario of SCENARIOS) {
       const row = rows.find((candidate) => candidate.product === product.name && candidate.scenario === scenario.name);
       t.truthy(row, `a row for ${product.name} × ${scenario.name}`);

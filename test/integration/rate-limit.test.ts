@@ -125,3 +125,29 @@ test('fixed window of 3 per 2 s: the fourth request gets 429, and requests are a
   t.is(upstream.proxied().length, 4, 'the rejected polls never reached the upstream');
   t.false(connection.isEnded);
 });
+
+test('X-Forwarded-For, Forwarded and X-Real-IP never change the rate-limit key: a client naming a new address each time is limited as one', async (t) => {
+  const upstream = await startUpstream(t);
+  const balancer = await startBalancer(t, ['--upstream', upstream.id, '--active-health-check-interval', '0', '--max-requests-per-minute', '3']);
+  const statuses: number[] = [];
+  for (let i = 1; i <= 6; i++) {
+    // A new connection each time too, so nothing but the peer address ties the requests together.
+    const response = await httpCall(balancer.port, {
+      path: `/spoof${i}`,
+      headers: {
+        'x-forwarded-for': `203.0.113.${i}, 198.51.100.${i}`,
+        forwarded: `for=203.0.113.${i};proto=https, for="[2001:db8::${i}]"`,
+        'x-real-ip': `203.0.113.${i}`,
+        'x-client-ip': `203.0.113.${i}`,
+      },
+    });
+    statuses.push(response.status);
+  }
+  t.deepEqual(statuses, [200, 200, 200, 429, 429, 429]);
+  t.deepEqual(
+    upstream.proxied().map((seen) => seen.url),
+    ['/spoof1', '/spoof2', '/spoof3'],
+  );
+  // What the upstream is told is the client's claim with the real peer appended, never the claim alone.
+  t.is(upstream.proxied()[0]?.headers['x-forwarded-for'], '203.0.113.1, 198.51.100.1, 127.0.0.1');
+});
