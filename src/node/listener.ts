@@ -178,15 +178,24 @@ export function createProxyServer(deps: ListenerDeps): Server {
     setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
   }
 
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  /**
+   * `expect`: how Node classified an `Expect` header on an HTTP/1.1 request. balancebeam answers it
+   * itself (undici cannot send `Expect` upstream): `100-continue` gets its 100 when the body is first
+   * needed (request-body.ts); any other expectation is answered 417 (RFC 9110 §10.1.1) and logged.
+   */
+  function handleRequest(req: IncomingMessage, res: ServerResponse, expect: 'continue' | 'unsupported' | null): void {
     if (isRefused(req.socket)) return;
     const connection = connectionOf(req.socket);
     if (connection === undefined) {
       res.destroy();
       return;
     }
-    const rejection = checkRequestHead(req, limits);
-    const body = rejection === null && requestHasBody(req) ? new DeferredRequestBody(req, limits.maxBodySize) : null;
+    const rejection =
+      checkRequestHead(req, limits) ?? (expect === 'unsupported' ? { status: 417, reason: `Expect '${req.headers.expect ?? ''}' is not supported` } : null);
+    const body =
+      rejection === null && requestHasBody(req)
+        ? new DeferredRequestBody(req, limits.maxBodySize, expect === 'continue' ? res : null)
+        : null;
     const exchange = new Exchange(connection.nextExchangeId++, req, res, connection.clientIp, performance.now(), body);
     if (rejection !== null) {
       exchange.rejection = rejection;
@@ -200,7 +209,11 @@ export function createProxyServer(deps: ListenerDeps): Server {
       connection.actor.send({ type: 'response.finished', exchange });
     });
     connection.actor.send({ type: 'request.received', exchange });
-  });
+  }
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => handleRequest(req, res, null));
+  // Listening replaces Node's own handling: an immediate 100, and a 417 nobody would log.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => handleRequest(req, res, 'continue'));
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => handleRequest(req, res, 'unsupported'));
 
   // balancebeam does not tunnel: CONNECT is answered here (Node would otherwise drop the socket silently).
   server.on('connect', (req: IncomingMessage, socket: Socket) => {

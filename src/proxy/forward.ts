@@ -27,7 +27,7 @@ export function forwardToUpstream(
       const bodyFailed = exchange.body?.clientFailed === true;
       settled({ type: 'upstream.failed', exchange, failure: classifyUpstreamError(error, upstreamId, bodyFailed) });
     },
-  });
+  }, exchange.res);
   // The client going away gives up this attempt, so it does not hold a pooled connection until a timeout.
   exchange.upstreamCall = call;
   dispatcher.dispatch(

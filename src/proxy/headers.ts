@@ -6,8 +6,9 @@
  *
  * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, not the
  * message, so they never cross the proxy; neither do headers that the
- * `Connection` header names. `Expect` is answered by Node's server itself
- * (100 Continue) and so is not forwarded either.
+ * `Connection` header names. `Expect` is answered by balancebeam itself
+ * (the listener and request-body.ts; undici refuses to send it) and so is not
+ * forwarded either.
  */
 
 const HOP_BY_HOP = new Set([
@@ -69,8 +70,10 @@ export function upstreamRequestHeaders(
  * Response headers for the client, from the upstream's raw `[name, value, ...]`
  * list as undici hands it over: everything but the hop-by-hop ones, in order,
  * with duplicates (Set-Cookie) kept. The result goes to `res.writeHead` as it is.
+ * `dropLength` leaves Content-Length out too: a 204 must not carry one (RFC 9110
+ * §8.6), and nginx drops it likewise.
  */
-export function clientResponseHeaders(rawHeaders: readonly Buffer[]): string[] {
+export function clientResponseHeaders(rawHeaders: readonly Buffer[], dropLength = false): string[] {
   let connection: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as Buffer;
@@ -85,6 +88,7 @@ export function clientResponseHeaders(rawHeaders: readonly Buffer[]): string[] {
     const name = (rawHeaders[i] as Buffer).toString('latin1');
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || dropped?.has(lower) === true) continue;
+    if (dropLength && lower === 'content-length') continue;
     out.push(name, (rawHeaders[i + 1] as Buffer).toString('latin1'));
   }
   return out;

@@ -15,6 +15,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { clientResponseHeaders } from './headers.js';
+import { relayInterimResponse } from './relay.js';
 
 export interface UpstreamHead {
   readonly statusCode: number;
@@ -48,7 +49,11 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
   /** undici is done with this attempt: completed or failed. */
   private ended = false;
 
-  constructor(private readonly listener: UpstreamCallListener) {}
+  constructor(
+    private readonly listener: UpstreamCallListener,
+    /** The client's response, for interim (1xx) responses; the final one waits for the actor's decision. */
+    private readonly interimTo: ServerResponse,
+  ) {}
 
   /** Stream the body into the client's response, head first. */
   pipeTo(res: ServerResponse): void {
@@ -57,7 +62,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
       res.destroy();
       return;
     }
-    res.writeHead(this.statusCode, clientResponseHeaders(this.rawHeaders));
+    res.writeHead(this.statusCode, clientResponseHeaders(this.rawHeaders, this.statusCode === 204));
     if (this.endedEarly === 'complete') {
       res.end();
       return;
@@ -85,7 +90,11 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    if (statusCode < 200) return true; // 1xx informational: the final response is still to come
+    if (statusCode < 200) {
+      // Interim (102, 103; a 100 never gets here, see interim-responses.ts): the final response is still to come.
+      relayInterimResponse(this.interimTo, statusCode, rawHeaders);
+      return true;
+    }
     this.statusCode = statusCode;
     this.rawHeaders = rawHeaders;
     this.resumeUpstream = resume;
@@ -110,6 +119,14 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
   }
 
   onError(error: Error): void {
+    if (this.settled && bodiless(this.statusCode) && errorCode(error) === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
+      // A 204 or 304 ends at its head whatever its Content-Length says (RFC 9112 §6.3; RFC 9110 §8.6 allows
+      // one on a 304), and llhttp ends it there; undici 7 then compares the body bytes with Content-Length
+      // for every method but HEAD and fails a complete response. It is complete: relay it as such. undici
+      // has closed that upstream connection; the next request opens another.
+      this.onComplete();
+      return;
+    }
     this.ended = true;
     if (!this.settled) {
       this.settled = true;
@@ -135,4 +152,13 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamHead {
     target.off('drain', this.resume);
     return target;
   }
+}
+
+/** Final statuses that never have a body (RFC 9112 §6.3), whatever the headers say. */
+function bodiless(statusCode: number): boolean {
+  return statusCode === 204 || statusCode === 304;
+}
+
+function errorCode(error: Error): unknown {
+  return (error as { code?: unknown }).code;
 }

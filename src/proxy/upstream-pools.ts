@@ -2,8 +2,9 @@
  * One undici connection pool per upstream, per process: keep-alive connections
  * are reused across requests and clients, bounded in number.
  */
-import { Pool } from 'undici';
+import { buildConnector, Pool } from 'undici';
 import type { UpstreamTarget } from '../protocol/index.js';
+import { connectDroppingContinues } from './interim-responses.js';
 
 export interface PoolSettings {
   /** Most connections one process keeps open to one upstream; further requests queue. */
@@ -32,7 +33,8 @@ export class UpstreamPools {
         new Pool(`http://${upstream.host}:${upstream.port}`, {
           connections: settings.connectionsPerUpstream,
           pipelining: 1,
-          connectTimeout: settings.connectTimeoutMs,
+          // undici's own connector (its defaults, the connect timeout), with 100 Continue dropped: see interim-responses.ts.
+          connect: connectDroppingContinues(buildConnector({ timeout: settings.connectTimeoutMs })),
           headersTimeout: settings.responseTimeoutMs,
           bodyTimeout: settings.bodyIdleTimeoutMs,
           keepAliveTimeout: 4_000,
