@@ -22,6 +22,7 @@ import { forwardToUpstream } from '../proxy/forward.js';
 import { relayResponse, respondWithStatus } from '../proxy/relay.js';
 import { DeferredRequestBody, requestHasBody } from '../proxy/request-body.js';
 import { checkRequestHead } from '../proxy/request-limits.js';
+import type { Tunnels } from '../proxy/tunnel.js';
 import type { UpstreamPools } from '../proxy/upstream-pools.js';
 
 export interface ListenerDeps {
@@ -31,6 +32,8 @@ export interface ListenerDeps {
   readonly limits: ClientLimits;
   readonly retries: number;
   chooseUpstream(exclude: readonly string[]): string | undefined;
+  /** Where Upgrade requests go (tunnel.ts); closed by the proxy node at the drain deadline. */
+  readonly tunnels: Tunnels;
 }
 
 interface ClientConnection {
@@ -215,7 +218,20 @@ export function createProxyServer(deps: ListenerDeps): Server {
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => handleRequest(req, res, 'continue'));
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => handleRequest(req, res, 'unsupported'));
 
-  // balancebeam does not tunnel: CONNECT is answered here (Node would otherwise drop the socket silently).
+  // An Upgrade request leaves the request path for a tunnel (tunnel.ts). Without this listener Node would
+  // drop the connection's later bytes silently. One pipelined behind responses still being written waits
+  // for them: the socket is written in order.
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    if (isRefused(socket)) return;
+    const pending = connectionOf(socket)?.latest?.res;
+    if (pending !== undefined && !pending.writableFinished && !pending.destroyed) {
+      pending.once('close', () => deps.tunnels.accept(req, socket, head));
+    } else {
+      deps.tunnels.accept(req, socket, head);
+    }
+  });
+
+  // balancebeam does not tunnel CONNECT: it is answered here (Node would otherwise drop the socket silently).
   server.on('connect', (req: IncomingMessage, socket: Socket) => {
     log.warn('rejected request', { client: clientIpOf(socket), status: 501, reason: 'CONNECT is not supported' });
     socket.end(cannedResponse(501));

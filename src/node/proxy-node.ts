@@ -11,6 +11,7 @@ import { startActor } from '../actors/inspection.js';
 import type { MailboxRouter } from '../actors/router.js';
 import { formatHostPort, type Config } from '../config/config.js';
 import { balancerAddress } from '../protocol/index.js';
+import { Tunnels } from '../proxy/tunnel.js';
 import { DEFAULT_POOL_SETTINGS, UpstreamPools } from '../proxy/upstream-pools.js';
 import { createProxyServer } from './listener.js';
 
@@ -39,13 +40,24 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
     responseTimeoutMs: config.upstreamTimeouts.responseMs,
     bodyIdleTimeoutMs: config.upstreamTimeouts.bodyIdleMs,
   });
+  const chooseUpstream = createChooser(views, config.balance);
+  const tunnels = new Tunnels({
+    router,
+    upstreams: config.upstreams,
+    limits: config.clientLimits,
+    connectTimeoutMs: config.upstreamTimeouts.connectMs,
+    responseTimeoutMs: config.upstreamTimeouts.responseMs,
+    idleMs: config.clientLimits.bodyTimeoutMs,
+    chooseUpstream,
+  });
   const server = createProxyServer({
     router,
     pools,
     rateLimited: config.rateLimit !== null,
     limits: config.clientLimits,
     retries: config.retries,
-    chooseUpstream: createChooser(views, config.balance),
+    chooseUpstream,
+    tunnels,
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -70,6 +82,8 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
       const deadline = setTimeout(() => {
         cut = true;
         server.closeAllConnections();
+        // Upgraded sockets are no longer Node's HTTP connections: closeAllConnections does not see them.
+        tunnels.closeAll();
       }, drainMs);
       await closed;
       clearTimeout(deadline);

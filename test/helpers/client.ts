@@ -155,6 +155,18 @@ export class RawConnection {
     }
   }
 
+  /** The next `length` bytes, as they come (for tunnelled bytes after a 101). */
+  async readBytes(length: number, timeoutMs = 10_000): Promise<Buffer> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.buffer.length < length) {
+      if (this.ended) throw new Error(`connection ended after ${this.buffer.length} of ${length} bytes`);
+      await withDeadline(this.nextEvent(), Math.max(1, deadline - performance.now()), `${length} bytes`);
+    }
+    const bytes = Buffer.from(this.buffer.subarray(0, length));
+    this.buffer = Buffer.from(this.buffer.subarray(length));
+    return bytes;
+  }
+
   /** Everything received until the peer closes the connection. */
   async readUntilClosed(timeoutMs = 10_000): Promise<Buffer> {
     await withDeadline(this.closed, timeoutMs, 'the connection to close');
