@@ -104,8 +104,8 @@ export function dropInterimContinues(socket: Socket): void {
 export function connectDroppingContinues(connector: buildConnector.connector): buildConnector.connector {
   return (options, callback) => {
     connector(options, (...args) => {
-      const socket = args[1];
-      if (socket !== null) dropInterimContinues(socket);
+      // undici calls back with (null, socket) or with the error alone.
+      if (args[0] === null) dropInterimContinues(args[1]);
       callback(...args);
     });
   };
