@@ -18,7 +18,8 @@
  * the method; body bytes are Buffers and chunk framing strings start with
  * CRLF (client-h1.js, writeBuffer / AsyncWriter), so a string write not
  * starting with CR marks a head. test/integration/responses.test.ts pins
- * this for bodiless, Content-Length and chunked requests. Once a status line
+ * this against undici for bodiless, Content-Length and chunked requests;
+ * test/unit/interim-responses.test.ts tests the filter alone. Once a status line
  * other than 1xx has passed, nothing is looked at until the next request: no
  * cost per body chunk beyond one branch.
  */

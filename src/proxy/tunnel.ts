@@ -80,6 +80,7 @@ export class Tunnels {
 
   /** Node's 'upgrade' event: `head` holds the bytes the client sent after the request head. */
   accept(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    if (socket.destroyed) return; // gone while earlier responses were still being written
     const tunnel = new Tunnel(this, req, socket, head);
     this.live.add(tunnel);
     socket.once('close', () => this.live.delete(tunnel));

@@ -190,3 +190,21 @@ test('an Upgrade request pipelined behind a plain request: the plain response fi
   client.write('echo');
   t.is((await client.readBytes(4)).toString(), 'echo');
 });
+
+test('--workers 2: the tunnel works in a worker', async (t) => {
+  const upstream = await startEchoUpstream(t);
+  const balancer = await startBalancer(t, ['--upstream', upstream.id, ...NO_ACTIVE_CHECKS, '--workers', '2']);
+  for (const path of ['/w-a', '/w-b']) {
+    const client = await RawConnection.open(balancer.port);
+    t.teardown(() => client.destroy());
+    client.write(UPGRADE(path) + 'hi');
+    t.is((await client.readResponse({ interim: true })).status, 101);
+    t.is((await client.readBytes(2)).toString(), 'hi');
+    client.destroy();
+  }
+  const lines = await balancer.process.waitForLog(
+    (entry) => entry.msg === 'tunnel' && balancer.process.logsWith((line) => line.msg === 'tunnel').length === 2,
+    { timeoutMs: 10_000, what: 'two tunnel lines' },
+  );
+  t.regex(String(lines.node), /^w[12]$/);
+});
