@@ -21,7 +21,7 @@ import { Exchange } from '../proxy/exchange.js';
 import { forwardToUpstream } from '../proxy/forward.js';
 import { relayResponse, respondWithStatus } from '../proxy/relay.js';
 import { DeferredRequestBody, requestHasBody } from '../proxy/request-body.js';
-import { checkRequestHead } from '../proxy/request-limits.js';
+import { checkRequestHead, type RequestRejection } from '../proxy/request-limits.js';
 import type { Tunnels } from '../proxy/tunnel.js';
 import type { UpstreamPools } from '../proxy/upstream-pools.js';
 
@@ -92,6 +92,10 @@ function logCompleted(exchange: Exchange): void {
     // Upstreams tried, when a fail-over or a resend took more than one.
     attempts: exchange.tried.length > 1 ? exchange.tried.length : undefined,
   });
+}
+
+function unsupportedExpectation(req: IncomingMessage): RequestRejection {
+  return { status: 417, reason: `Expect '${req.headers.expect ?? ''}' is not supported` };
 }
 
 /** What the client is told when the parser rejects its bytes (RFC 9112 framing errors and limits). */
@@ -193,8 +197,7 @@ export function createProxyServer(deps: ListenerDeps): Server {
       res.destroy();
       return;
     }
-    const rejection =
-      checkRequestHead(req, limits) ?? (expect === 'unsupported' ? { status: 417, reason: `Expect '${req.headers.expect ?? ''}' is not supported` } : null);
+    const rejection = checkRequestHead(req, limits) ?? (expect === 'unsupported' ? unsupportedExpectation(req) : null);
     const body =
       rejection === null && requestHasBody(req)
         ? new DeferredRequestBody(req, limits.maxBodySize, expect === 'continue' ? res : null)
