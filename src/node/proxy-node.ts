@@ -43,6 +43,7 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
   const chooseUpstream = createChooser(views, config.balance);
   const tunnels = new Tunnels({
     router,
+    rateLimited: config.rateLimit !== null,
     upstreams: config.upstreams,
     limits: config.clientLimits,
     connectTimeoutMs: config.upstreamTimeouts.connectMs,

@@ -27,7 +27,7 @@ import { performance } from 'node:perf_hooks';
 import type { MailboxRouter } from '../actors/router.js';
 import type { ClientLimits } from '../config/config.js';
 import { log } from '../log.js';
-import { upstreamAddress, type UpstreamTarget } from '../protocol/index.js';
+import { RATE_LIMITER, upstreamAddress, type Address, type RateLimitVerdict, type UpstreamTarget } from '../protocol/index.js';
 import { classifyUpstreamError, statusForFailure } from './failure.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { requestHasBody } from './request-body.js';
@@ -35,6 +35,8 @@ import { checkRequestHead } from './request-limits.js';
 
 export interface TunnelSettings {
   readonly router: MailboxRouter;
+  /** Ask the rate limiter about every upgrade request, as about every request (false: limiting is off). */
+  readonly rateLimited: boolean;
   readonly upstreams: readonly UpstreamTarget[];
   readonly limits: ClientLimits;
   readonly connectTimeoutMs: number;
@@ -73,9 +75,32 @@ function headerLines(rawHeaders: readonly string[]): string {
 export class Tunnels {
   private readonly live = new Set<Tunnel>();
   readonly targets: ReadonlyMap<string, UpstreamTarget>;
+  /** This node's mailbox for rate-limit verdicts about upgrade requests. */
+  readonly address: Address;
+  private readonly awaitingVerdict = new Map<number, Tunnel>();
+  private nextRequestId = 1;
 
   constructor(readonly settings: TunnelSettings) {
     this.targets = new Map(settings.upstreams.map((upstream) => [upstream.id, upstream]));
+    this.address = settings.router.register<RateLimitVerdict>('tunnels', {
+      send: (verdict) => {
+        const tunnel = this.awaitingVerdict.get(verdict.requestId);
+        this.awaitingVerdict.delete(verdict.requestId);
+        tunnel?.applyVerdict(verdict);
+      },
+    });
+  }
+
+  /** Asks the rate limiter about `tunnel`'s request; the verdict comes back to this node's mailbox. */
+  checkRateLimit(tunnel: Tunnel, clientIp: string): number {
+    const requestId = this.nextRequestId++;
+    this.awaitingVerdict.set(requestId, tunnel);
+    this.settings.router.send(RATE_LIMITER, { type: 'rate-limit.check', requestId, clientIp, replyTo: this.address });
+    return requestId;
+  }
+
+  forgetVerdict(requestId: number): void {
+    this.awaitingVerdict.delete(requestId);
   }
 
   /** Node's 'upgrade' event: `head` holds the bytes the client sent after the request head. */
@@ -111,6 +136,8 @@ class Tunnel {
   private answered = false;
   private toUpstreamFrom = 0;
   private toClientFrom = 0;
+  /** The rate-limit check awaiting its verdict, if any. */
+  private verdictFor: number | null = null;
 
   constructor(
     private readonly tunnels: Tunnels,
@@ -133,7 +160,15 @@ class Tunnel {
       this.answerAndClose(rejection.status, `rejected: ${rejection.reason}`);
       return;
     }
-    this.tryNextUpstream();
+    if (this.tunnels.settings.rateLimited) this.verdictFor = this.tunnels.checkRateLimit(this, this.clientIp);
+    else this.tryNextUpstream();
+  }
+
+  applyVerdict(verdict: RateLimitVerdict): void {
+    this.verdictFor = null;
+    if (this.answered) return;
+    if (verdict.allowed) this.tryNextUpstream();
+    else this.answerAndClose(429, 'rate limited', `retry-after: ${verdict.retryAfterSeconds}\r\n`);
   }
 
   readonly destroy = (): void => {
@@ -247,12 +282,12 @@ class Tunnel {
   // The client side --------------------------------------------------------------
 
   /** balancebeam's own answer (a rejection, 502, 504), then the connection is closed. */
-  private answerAndClose(status: number, outcome: string): void {
+  private answerAndClose(status: number, outcome: string, extraHeaderLines = ''): void {
     this.answered = true;
     this.warnUnprocessed(`answered ${status}`);
     const body = `${status} ${STATUS_CODES[status] ?? ''}\n`;
     this.client.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: text/plain; charset=utf-8\r\n${extraHeaderLines}` +
         `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     );
     setTimeout(this.destroy, ANSWERED_LINGER_MS).unref();
@@ -271,6 +306,7 @@ class Tunnel {
   }
 
   private readonly onClientClose = (): void => {
+    if (this.verdictFor !== null) this.tunnels.forgetVerdict(this.verdictFor);
     if (this.spliced) {
       this.upstreamSocket?.destroy();
       this.logTunnel();

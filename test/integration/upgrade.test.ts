@@ -208,3 +208,32 @@ test('--workers 2: the tunnel works in a worker', async (t) => {
   );
   t.regex(String(lines.node), /^w[12]$/);
 });
+
+test('upgrade requests are rate limited like any request: over the limit, 429 with Retry-After and closed', async (t) => {
+  const upstream = await startEchoUpstream(t);
+  const balancer = await startBalancer(t, [
+    '--upstream',
+    upstream.id,
+    ...NO_ACTIVE_CHECKS,
+    '--max-requests-per-window',
+    '1',
+    '--rate-limit-window-size',
+    '60',
+  ]);
+  const first = await RawConnection.open(balancer.port);
+  t.teardown(() => first.destroy());
+  first.write(UPGRADE('/allowed'));
+  t.is((await first.readResponse({ interim: true })).status, 101);
+
+  const second = await RawConnection.open(balancer.port);
+  t.teardown(() => second.destroy());
+  second.write(UPGRADE('/denied'));
+  const response = await second.readResponse();
+  t.is(response.status, 429);
+  t.truthy(response.headers['retry-after']);
+  t.is(response.headers.connection, 'close');
+  await second.readUntilClosed();
+  t.is(upstream.upgrades.length, 1);
+  const line = await balancer.process.waitForLog((entry) => entry.msg === 'request' && entry.url === '/denied', { timeoutMs: 10_000 });
+  t.is(line.status, 429);
+});
