@@ -109,7 +109,13 @@ export class Tunnels {
     const tunnel = new Tunnel(this, req, socket, head);
     this.live.add(tunnel);
     socket.once('close', () => this.live.delete(tunnel));
-    tunnel.start();
+    try {
+      tunnel.start();
+    } catch (error) {
+      // Nothing a client sends may take the process down: whatever went wrong costs this connection only.
+      log.error('tunnel failed', { reason: error instanceof Error ? error.message : String(error) });
+      tunnel.destroy();
+    }
   }
 
   /** Tunnels open now (spliced, or waiting for the upstream's answer). */
@@ -192,14 +198,16 @@ class Tunnel {
     const headers = upstreamRequestHeaders(this.req.rawHeaders, this.req.headers.connection, this.clientIp);
     // Hop-by-hop everywhere else, these two are what the tunnel is for.
     headers.push('Connection', 'upgrade', 'Upgrade', this.req.headers.upgrade ?? '');
-    const request = httpRequest({
-      host: target.host,
-      port: target.port,
-      method: this.req.method,
-      path: this.req.url,
-      headers,
-      agent: false,
-    });
+    let request: ClientRequest;
+    try {
+      request = httpRequest({ host: target.host, port: target.port, method: this.req.method, path: this.req.url, headers, agent: false });
+    } catch (error) {
+      // node:http's client validates what llhttp let through; a head it will not send is the client's fault.
+      const reason = error instanceof Error ? error.message : String(error);
+      log.warn('rejected request', { client: this.clientIp, status: 400, reason });
+      this.answerAndClose(400, `rejected: ${reason}`);
+      return;
+    }
     this.upstreamRequest = request;
     request.setTimeout(settings.connectTimeoutMs);
     request.once('socket', (socket: Socket) => {
