@@ -31,6 +31,7 @@ import { Exchange } from '../proxy/exchange.js';
 import { forwardToUpstream } from '../proxy/forward.js';
 import { relayResponse, respondWithStatus } from '../proxy/relay.js';
 import { DeferredRequestBody, requestHasBody } from '../proxy/request-body.js';
+import type { Tunnels } from '../proxy/tunnel.js';
 import type { UpstreamPools } from '../proxy/upstream-pools.js';
 import { closeRequestGate, reopenRequestGate } from './read-gate.js';
 
@@ -44,6 +45,8 @@ export interface ListenerDeps {
   readonly retries: number;
   readonly loads: UpstreamLoads;
   readonly chooseUpstream: (exchange: Exchange) => string | undefined;
+  /** Where Upgrade requests go (tunnel.ts); closed by the proxy node at the drain deadline. */
+  readonly tunnels: Tunnels;
 }
 
 interface ClientConnection {
@@ -200,7 +203,13 @@ export function createProxyServer(deps: ListenerDeps): Server {
     setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
   }
 
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  /**
+   * `expect`: how Node classified an `Expect` header on an HTTP/1.1 request. balancebeam answers it
+   * itself (undici cannot send `Expect` upstream): `100-continue` gets its 100 when the body is first
+   * needed (request-body.ts); any other expectation is answered 417 (RFC 9110 §10.1.1) and logged, by
+   * the pipeline's expectation filter (src/pipeline/expectation.ts).
+   */
+  function handleRequest(req: IncomingMessage, res: ServerResponse, expect: 'continue' | 'unsupported' | null): void {
     if (isRefused(req.socket)) return;
     const connection = connectionOf(req.socket);
     if (connection === undefined) {
@@ -208,14 +217,14 @@ export function createProxyServer(deps: ListenerDeps): Server {
       return;
     }
     // The body is not read until an upstream attempt starts sending it (request-body.ts), so a request
-    // the pipeline answers by itself never touches it.
-    const body = requestHasBody(req) ? new DeferredRequestBody(req, limits.maxBodySize) : null;
+    // the pipeline answers by itself never touches it; its 100 Continue is written then too.
+    const body = requestHasBody(req) ? new DeferredRequestBody(req, limits.maxBodySize, expect === 'continue' ? res : null) : null;
     const exchange = new Exchange(connection.nextExchangeId++, req, res, connection.clientIp, performance.now(), body);
     connection.latest = exchange;
     if (connection.admitted < maxPipelined) admit(connection, exchange);
     else connection.waiting.push(exchange);
     updateRequestGate(connection);
-  });
+  }
 
   /** Hand an exchange to the actor: from now until its response closes it counts against the pipelining limit. */
   function admit(connection: ClientConnection, exchange: Exchange): void {
@@ -246,7 +255,25 @@ export function createProxyServer(deps: ListenerDeps): Server {
     else closeRequestGate(connection.socket);
   }
 
-  // balancebeam does not tunnel: CONNECT is answered here (Node would otherwise drop the socket silently).
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => handleRequest(req, res, null));
+  // Listening replaces Node's own handling: an immediate 100, and a 417 nobody would log.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => handleRequest(req, res, 'continue'));
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => handleRequest(req, res, 'unsupported'));
+
+  // An Upgrade request leaves the request path for a tunnel (tunnel.ts). Without this listener Node would
+  // drop the connection's later bytes silently. One pipelined behind responses still being written waits
+  // for them: the socket is written in order.
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    if (isRefused(socket)) return;
+    const pending = connectionOf(socket)?.latest?.res;
+    if (pending !== undefined && !pending.writableFinished && !pending.destroyed) {
+      pending.once('close', () => deps.tunnels.accept(req, socket, head));
+    } else {
+      deps.tunnels.accept(req, socket, head);
+    }
+  });
+
+  // balancebeam does not tunnel CONNECT: it is answered here (Node would otherwise drop the socket silently).
   server.on('connect', (req: IncomingMessage, socket: Socket) => {
     log.warn('rejected request', { client: clientIpOf(socket), status: 501, reason: 'CONNECT is not supported' });
     socket.end(cannedResponse(501));

@@ -13,6 +13,7 @@ import type { MailboxRouter } from '../actors/router.js';
 import { formatHostPort, type Config } from '../config/config.js';
 import { buildPipeline } from '../pipeline/index.js';
 import { balancerAddress } from '../protocol/index.js';
+import { Tunnels } from '../proxy/tunnel.js';
 import { DEFAULT_POOL_SETTINGS, UpstreamPools } from '../proxy/upstream-pools.js';
 import { createProxyServer } from './listener.js';
 
@@ -49,15 +50,29 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
   });
   router.register('balancer', balancer);
 
+  const chooseUpstream = createChooser(strategy, clientIpKey);
+  const pipeline = buildPipeline(config, { router });
+  const targets = new Map(config.upstreams.map((upstream) => [upstream.id, upstream]));
+  const tunnels = new Tunnels({
+    router,
+    pipeline,
+    requestPolicy: config.requestPolicy,
+    connectTimeoutMs: config.upstreamTimeouts.connectMs,
+    responseTimeoutMs: config.upstreamTimeouts.responseMs,
+    idleMs: config.clientLimits.bodyTimeoutMs,
+    targetOf: (upstreamId) => targets.get(upstreamId),
+    chooseUpstream,
+  });
   const server = createProxyServer({
     router,
     pools,
-    pipeline: buildPipeline(config, { router }),
+    pipeline,
     limits: config.clientLimits,
     requestPolicy: config.requestPolicy,
     retries: config.retries,
     loads,
-    chooseUpstream: createChooser(strategy, clientIpKey),
+    chooseUpstream,
+    tunnels,
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -82,6 +97,8 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
       const deadline = setTimeout(() => {
         cut = true;
         server.closeAllConnections();
+        // Upgraded sockets are no longer Node's HTTP connections: closeAllConnections does not see them.
+        tunnels.closeAll();
       }, drainMs);
       await closed;
       clearTimeout(deadline);

@@ -21,6 +21,7 @@ import type { FinishedHook, Pipeline, RequestFilter, ResponseFilter } from './fi
 import { RateLimitFilter } from './rate-limit.js';
 import { RequestLimitsFilter } from './request-limits.js';
 import { StripHopByHopFilter } from './response-headers.js';
+import { UnsupportedExpectationFilter } from './expectation.js';
 import { RefuseTraceFilter } from './trace-method.js';
 
 export type PipelineSettings = Pick<Config, 'clientLimits' | 'requestPolicy' | 'rateLimit'>;
@@ -35,6 +36,8 @@ export function buildPipeline(settings: PipelineSettings, services: PipelineServ
     // 505 / 414 / 431 / 400 / 501 / 413: what llhttp lets through but a proxy must not (RFC 9112).
     new RequestLimitsFilter(settings.clientLimits),
   ];
+  // 417 for an Expect other than 100-continue.
+  requestFilters.push(new UnsupportedExpectationFilter());
   // 405 for TRACE (cross-site tracing), unless --allow-trace.
   if (!settings.requestPolicy.allowTrace) requestFilters.push(new RefuseTraceFilter());
   // 429 over the client's limit; counted in the primary, so the verdict comes back as a message.

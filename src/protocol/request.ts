@@ -45,6 +45,7 @@ export type Outcome =
   | 'coding-not-implemented'
   | 'body-too-large'
   // Request filters.
+  | 'expectation-failed'
   | 'method-not-allowed'
   | 'rate-limited'
   // Upstream selection and attempts.

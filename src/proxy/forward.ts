@@ -37,7 +37,7 @@ export function forwardToUpstream(
       if (failure.kind !== 'request-body-failed' && !call.wasDiscarded) load.failureSampled(performance.now());
       settled({ type: 'upstream.failed', exchange, failure });
     },
-  });
+  }, exchange.res);
   // The client going away gives up this attempt, so it does not hold a pooled connection until a timeout.
   exchange.upstreamCall = call;
   dispatcher.dispatch(

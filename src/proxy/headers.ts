@@ -8,8 +8,8 @@
  * message, so they never cross the proxy; neither do headers that the
  * `Connection` header names — except the ones the message cannot do without
  * (Host, Content-Length), which `Connection: host` must not strip. `Expect`
- * is answered by Node's server itself (100 Continue) and so is not forwarded
- * either.
+ * is answered by balancebeam itself (the listener and request-body.ts; undici
+ * refuses to send it) and so is not forwarded either.
  */
 
 const HOP_BY_HOP = new Set([
@@ -90,9 +90,11 @@ export function headerStrings(rawHeaders: readonly Buffer[]): string[] {
 
 /**
  * Removes hop-by-hop fields from a flat `[name, value, ...]` list in place,
- * keeping the order and duplicates (Set-Cookie) of the rest.
+ * keeping the order and duplicates (Set-Cookie) of the rest. `dropLength`
+ * removes Content-Length too: a 204 must not carry one (RFC 9110 §8.6), and
+ * nginx drops it likewise.
  */
-export function stripHopByHop(headers: string[]): void {
+export function stripHopByHop(headers: string[], dropLength = false): void {
   let connection: string | undefined;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i] as string;
@@ -106,6 +108,7 @@ export function stripHopByHop(headers: string[]): void {
   for (let i = 0; i < headers.length; i += 2) {
     const lower = (headers[i] as string).toLowerCase();
     if (HOP_BY_HOP.has(lower) || dropped?.has(lower) === true) continue;
+    if (dropLength && lower === 'content-length') continue;
     headers[kept++] = headers[i] as string;
     headers[kept++] = headers[i + 1] as string;
   }

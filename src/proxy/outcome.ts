@@ -11,6 +11,7 @@ const STATUS: Readonly<Record<AnswerOutcome, number>> = {
   'bad-request': 400,
   'coding-not-implemented': 501,
   'body-too-large': 413,
+  'expectation-failed': 417,
   'method-not-allowed': 405,
   'rate-limited': 429,
   'no-live-upstream': 502,
@@ -39,6 +40,8 @@ const CLOSING: ReadonlySet<AnswerOutcome> = new Set<AnswerOutcome>([
   'bad-request',
   'coding-not-implemented',
   'body-too-large',
+  // The body the client holds back, waiting for a 100 that will not come, is unread.
+  'expectation-failed',
   'request-body-too-large',
   'request-body-stalled',
   'request-body-malformed',

@@ -5,7 +5,7 @@
  * been consumed and the request can still go to another upstream unchanged.
  * Backpressure: push() returning false pauses the client socket; _read resumes it.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import type { RequestBodyFailure } from '../protocol/index.js';
@@ -28,6 +28,13 @@ export class DeferredRequestBody extends Readable {
     private readonly source: IncomingMessage,
     /** Bytes allowed before the body fails as too large; 0: no limit. */
     private readonly maxBytes = 0,
+    /**
+     * The client sent `Expect: 100-continue` and waits for a 100 before its body: sent on this
+     * response when undici first asks for the body, i.e. once the request was admitted, an upstream
+     * chosen and connected. An answer given before (429, 413, 502) goes out without a 100, and Node
+     * then closes the connection, the client's body being unsent or unread.
+     */
+    private readonly continueTo: ServerResponse | null = null,
   ) {
     super({ highWaterMark: 64 * 1024 });
   }
@@ -50,6 +57,7 @@ export class DeferredRequestBody extends Readable {
     }
     if (!this.started) {
       this.started = true;
+      if (this.continueTo !== null && !this.continueTo.headersSent) this.continueTo.writeContinue();
       this.source.on('data', this.onData);
       this.source.once('end', this.onEnd);
       this.source.once('error', this.onError);
@@ -67,7 +75,7 @@ export class DeferredRequestBody extends Readable {
   /** A fresh body for a retry; only allowed while nothing has been consumed. */
   replay(): DeferredRequestBody {
     if (this.started) throw new Error('request body already consumed');
-    return new DeferredRequestBody(this.source, this.maxBytes);
+    return new DeferredRequestBody(this.source, this.maxBytes, this.continueTo);
   }
 
   private detach(): void {

@@ -19,6 +19,7 @@ import type { LoadFigures } from '../balancing/load.js';
 import type { ResponseHead, ResponseTap } from '../pipeline/filter.js';
 import type { Exchange, UpstreamResponse } from './exchange.js';
 import { headerStrings } from './headers.js';
+import { relayInterimResponse } from './relay.js';
 
 /** What an attempt reports, exactly once. */
 export interface UpstreamCallListener {
@@ -65,6 +66,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
     /** Its upstream's load figures: counted in by forward.ts, counted out here. */
     private readonly load: LoadFigures,
     private readonly listener: UpstreamCallListener,
+    /** The client's response, for interim (1xx) responses; the final one waits for the actor's decision. */
+    private readonly interimTo: ServerResponse,
   ) {}
 
   /** The client went away first (`discard`): nobody reads this response, and its failure is not the upstream's. */
@@ -125,7 +128,11 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    if (statusCode < 200) return true; // 1xx informational: the final response is still to come
+    if (statusCode < 200) {
+      // Interim (102, 103; a 100 never gets here, see interim-responses.ts): the final response is still to come.
+      relayInterimResponse(this.interimTo, statusCode, rawHeaders);
+      return true;
+    }
     this.statusCode = statusCode;
     this.rawHeaders = rawHeaders;
     this.resumeUpstream = resume;
@@ -160,6 +167,14 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
   }
 
   onError(error: Error): void {
+    if (this.settled && bodiless(this.statusCode) && errorCode(error) === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
+      // A 204 or 304 ends at its head whatever its Content-Length says (RFC 9112 §6.3; RFC 9110 §8.6 allows
+      // one on a 304), and llhttp ends it there; undici 7 then compares the body bytes with Content-Length
+      // for every method but HEAD and fails a complete response. It is complete: relay it as such. undici
+      // has closed that upstream connection; the next request opens another.
+      this.onComplete();
+      return;
+    }
     this.ended = true;
     this.release();
     if (!this.settled) {
@@ -207,4 +222,13 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
     target.off('drain', this.onDrain);
     return target;
   }
+}
+
+/** Final statuses that never have a body (RFC 9112 §6.3), whatever the headers say. */
+function bodiless(statusCode: number): boolean {
+  return statusCode === 204 || statusCode === 304;
+}
+
+function errorCode(error: Error): unknown {
+  return (error as { code?: unknown }).code;
 }

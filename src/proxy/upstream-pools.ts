@@ -6,9 +6,10 @@
  * (no new requests; its in-flight ones finish), and new timeouts give every
  * upstream a fresh pool while the old ones drain.
  */
-import { Pool } from 'undici';
+import { buildConnector, Pool } from 'undici';
 import { upstreamOrigin } from '../config/config.js';
 import type { UpstreamTarget } from '../protocol/index.js';
+import { connectDroppingContinues } from './interim-responses.js';
 
 export interface PoolSettings {
   /** Most connections one process keeps open to one upstream; further requests queue. */
@@ -31,7 +32,8 @@ function createPool(upstream: UpstreamTarget, settings: PoolSettings): Pool {
   return new Pool(upstreamOrigin(upstream), {
     connections: settings.connectionsPerUpstream,
     pipelining: 1,
-    connectTimeout: settings.connectTimeoutMs,
+    // undici's own connector (its defaults, the connect timeout), with 100 Continue dropped: see interim-responses.ts.
+    connect: connectDroppingContinues(buildConnector({ timeout: settings.connectTimeoutMs })),
     headersTimeout: settings.responseTimeoutMs,
     bodyTimeout: settings.bodyIdleTimeoutMs,
     keepAliveTimeout: 4_000,

@@ -24,6 +24,8 @@ export function parseResponse(
   buffer: Buffer,
   ended: boolean,
   noBody: boolean,
+  /** Return a 1xx interim response as one of its own instead of skipping it. */
+  interim = false,
 ): { readonly response: RawResponse; readonly rest: Buffer } | null {
   const headEnd = buffer.indexOf(HEAD_END);
   if (headEnd === -1) return null;
@@ -40,11 +42,11 @@ export function parseResponse(
     headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
   }
   let offset = headEnd + HEAD_END.length;
+  const done = (body: Buffer, end: number) => ({ response: { status, headers, head, body }, rest: buffer.subarray(end) });
   if (status >= 100 && status < 200) {
     // An interim response (100 Continue): the real one follows.
-    return parseResponse(buffer.subarray(offset), ended, noBody);
+    return interim ? done(Buffer.alloc(0), offset) : parseResponse(buffer.subarray(offset), ended, noBody);
   }
-  const done = (body: Buffer, end: number) => ({ response: { status, headers, head, body }, rest: buffer.subarray(end) });
   if (noBody || status === 204 || status === 304) return done(Buffer.alloc(0), offset);
   if (headers['transfer-encoding']?.toLowerCase().includes('chunked') === true) {
     const chunks: Buffer[] = [];
@@ -126,15 +128,22 @@ export class RawConnection {
     return this.ended;
   }
 
+  /** Bytes received but not yet returned by a read: after a complete response, bytes that leaked past its end. */
+  get unread(): number {
+    return this.buffer.length;
+  }
+
   write(data: string | Buffer): void {
     this.socket.write(data);
   }
 
   /** The next complete response on this connection. */
-  async readResponse(options: { readonly timeoutMs?: number; readonly noBody?: boolean } = {}): Promise<RawResponse> {
+  async readResponse(
+    options: { readonly timeoutMs?: number; readonly noBody?: boolean; readonly interim?: boolean } = {},
+  ): Promise<RawResponse> {
     const deadline = performance.now() + (options.timeoutMs ?? 10_000);
     for (;;) {
-      const parsed = parseResponse(this.buffer, this.ended, options.noBody === true);
+      const parsed = parseResponse(this.buffer, this.ended, options.noBody === true, options.interim === true);
       if (parsed !== null) {
         this.buffer = Buffer.from(parsed.rest);
         return parsed.response;
@@ -144,6 +153,18 @@ export class RawConnection {
       }
       await withDeadline(this.nextEvent(), Math.max(1, deadline - performance.now()), 'a response');
     }
+  }
+
+  /** The next `length` bytes, as they come (for tunnelled bytes after a 101). */
+  async readBytes(length: number, timeoutMs = 10_000): Promise<Buffer> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.buffer.length < length) {
+      if (this.ended) throw new Error(`connection ended after ${this.buffer.length} of ${length} bytes`);
+      await withDeadline(this.nextEvent(), Math.max(1, deadline - performance.now()), `${length} bytes`);
+    }
+    const bytes = Buffer.from(this.buffer.subarray(0, length));
+    this.buffer = Buffer.from(this.buffer.subarray(length));
+    return bytes;
   }
 
   /** Everything received until the peer closes the connection. */

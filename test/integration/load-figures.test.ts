@@ -18,6 +18,7 @@ import { DEFAULT_CLIENT_LIMITS, DEFAULT_REQUEST_POLICY } from '../../src/config/
 import { log } from '../../src/log.js';
 import { createProxyServer } from '../../src/node/listener.js';
 import { buildPipeline } from '../../src/pipeline/index.js';
+import { Tunnels } from '../../src/proxy/tunnel.js';
 import { UpstreamPools } from '../../src/proxy/upstream-pools.js';
 import { RawConnection } from '../helpers/client.js';
 import { startRawUpstream, type RawBehaviour } from '../helpers/raw-upstream.js';
@@ -71,15 +72,28 @@ async function startProxy(t: ExecutionContext, ports: readonly number[]) {
     bodyIdleTimeoutMs: 5_000,
   });
   const router = new MailboxRouter('p');
+  const pipeline = buildPipeline({ clientLimits: DEFAULT_CLIENT_LIMITS, requestPolicy: DEFAULT_REQUEST_POLICY, rateLimit: null }, { router });
+  const chooseUpstream = createChooser(strategy, clientIpKey);
+  const tunnels = new Tunnels({
+    router,
+    pipeline,
+    requestPolicy: DEFAULT_REQUEST_POLICY,
+    connectTimeoutMs: 2_000,
+    responseTimeoutMs: 5_000,
+    idleMs: 5_000,
+    targetOf: (id) => upstreams.find((upstream) => upstream.id === id),
+    chooseUpstream,
+  });
   const server: Server = createProxyServer({
     router,
     pools,
     loads,
-    pipeline: buildPipeline({ clientLimits: DEFAULT_CLIENT_LIMITS, requestPolicy: DEFAULT_REQUEST_POLICY, rateLimit: null }, { router }),
+    pipeline,
+    tunnels,
     limits: DEFAULT_CLIENT_LIMITS,
     requestPolicy: DEFAULT_REQUEST_POLICY,
     retries: 0,
-    chooseUpstream: createChooser(strategy, clientIpKey),
+    chooseUpstream,
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(async () => {
