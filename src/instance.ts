@@ -3,9 +3,11 @@
  * as a primary with worker processes. Either way the same actors do the same
  * work; only where they live differs.
  */
+import { logActorEvents } from './actors/inspection.js';
 import { MailboxRouter } from './actors/router.js';
 import { runClusterPrimary } from './cluster/primary.js';
 import { formatHostPort, type Config } from './config/config.js';
+import { log } from './log.js';
 import { startPrimaryServices } from './node/primary-services.js';
 import { startProxyNode } from './node/proxy-node.js';
 import { PRIMARY_NODE } from './protocol/index.js';
@@ -33,6 +35,7 @@ export async function runInstance(config: Config): Promise<Instance> {
     }
   }
   const router = new MailboxRouter(PRIMARY_NODE);
+  if (config.logLevel === 'debug') logActorEvents(router, (msg, fields) => log.debug(msg, fields));
   const services = startPrimaryServices(router, config);
   try {
     const { node, address } = await startProxyNode(router, config);

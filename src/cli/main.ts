@@ -12,7 +12,6 @@ import { readFileSync } from 'node:fs';
 import { runClusterWorker } from '../cluster/worker.js';
 import type { Config } from '../config/config.js';
 import { startDemoUpstreams } from '../demo.js';
-import { logActorEvents } from '../actors/inspection.js';
 import { ListenError, runInstance, type Instance } from '../instance.js';
 import { log } from '../log.js';
 import { HELP, parseCommandLine, UsageError, type Command } from './options.js';
@@ -44,7 +43,6 @@ function onSignalShutdown(instance: Instance, cleanup: () => Promise<void>): voi
 
 async function run(config: Config, demo: { close(): Promise<void> } | null): Promise<void> {
   log.configure(config.logLevel, 'p');
-  if (config.logLevel === 'debug') logActorEvents((msg, fields) => log.debug(msg, fields));
   let instance: Instance;
   try {
     instance = await runInstance(config);

@@ -14,8 +14,8 @@ import { WORKER_ENV, type WorkerAssignment } from './primary.js';
 export async function runClusterWorker(): Promise<void> {
   const { node, config } = JSON.parse(process.env[WORKER_ENV] ?? '{}') as WorkerAssignment;
   log.configure(config.logLevel, node);
-  if (config.logLevel === 'debug') logActorEvents((msg, fields) => log.debug(msg, fields));
   const router = new MailboxRouter(node);
+  if (config.logLevel === 'debug') logActorEvents(router, (msg, fields) => log.debug(msg, fields));
   linkToPrimary(router);
   try {
     const started = await startProxyNode(router, config);

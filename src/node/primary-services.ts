@@ -11,7 +11,7 @@ import { rateLimiterMachine } from '../actors/rate-limiter.js';
 import { localNameOf, type MailboxRouter } from '../actors/router.js';
 import { DEFAULT_BACK_OFF, upstreamMachine } from '../actors/upstream.js';
 import type { Config } from '../config/config.js';
-import { RATE_LIMITER, upstreamAddress } from '../protocol/index.js';
+import { HEALTH_SUPERVISOR, RATE_LIMITER, upstreamAddress } from '../protocol/index.js';
 
 export interface PrimaryServices {
   stop(): void;
@@ -23,6 +23,7 @@ export function startPrimaryServices(router: MailboxRouter, config: Config): Pri
 
   for (const upstream of config.upstreams) {
     const actor = startActor(upstreamMachine, {
+      id: upstreamAddress(upstream.id),
       input: {
         upstream,
         router,
@@ -36,13 +37,15 @@ export function startPrimaryServices(router: MailboxRouter, config: Config): Pri
   if (config.activeHealthCheck !== null) {
     const { intervalMs, path } = config.activeHealthCheck;
     const supervisor = startActor(healthSupervisorMachine, {
+      id: HEALTH_SUPERVISOR,
       input: { upstreams: config.upstreams, path, intervalMs, timeoutMs: probeTimeoutMs(intervalMs), router, now },
     });
+    router.register(localNameOf(HEALTH_SUPERVISOR), supervisor);
     actors.push(supervisor);
   }
 
   if (config.rateLimit !== null) {
-    const limiter = startActor(rateLimiterMachine, { input: { policy: config.rateLimit, router, now } });
+    const limiter = startActor(rateLimiterMachine, { id: RATE_LIMITER, input: { policy: config.rateLimit, router, now } });
     router.register(localNameOf(RATE_LIMITER), limiter);
     actors.push(limiter);
   }

@@ -30,7 +30,7 @@ export interface ProxyNode {
 export async function startProxyNode(router: MailboxRouter, config: Config): Promise<{ node: ProxyNode; address: string }> {
   const views = createUpstreamViews(config.upstreams);
   const balancerAt = balancerAddress(router.node);
-  const balancer = startActor(balancerMachine, { input: { address: balancerAt, router, views } });
+  const balancer = startActor(balancerMachine, { id: balancerAt, input: { address: balancerAt, router, views } });
   router.register('balancer', balancer);
 
   const pools = new UpstreamPools(config.upstreams, {

@@ -4,6 +4,7 @@
  */
 import type { ClientDisconnected, ClientSilent, RequestMalformed, RequestReceived, ResponseFinished, UpstreamFailed, UpstreamResponded } from './connection.js';
 import type { HealthProbeResult, HealthRoundFinished } from './health.js';
+import type { InspectionRecord, InspectionStateCounts } from './inspection.js';
 import type { WorkerFailed, WorkerListening } from './lifecycle.js';
 import type { RateLimitCheck, RateLimitVerdict } from './rate-limit.js';
 import type { UpstreamConnectFailed, UpstreamHealthChanged, UpstreamMisbehaved, UpstreamSubscribe } from './upstream.js';
@@ -11,6 +12,7 @@ import type { UpstreamConnectFailed, UpstreamHealthChanged, UpstreamMisbehaved, 
 export * from './address.js';
 export type * from './connection.js';
 export type * from './health.js';
+export type * from './inspection.js';
 export type * from './lifecycle.js';
 export type * from './rate-limit.js';
 export type * from './upstream.js';
@@ -25,7 +27,9 @@ export type RoutedMessage =
   | UpstreamHealthChanged
   | HealthProbeResult
   | WorkerListening
-  | WorkerFailed;
+  | WorkerFailed
+  | InspectionRecord
+  | InspectionStateCounts;
 
 /** Everything a connection actor reacts to. */
 export type ConnectionEvent =

@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import test, { type ExecutionContext } from 'ava';
 import { runCli, startBalancer } from '../helpers/balancer.js';
 import { httpCall } from '../helpers/client.js';
-import { listenOnLoopback } from '../helpers/upstream.js';
+import { listenOnLoopback, startUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
 
 const UPSTREAM = ['--upstream', '127.0.0.1:9'];
@@ -114,4 +114,23 @@ test.serial('demo: prints a curl URL on stdout that answers 200 from the demo up
     bodies.map((body) => /#(\d)/.exec(body)?.[1]).sort(),
     ['1', '2', '3'],
   );
+});
+
+test.serial('--log-level debug (--workers 2): one line per actor event, from the primary and the workers', async (t) => {
+  const upstream = await startUpstream(t);
+  const balancer = await startBalancer(t, ['--upstream', upstream.id, '--workers', '2', '--active-health-check-interval', '0', '--log-level', 'debug']);
+  // Each worker's balancer subscribes to the upstream actor in the primary at start.
+  const subscribed = await balancer.process.waitForLog((line) => line.msg === 'actor event' && line.event === 'upstream.subscribe', {
+    timeoutMs: 10_000,
+    what: "the upstream actor's upstream.subscribe",
+  });
+  t.like(subscribed, { node: 'p', actor: `p/upstream/${upstream.id}`, kind: 'upstream', state: '"healthy"' });
+  t.is((await httpCall(balancer.port, { path: '/' })).status, 200);
+  const received = await balancer.process.waitForLog((line) => line.msg === 'actor event' && line.event === 'request.received', {
+    timeoutMs: 10_000,
+    what: "a connection actor's request.received",
+  });
+  t.like(received, { kind: 'connection', state: '"open"' });
+  t.regex(String(received.node), /^w[12]$/);
+  t.true(String(received.actor).startsWith(`${String(received.node)}/conn/`), String(received.actor));
 });
