@@ -11,14 +11,18 @@
  * Reports µs and heap bytes allocated for each. Allocation is measured as
  * heap growth over a batch small enough that no GC runs in it (checked).
  * `--json` prints one JSON object per line instead (read by bench/run.ts);
- * `--quick` runs fewer rounds (smoke mode).
+ * `--quick` runs fewer rounds (smoke mode). `--inspection` runs the same rows
+ * with an inspection stream attached to every actor (records discarded), and
+ * adds the cost of counting the states of 10,000 live connection actors
+ * (ARCHITECTURE.md, "Inspection"). `--cpu-time` times rounds in the process's
+ * CPU time instead of the wall clock: steadier on a machine others share.
  */
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { createChooser } from '../src/actors/balancer.js';
 import { clientIpKey, LoadFigures } from '../src/balancing/index.js';
 import { RoundRobin } from '../src/balancing/round-robin.js';
 import { connectionMachine, type ConnectionPorts } from '../src/actors/connection.js';
-import { startActor } from '../src/actors/inspection.js';
+import { attachInspection, countActorStates, startActor } from '../src/actors/inspection.js';
 import { rateLimiterMachine } from '../src/actors/rate-limiter.js';
 import { localNameOf, MailboxRouter } from '../src/actors/router.js';
 import { DEFAULT_CLIENT_LIMITS, DEFAULT_REQUEST_POLICY } from '../src/config/config.js';
@@ -55,13 +59,13 @@ type Batch = (size: number) => Promise<void>;
  * Times `batch` (median µs per operation over `rounds`) and weighs it (heap
  * bytes per operation), then prints one line: text, or JSON with `--json`.
  */
-async function timeAndWeigh(label: string, batch: Batch, operations: number, rounds: number): Promise<void> {
-  for (let i = 0; i < 20; i++) await batch(1000); // warm up
+async function timeAndWeigh(label: string, batch: Batch, operations: number, rounds: number, warmUp = 1000): Promise<void> {
+  for (let i = 0; i < 20; i++) await batch(warmUp);
   const samples: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    const start = performance.now();
+    const start = elapsedMicroseconds();
     await batch(operations);
-    samples.push(((performance.now() - start) * 1000) / operations);
+    samples.push((elapsedMicroseconds() - start) / operations);
   }
   samples.sort((a, b) => a - b);
 
@@ -132,7 +136,7 @@ async function measureRequests(label: string, rateLimited: boolean, inFlight: nu
     : undefined;
   if (limiter !== undefined) router.register('rate-limiter', limiter);
   const ports = benchPorts(router, rateLimited);
-  const actor = startActor(connectionMachine, { input: { address: 'p/conn/bench', ports, client, timeouts } });
+  const actor = startActor(connectionMachine, { id: 'p/conn/bench', input: { address: 'p/conn/bench', ports, client, timeouts } });
   router.register('conn/bench', actor);
 
   let id = 1;
@@ -166,7 +170,7 @@ async function measureConnections(label: string, connections: number, rounds: nu
   const batch: Batch = (size) => {
     for (let i = 0; i < size; i++) {
       const address = `p/conn/bench-${id++}` as const;
-      const actor = startActor(connectionMachine, { input: { address, ports, client, timeouts } });
+      const actor = startActor(connectionMachine, { id: address, input: { address, ports, client, timeouts } });
       router.register(localNameOf(address), actor);
       actor.send({ type: 'client.disconnected' });
       router.unregister(address);
@@ -176,9 +180,38 @@ async function measureConnections(label: string, connections: number, rounds: nu
   await timeAndWeigh(label, batch, connections, rounds);
 }
 
+/** One `countActorStates` over `live` running connection actors: what a state-count poll costs. */
+async function measureStateCounts(label: string, live: number, rounds: number): Promise<void> {
+  const router = new MailboxRouter('p');
+  const ports = benchPorts(router, false);
+  const actors = [];
+  for (let i = 0; i < live; i++) {
+    const address = `p/conn/live-${i}` as const;
+    const actor = startActor(connectionMachine, { id: address, input: { address, ports, client, timeouts } });
+    router.register(localNameOf(address), actor);
+    actors.push(actor);
+  }
+  const batch: Batch = (size) => {
+    for (let i = 0; i < size; i++) countActorStates(router);
+    return Promise.resolve();
+  };
+  await timeAndWeigh(label, batch, 10, rounds, 10);
+  for (const actor of actors) actor.send({ type: 'client.disconnected' });
+}
+
 const asJson = process.argv.includes('--json');
+const cpuTime = process.argv.includes('--cpu-time');
+function elapsedMicroseconds(): number {
+  if (!cpuTime) return performance.now() * 1000;
+  const used = process.cpuUsage();
+  return used.user + used.system;
+}
 const rounds = process.argv.includes('--quick') ? 3 : 15;
+const inspection = process.argv.includes('--inspection');
+// A router with no actors yet: the stream reaches those started afterwards, which is all of them.
+if (inspection) attachInspection(new MailboxRouter('p'), { sink: { send: () => {} } });
 await measureRequests('connection actor, one request at a time', false, 1, 10_000, rounds);
 await measureRequests('+ rate-limit actor, one at a time', true, 1, 10_000, rounds);
 await measureRequests('connection actor, 100 pipelined', false, 100, 10_000, rounds);
 await measureConnections('connection actor started and stopped, per connection', 10_000, rounds);
+if (inspection) await measureStateCounts('state counts of 10,000 live connection actors', 10_000, rounds);

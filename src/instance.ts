@@ -3,9 +3,11 @@
  * as a primary with worker processes. Either way the same actors do the same
  * work; only where they live differs.
  */
+import { logActorEvents } from './actors/inspection.js';
 import { MailboxRouter } from './actors/router.js';
 import { runClusterPrimary } from './cluster/primary.js';
 import type { Config } from './config/config.js';
+import { log } from './log.js';
 import { startPrimaryServices } from './node/primary-services.js';
 import { startProxyNode } from './node/proxy-node.js';
 import { describeListenError, ListenError, type Instance } from './node/running-instance.js';
@@ -29,6 +31,7 @@ export async function runInstance(config: Config, stop?: AbortSignal): Promise<I
     }
   }
   const router = new MailboxRouter(PRIMARY_NODE);
+  if (config.logLevel === 'debug') logActorEvents(router, (msg, fields) => log.debug(msg, fields));
   const services = startPrimaryServices(router, config);
   let started: Awaited<ReturnType<typeof startProxyNode>>;
   try {

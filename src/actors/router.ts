@@ -60,6 +60,11 @@ export class MailboxRouter {
     this.mailboxes.delete(address);
   }
 
+  /** Every local mailbox with its address: inspection finds the running actors here. */
+  forEachMailbox(visit: (mailbox: Mailbox, address: Address) => void): void {
+    this.mailboxes.forEach(visit);
+  }
+
   /** Primary side: messages for `node` go down this link. */
   connectNode(node: NodeId, link: Link): void {
     this.links.set(node, link);

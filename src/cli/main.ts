@@ -12,7 +12,6 @@ import { readFileSync } from 'node:fs';
 import { runClusterWorker } from '../cluster/worker.js';
 import { formatHostPort, type Config } from '../config/config.js';
 import { startDemoUpstreams } from '../demo.js';
-import { logActorEvents } from '../actors/inspection.js';
 import { runInstance, StartAborted } from '../instance.js';
 import { ListenError, type Instance } from '../node/running-instance.js';
 import { log } from '../log.js';
@@ -57,7 +56,6 @@ function handleSignals(): AbortSignal {
 async function run(config: Config, warnings: readonly string[], demo: { close(): Promise<void> } | null): Promise<void> {
   log.configure(config.logLevel, 'p');
   for (const warning of warnings) log.warn(warning);
-  if (config.logLevel === 'debug') logActorEvents((msg, fields) => log.debug(msg, fields));
   const stop = handleSignals();
   let instance: Instance;
   try {

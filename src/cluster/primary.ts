@@ -5,6 +5,7 @@
  * robin). A worker that dies is replaced under the same node id.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { logActorEvents } from '../actors/inspection.js';
 import { localNameOf, MailboxRouter } from '../actors/router.js';
 import type { Config } from '../config/config.js';
 import { log } from '../log.js';
@@ -29,6 +30,7 @@ export interface WorkerAssignment {
  */
 export async function runClusterPrimary(config: Config, stop?: AbortSignal): Promise<Instance> {
   const router = new MailboxRouter(PRIMARY_NODE);
+  if (config.logLevel === 'debug') logActorEvents(router, (msg, fields) => log.debug(msg, fields));
   const services = startPrimaryServices(router, config);
   const workers = new Map<string, Worker>();
   let stopping = false;

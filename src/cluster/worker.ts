@@ -16,8 +16,6 @@ import { WORKER_ENV, type WorkerAssignment } from './primary.js';
 export async function runClusterWorker(): Promise<void> {
   const { node, config } = JSON.parse(process.env[WORKER_ENV] ?? '{}') as WorkerAssignment;
   log.configure(config.logLevel, node);
-  if (config.logLevel === 'debug') logActorEvents((msg, fields) => log.debug(msg, fields));
-
   let proxy: ProxyNode | null = null;
   let stopping = false;
   const stop = (reason: string, level: 'info' | 'warn' = 'info'): void => {
@@ -41,6 +39,7 @@ export async function runClusterWorker(): Promise<void> {
   drainWhenPrimaryIsGone(() => stop('primary gone', 'warn'));
 
   const router = new MailboxRouter(node);
+  if (config.logLevel === 'debug') logActorEvents(router, (msg, fields) => log.debug(msg, fields));
   linkToPrimary(router);
   try {
     const started = await startProxyNode(router, config);

@@ -160,7 +160,7 @@ export function createProxyServer(deps: ListenerDeps): Server {
     openConnections++;
     const address: Address = `${deps.router.node}/conn/${nanoid(12)}`;
     const client = { watchForSilence: (ms: number) => socket.setTimeout(ms), close: () => socket.destroy() };
-    const actor = startActor(connectionMachine, { input: { address, ports, client, timeouts } });
+    const actor = startActor(connectionMachine, { id: address, input: { address, ports, client, timeouts } });
     deps.router.register(localNameOf(address), actor);
     (socket as TrackedSocket)[CONNECTION] = {
       actor,

@@ -14,7 +14,7 @@ import { rateLimiterMachine } from '../actors/rate-limiter.js';
 import { localNameOf, type MailboxRouter } from '../actors/router.js';
 import { DEFAULT_BACK_OFF, upstreamMachine, type UpstreamInput } from '../actors/upstream.js';
 import type { Config } from '../config/config.js';
-import { RATE_LIMITER, upstreamAddress, type UpstreamTarget } from '../protocol/index.js';
+import { HEALTH_SUPERVISOR, RATE_LIMITER, upstreamAddress, type UpstreamTarget } from '../protocol/index.js';
 
 export interface PrimaryServices {
   /** Follow a reloaded configuration (bind and workers are not its business). */
@@ -39,8 +39,9 @@ export function startPrimaryServices(router: MailboxRouter, config: Config): Pri
   let supervisorKey = '';
 
   const startUpstream = (upstream: UpstreamTarget, current: Config): void => {
-    const actor = startActor(upstreamMachine, { input: { upstream, router, ...healthPolicy(current) } });
-    router.register(localNameOf(upstreamAddress(upstream.id)), actor);
+    const address = upstreamAddress(upstream.id);
+    const actor = startActor(upstreamMachine, { id: address, input: { upstream, router, ...healthPolicy(current) } });
+    router.register(localNameOf(address), actor);
     upstreamActors.set(upstream.id, actor);
   };
   const stopUpstream = (id: string): void => {
@@ -69,8 +70,10 @@ export function startPrimaryServices(router: MailboxRouter, config: Config): Pri
     supervisorKey = key;
     supervisor?.stop();
     supervisor = null;
+    router.unregister(HEALTH_SUPERVISOR);
     if (check === null) return;
     supervisor = startActor(healthSupervisorMachine, {
+      id: HEALTH_SUPERVISOR,
       input: {
         upstreams: current.upstreams,
         path: check.path,
@@ -80,12 +83,14 @@ export function startPrimaryServices(router: MailboxRouter, config: Config): Pri
         now,
       },
     });
+    // Nobody sends to it; registered so that an inspection attached later finds it.
+    router.register(localNameOf(HEALTH_SUPERVISOR), supervisor);
   };
 
   reconcileUpstreams(config);
   reconcileSupervisor(config);
   // Started even with limiting off, so that a reload can turn it on (or off) with checks in flight.
-  const limiter = startActor(rateLimiterMachine, { input: { policy: config.rateLimit, router, now } });
+  const limiter = startActor(rateLimiterMachine, { id: RATE_LIMITER, input: { policy: config.rateLimit, router, now } });
   router.register(localNameOf(RATE_LIMITER), limiter);
 
   return {
@@ -97,6 +102,7 @@ export function startPrimaryServices(router: MailboxRouter, config: Config): Pri
     stop: () => {
       for (const id of [...upstreamActors.keys()]) stopUpstream(id);
       supervisor?.stop();
+      router.unregister(HEALTH_SUPERVISOR);
       limiter.stop();
     },
   };

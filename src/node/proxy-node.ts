@@ -40,6 +40,7 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
   const loads = new UpstreamLoads();
   const strategy = createStrategy(config.balance);
   const balancer = startActor(balancerMachine, {
+    id: balancerAddress(router.node),
     input: {
       address: balancerAddress(router.node),
       router,

@@ -10,6 +10,8 @@ export type Address = `${NodeId}/${string}`;
 export const PRIMARY_NODE: NodeId = 'p';
 export const RATE_LIMITER: Address = 'p/rate-limiter';
 export const LIFECYCLE: Address = 'p/lifecycle';
+/** Nobody sends to the health supervisor; its mailbox is how inspection finds it. */
+export const HEALTH_SUPERVISOR: Address = 'p/health-supervisor';
 
 export const upstreamAddress = (upstreamId: string): Address => `p/upstream/${upstreamId}`;
 export const balancerAddress = (node: NodeId): Address => `${node}/balancer`;

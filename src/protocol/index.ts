@@ -5,6 +5,7 @@
 import type { BalancerUpstreamsSet } from './balancer.js';
 import type { ClientDisconnected, ClientSilent, RequestMalformed, RequestReceived, ResponseFinished, UpstreamFailed, UpstreamResponded } from './connection.js';
 import type { HealthProbeResult, HealthRoundFinished } from './health.js';
+import type { InspectionRecord, InspectionStateCounts } from './inspection.js';
 import type { WorkerFailed, WorkerListening } from './lifecycle.js';
 import type { RateLimitCheck, RateLimitReconfigure } from './rate-limit.js';
 import type { RequestVerdict } from './request.js';
@@ -14,6 +15,7 @@ export * from './address.js';
 export type * from './balancer.js';
 export type * from './connection.js';
 export type * from './health.js';
+export type * from './inspection.js';
 export type * from './lifecycle.js';
 export type * from './rate-limit.js';
 export type * from './request.js';
@@ -31,7 +33,9 @@ export type RoutedMessage =
   | BalancerUpstreamsSet
   | HealthProbeResult
   | WorkerListening
-  | WorkerFailed;
+  | WorkerFailed
+  | InspectionRecord
+  | InspectionStateCounts;
 
 /** Everything a connection actor reacts to; X is its exchange and R an upstream response (live objects). */
 export type ConnectionEvent<X, R> =

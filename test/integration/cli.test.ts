@@ -168,3 +168,22 @@ test.serial('--config: upstreams from the file alone; the instance serves them',
   t.is(response.status, 200);
   t.is(upstream.requests.length, 1);
 });
+
+test.serial('--log-level debug (--workers 2): one line per actor event, from the primary and the workers', async (t) => {
+  const upstream = await startUpstream(t);
+  const balancer = await startBalancer(t, ['--upstream', upstream.id, '--workers', '2', '--active-health-check-interval', '0', '--log-level', 'debug']);
+  // Each worker's balancer subscribes to the upstream actor in the primary at start.
+  const subscribed = await balancer.process.waitForLog((line) => line.msg === 'actor event' && line.event === 'upstream.subscribe', {
+    timeoutMs: 10_000,
+    what: "the upstream actor's upstream.subscribe",
+  });
+  t.like(subscribed, { node: 'p', actor: `p/upstream/${upstream.id}`, kind: 'upstream', state: '"healthy"' });
+  t.is((await httpCall(balancer.port, { path: '/' })).status, 200);
+  const received = await balancer.process.waitForLog((line) => line.msg === 'actor event' && line.event === 'request.received', {
+    timeoutMs: 10_000,
+    what: "a connection actor's request.received",
+  });
+  t.like(received, { kind: 'connection', state: '"open"' });
+  t.regex(String(received.node), /^w[12]$/);
+  t.true(String(received.actor).startsWith(`${String(received.node)}/conn/`), String(received.actor));
+});
