@@ -41,13 +41,20 @@ export async function runInstance(config: Config, stop?: AbortSignal): Promise<I
     throw new ListenError(describeListenError(config, error));
   }
   const { node, address } = started;
+  let drainTimeoutMs = config.drainTimeoutMs;
   const shutdown = async (): Promise<void> => {
-    await node.shutdown(config.drainTimeoutMs);
+    await node.shutdown(drainTimeoutMs);
     services.stop();
+  };
+  const applySettings = (next: Config): void => {
+    log.configure(next.logLevel, PRIMARY_NODE);
+    drainTimeoutMs = next.drainTimeoutMs;
+    services.update(next);
+    node.update(next);
   };
   if (stop?.aborted === true) {
     await shutdown();
     throw new StartAborted('stopped during start-up');
   }
-  return { address, shutdown };
+  return { address, shutdown, applySettings };
 }

@@ -7,7 +7,9 @@
  */
 import { writeSync } from 'node:fs';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+import type { LogLevel } from './protocol/index.js';
+
+export type { LogLevel } from './protocol/index.js';
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
 

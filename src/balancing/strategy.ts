@@ -6,6 +6,7 @@
  * A strategy keeps its own state (a cursor, a hash table, a random source) and
  * may precompute whatever it likes in `rebuild`; `pick` must not allocate.
  */
+import type { BalanceAlgorithm } from '../protocol/index.js';
 import type { UpstreamLoad } from './load.js';
 
 /** One upstream as a strategy sees it. The same object for the same id across rebuilds. */
@@ -37,7 +38,7 @@ export interface SelectionStrategy {
   pick(key: string, exclude: readonly string[]): Candidate | undefined;
 }
 
-export type BalanceAlgorithm = 'round-robin' | 'random';
+export type { BalanceAlgorithm };
 export const BALANCE_ALGORITHMS: readonly BalanceAlgorithm[] = ['round-robin', 'random'];
 
 export function isUsable(candidate: Candidate, exclude: readonly string[]): boolean {

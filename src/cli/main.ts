@@ -15,7 +15,9 @@ import { startDemoUpstreams } from '../demo.js';
 import { runInstance, StartAborted } from '../instance.js';
 import { ListenError, type Instance } from '../node/running-instance.js';
 import { log } from '../log.js';
-import { HELP, parseCommandLine, UsageError, type Command } from './options.js';
+import { acceptReload } from '../config/reload.js';
+import type { UpstreamTarget } from '../protocol/index.js';
+import { HELP, parseCommandLine, reloadConfig, UsageError, type Command } from './options.js';
 
 function version(): string {
   const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -28,11 +30,31 @@ function exitAfterLogging(code: number): never {
 }
 
 /**
- * What SIGHUP does in the primary (or the only process): the hook config reload will hang on.
- * Until then it is logged, and never fatal. Workers ignore SIGHUP (src/cluster/worker.ts).
+ * What SIGHUP does in the primary (or the only process): re-read the config file (and the original
+ * flags, which still override it) and apply what may change while running. Before the instance is
+ * running, or when the new settings are invalid, it logs why and changes nothing; it is never fatal.
+ * Workers ignore SIGHUP (src/cluster/worker.ts).
  */
-function onReload(): void {
-  log.info('SIGHUP: config reload is not available yet');
+let onReload = (): void => {
+  log.info('SIGHUP before the instance is running: ignored');
+};
+
+function reloadSettings(instance: Instance, argv: readonly string[], running: Config, demoUpstreams: readonly UpstreamTarget[]): Config {
+  const result = reloadConfig(argv, demoUpstreams);
+  if (!result.ok) {
+    log.error('config reload failed; the running settings are kept', { errors: result.errors.join('; ') });
+    return running;
+  }
+  for (const warning of result.warnings) log.warn(warning);
+  const accepted = acceptReload(running, result.config);
+  for (const line of accepted.needsRestart) log.warn(`config reload: ${line}`);
+  if (accepted.changed.length === 0) {
+    log.info('config reloaded: nothing changed');
+    return running;
+  }
+  instance.applySettings(accepted.config);
+  log.info('config reloaded', { changed: accepted.changed.join(', ') });
+  return accepted.config;
 }
 
 /**
@@ -49,11 +71,16 @@ function handleSignals(): AbortSignal {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  process.on('SIGHUP', onReload);
+  process.on('SIGHUP', () => onReload());
   return stopRequested.signal;
 }
 
-async function run(config: Config, warnings: readonly string[], demo: { close(): Promise<void> } | null): Promise<void> {
+async function run(
+  argv: readonly string[],
+  config: Config,
+  warnings: readonly string[],
+  demo: { readonly upstreams: readonly UpstreamTarget[]; close(): Promise<void> } | null,
+): Promise<void> {
   log.configure(config.logLevel, 'p');
   for (const warning of warnings) log.warn(warning);
   const stop = handleSignals();
@@ -73,6 +100,10 @@ async function run(config: Config, warnings: readonly string[], demo: { close():
     throw error;
   }
   log.info('listening', { address: instance.address, workers: config.workers, upstreams: config.upstreams.length });
+  let running = config;
+  onReload = () => {
+    running = reloadSettings(instance, argv, running, demo?.upstreams ?? []);
+  };
   const shutDown = (): void => {
     void instance
       .shutdown()
@@ -125,11 +156,11 @@ async function main(argv: readonly string[]): Promise<void> {
       process.stdout.write(checkSummary(command.config, command.warnings, command.configFile));
       return;
     case 'run':
-      await run(command.config, command.warnings, null);
+      await run(argv, command.config, command.warnings, null);
       return;
     case 'demo': {
       const demo = await startDemoUpstreams();
-      await run({ ...command.config, upstreams: demo.upstreams }, command.warnings, demo);
+      await run(argv, { ...command.config, upstreams: demo.upstreams }, command.warnings, demo);
       return;
     }
   }
@@ -144,5 +175,5 @@ process.on('unhandledRejection', (reason) => {
   exitAfterLogging(1);
 });
 
-if (cluster.isWorker) await runClusterWorker();
+if (cluster.isWorker) runClusterWorker();
 else await main(process.argv.slice(2));

@@ -3,26 +3,27 @@
  * (upstreams, health supervisor, rate limiter) and forks N workers that each
  * accept client connections (Node's cluster hands out accepted sockets round
  * robin). A worker that dies is replaced under the same node id.
+ *
+ * Settings reach workers as messages, never through the environment: a
+ * worker starts knowing only its node id and asks the primary's `settings`
+ * mailbox; a reload sends `settings.changed` to every worker, and a worker
+ * started later (a replacement) asks and gets the current version.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { logActorEvents } from '../actors/inspection.js';
 import { localNameOf, MailboxRouter } from '../actors/router.js';
 import type { Config } from '../config/config.js';
 import { log } from '../log.js';
-import { LIFECYCLE, PRIMARY_NODE, type LifecycleEvent } from '../protocol/index.js';
+import { LIFECYCLE, PRIMARY_NODE, SETTINGS, settingsAddress, type LifecycleEvent, type SettingsChanged, type SettingsWanted } from '../protocol/index.js';
 import { startPrimaryServices } from '../node/primary-services.js';
 import { linkWorker } from './links.js';
 import type { Instance } from '../node/running-instance.js';
 
+/** The environment variable that gives a worker its node id (and nothing else). */
 export const WORKER_ENV = 'BALANCEBEAM_WORKER';
 
 /** Time a worker gets, beyond the drain deadline, to close its pools and exit. */
 const WORKER_EXIT_MARGIN_MS = 5_000;
-
-export interface WorkerAssignment {
-  readonly node: string;
-  readonly config: Config;
-}
 
 /**
  * Resolves once every worker is listening. When `stop` is aborted before that (SIGTERM during
@@ -34,6 +35,10 @@ export async function runClusterPrimary(config: Config, stop?: AbortSignal): Pro
   const services = startPrimaryServices(router, config);
   const workers = new Map<string, Worker>();
   let stopping = false;
+  let settings: SettingsChanged = { type: 'settings.changed', version: 1, config };
+  router.register(localNameOf(SETTINGS), {
+    send: (wanted: SettingsWanted) => router.send(wanted.replyTo, settings),
+  });
 
   let announce: (address: string) => void = () => {};
   let fail: (reason: string) => void = () => {};
@@ -57,8 +62,7 @@ export async function runClusterPrimary(config: Config, stop?: AbortSignal): Pro
   });
 
   const fork = (node: string): void => {
-    const assignment: WorkerAssignment = { node, config };
-    const worker = cluster.fork({ [WORKER_ENV]: JSON.stringify(assignment) });
+    const worker = cluster.fork({ [WORKER_ENV]: node });
     workers.set(node, worker);
     linkWorker(router, node, worker);
     worker.once('online', () => log.info('worker started', { worker: node, pid: worker.process.pid }));
@@ -87,16 +91,24 @@ export async function runClusterPrimary(config: Config, stop?: AbortSignal): Pro
         log.warn('worker did not exit after draining; killing it', { pid: worker.process.pid });
         worker.process.kill('SIGKILL');
       }
-    }, config.drainTimeoutMs + WORKER_EXIT_MARGIN_MS);
+    }, settings.config.drainTimeoutMs + WORKER_EXIT_MARGIN_MS);
     await Promise.all(exits);
     clearTimeout(stuck);
     services.stop();
   };
 
+  const applySettings = (next: Config): void => {
+    settings = { type: 'settings.changed', version: settings.version + 1, config: next };
+    log.configure(next.logLevel, PRIMARY_NODE);
+    // The primary's actors first, so upstreams a worker's balancer is told about already have their actor.
+    services.update(next);
+    for (const node of workers.keys()) router.send(settingsAddress(node), settings);
+  };
+
   try {
     if (stop?.aborted === true) abortStart();
     const address = await ready;
-    return { address, shutdown };
+    return { address, shutdown, applySettings };
   } catch (error) {
     await shutdown();
     throw error;

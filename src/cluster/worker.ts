@@ -1,22 +1,27 @@
 /**
  * A cluster worker: one proxy node whose router reaches the primary's actors
- * over IPC. Reports to the primary when it is listening, or why it cannot.
- * It drains and exits on SIGTERM/SIGINT, and when its primary is gone.
+ * over IPC. It starts knowing only its node id, asks the primary for the
+ * current settings, listens, and reports that it is listening (or why it
+ * cannot); later `settings.changed` messages (reloads) update its node. It
+ * drains and exits on SIGTERM/SIGINT, and when its primary is gone.
  */
 import cluster from 'node:cluster';
 import { logActorEvents } from '../actors/inspection.js';
-import { MailboxRouter } from '../actors/router.js';
+import { localNameOf, MailboxRouter } from '../actors/router.js';
 import { log } from '../log.js';
 import { startProxyNode, type ProxyNode } from '../node/proxy-node.js';
-import { LIFECYCLE } from '../protocol/index.js';
+import { LIFECYCLE, SETTINGS, settingsAddress, type Config, type SettingsChanged } from '../protocol/index.js';
 import { describeListenError } from '../node/running-instance.js';
 import { linkToPrimary } from './links.js';
-import { WORKER_ENV, type WorkerAssignment } from './primary.js';
+import { WORKER_ENV } from './primary.js';
 
-export async function runClusterWorker(): Promise<void> {
-  const { node, config } = JSON.parse(process.env[WORKER_ENV] ?? '{}') as WorkerAssignment;
-  log.configure(config.logLevel, node);
+export function runClusterWorker(): void {
+  const node = process.env[WORKER_ENV] ?? 'w?';
+  log.configure('info', node);
   let proxy: ProxyNode | null = null;
+  /** The newest settings received, and the version the node runs (0: not started). */
+  let latest: SettingsChanged | null = null;
+  let running = 0;
   let stopping = false;
   const stop = (reason: string, level: 'info' | 'warn' = 'info'): void => {
     if (stopping) return;
@@ -26,8 +31,9 @@ export async function runClusterWorker(): Promise<void> {
       log[level]('stopping before listening', { reason });
       exitAfterLogging();
     }
-    log[level]('draining', { reason, drainTimeoutMs: config.drainTimeoutMs });
-    void proxy.shutdown(config.drainTimeoutMs).then(exitAfterLogging);
+    const { drainTimeoutMs } = (latest as SettingsChanged).config;
+    log[level]('draining', { reason, drainTimeoutMs });
+    void proxy.shutdown(drainTimeoutMs).then(exitAfterLogging);
   };
   // Installed before the node starts, so a signal during start-up is never fatal (nor a SIGTERM exit 143);
   // kept after the first, so a second one (Ctrl-C reaches workers, and the primary signals them too)
@@ -39,16 +45,40 @@ export async function runClusterWorker(): Promise<void> {
   drainWhenPrimaryIsGone(() => stop('primary gone', 'warn'));
 
   const router = new MailboxRouter(node);
-  if (config.logLevel === 'debug') logActorEvents(router, (msg, fields) => log.debug(msg, fields));
   linkToPrimary(router);
-  try {
-    const started = await startProxyNode(router, config);
-    proxy = started.node;
-    router.send(LIFECYCLE, { type: 'worker.listening', node, address: started.address });
-  } catch (error) {
-    router.send(LIFECYCLE, { type: 'worker.failed', node, reason: describeListenError(config, error) });
-    log.flushSync();
-  }
+
+  const start = async (config: Config): Promise<void> => {
+    if (config.logLevel === 'debug') logActorEvents(router, (msg, fields) => log.debug(msg, fields));
+    try {
+      const started = await startProxyNode(router, config);
+      proxy = started.node;
+      router.send(LIFECYCLE, { type: 'worker.listening', node, address: started.address });
+      follow(); // a reload may have come while it was starting
+    } catch (error) {
+      router.send(LIFECYCLE, { type: 'worker.failed', node, reason: describeListenError(config, error) });
+      log.flushSync();
+    }
+  };
+  const follow = (): void => {
+    if (proxy === null || latest === null || latest.version <= running) return;
+    running = latest.version;
+    proxy.update(latest.config);
+    log.info('settings applied', { version: running });
+  };
+  router.register(localNameOf(settingsAddress(node)), {
+    send: (changed: SettingsChanged) => {
+      if (stopping || (latest !== null && changed.version <= latest.version)) return;
+      const first = latest === null;
+      latest = changed;
+      log.configure(changed.config.logLevel, node);
+      if (!first) follow();
+      else {
+        running = changed.version;
+        void start(changed.config);
+      }
+    },
+  });
+  router.send(SETTINGS, { type: 'settings.wanted', node, replyTo: settingsAddress(node) });
 }
 
 /**

@@ -1,51 +1,20 @@
 /**
- * The validated configuration of one balancebeam instance. Plain data, so the
- * primary can hand it to its workers as it is.
+ * The validated configuration of one balancebeam instance: its shape is the
+ * vocabulary's (src/protocol/settings.ts, plain data that crosses the router
+ * on a reload); here are its defaults and the address helpers every module
+ * uses.
  */
-import type { BalanceAlgorithm } from '../balancing/index.js';
-import type { LogLevel } from '../log.js';
-import type { UpstreamTarget } from '../protocol/index.js';
-import type { RateLimitPolicy } from '../rate-limit/window-counter.js';
+import type { ClientLimits, HealthThresholds, RequestPolicy, UpstreamTarget } from '../protocol/index.js';
 
-export interface BindAddress {
-  readonly host: string;
-  readonly port: number;
-}
-
-export interface ActiveHealthCheck {
-  readonly intervalMs: number;
-  readonly path: string;
-}
-
-/**
- * What one client may cost the balancer: how long it may take and how much it
- * may send (issue 4, client side). Times in milliseconds, sizes in bytes.
- */
-export interface ClientLimits {
-  /** Request head not complete this long after its first byte → 408 (slowloris). */
-  readonly headerTimeoutMs: number;
-  /** A request body the balancer is reading gets no byte for this long → 408, or the connection closed. */
-  readonly bodyTimeoutMs: number;
-  /** A connection with no request in flight and no byte received for this long is closed. */
-  readonly keepAliveTimeoutMs: number;
-  /** Request line plus headers, in bytes → 431 beyond it. */
-  readonly maxHeaderSize: number;
-  /** Header fields in one request → 431 beyond it. */
-  readonly maxHeaders: number;
-  /** Request target (path and query), in bytes → 414 beyond it. */
-  readonly maxUriLength: number;
-  /** Request body in bytes → 413 beyond it; 0: no limit. */
-  readonly maxBodySize: number;
-  /** Open client connections per process; more are answered 503 and closed. */
-  readonly maxConnections: number;
-  /**
-   * Requests one connection may have between head and response end (pipelining);
-   * further ones wait unparsed in the socket, so TCP backpressure stops the client.
-   */
-  readonly maxPipelinedRequests: number;
-  /** A client that accepts no response byte for this long is disconnected and its upstream request released. */
-  readonly sendTimeoutMs: number;
-}
+export type {
+  ActiveHealthCheck,
+  BindAddress,
+  ClientLimits,
+  Config,
+  HealthThresholds,
+  RequestPolicy,
+  UpstreamTimeouts,
+} from '../protocol/index.js';
 
 export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
   headerTimeoutMs: 10_000,
@@ -60,61 +29,9 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
   sendTimeoutMs: 60_000,
 };
 
-/** What the proxy lets through that nginx would not by default (issue 9, item 8). */
-export interface RequestPolicy {
-  /** Forward header names containing `_` (nginx `underscores_in_headers`); off: they are dropped. */
-  readonly allowUnderscoresInHeaders: boolean;
-  /** Forward TRACE; off: answered 405, as nginx does. */
-  readonly allowTrace: boolean;
-}
-
 export const DEFAULT_REQUEST_POLICY: RequestPolicy = { allowUnderscoresInHeaders: false, allowTrace: false };
 
-/**
- * How many results in a row flip an upstream's health (HAProxy's rise/fall):
- * `fall` failures take it out, `rise` passing probes bring it back.
- */
-export interface HealthThresholds {
-  readonly rise: number;
-  readonly fall: number;
-}
-
 export const DEFAULT_HEALTH_THRESHOLDS: HealthThresholds = { rise: 1, fall: 1 };
-
-export interface Config {
-  readonly bind: BindAddress;
-  readonly upstreams: readonly UpstreamTarget[];
-  /** null: active checks are off (`--active-health-check-interval 0`); dead upstreams recover by back-off. */
-  readonly activeHealthCheck: ActiveHealthCheck | null;
-  /** null: no rate limiting. */
-  readonly rateLimit: RateLimitPolicy | null;
-  readonly balance: BalanceAlgorithm;
-  readonly workers: number;
-  readonly logLevel: LogLevel;
-  readonly clientLimits: ClientLimits;
-  readonly requestPolicy: RequestPolicy;
-  readonly healthThresholds: HealthThresholds;
-
-  // Upstream-side failure handling (timeouts, retries, draining on shutdown).
-  readonly upstreamTimeouts: UpstreamTimeouts;
-  /**
-   * How many times a request that reached an upstream but got no response byte
-   * back may be sent to another upstream (idempotent methods only). Connect
-   * failures fail over to every live upstream regardless: see README.
-   */
-  readonly retries: number;
-  /** How long SIGTERM/SIGINT lets in-flight requests finish before their connections are cut. */
-  readonly drainTimeoutMs: number;
-}
-
-export interface UpstreamTimeouts {
-  /** TCP connect to an upstream (nginx proxy_connect_timeout, HAProxy timeout connect). */
-  readonly connectMs: number;
-  /** From the request sent to the response head (nginx proxy_read_timeout, HAProxy timeout server). */
-  readonly responseMs: number;
-  /** Between two body bytes from the upstream (nginx proxy_read_timeout, HAProxy timeout server). */
-  readonly bodyIdleMs: number;
-}
 
 /** `host:port`, with an IPv6 host in brackets (`[::1]:8080`): how addresses are logged and upstream ids read. */
 export function formatHostPort(host: string, port: number): string {

@@ -20,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { nanoid } from 'nanoid';
 import type { Actor } from 'xstate';
 import type { UpstreamLoads } from '../balancing/index.js';
-import { connectionMachine, hasRequestsInFlight, type ConnectionPorts } from '../actors/connection.js';
+import { connectionMachine, hasRequestsInFlight, type ConnectionPorts, type ConnectionTimeouts } from '../actors/connection.js';
 import { startActor } from '../actors/inspection.js';
 import { localNameOf, type MailboxRouter } from '../actors/router.js';
 import type { ClientLimits, RequestPolicy } from '../config/config.js';
@@ -35,18 +35,38 @@ import type { Tunnels } from '../proxy/tunnel.js';
 import type { UpstreamPools } from '../proxy/upstream-pools.js';
 import { closeRequestGate, reopenRequestGate } from './read-gate.js';
 
-export interface ListenerDeps {
-  readonly router: MailboxRouter;
-  readonly pools: UpstreamPools;
+/** What a reload may change in a listener: read at each new connection or request. */
+export interface ListenerSettings {
   /** The request pipeline (src/pipeline/index.ts) of the current settings. */
   readonly pipeline: Pipeline;
   readonly limits: ClientLimits;
   readonly requestPolicy: RequestPolicy;
   readonly retries: number;
+}
+
+export interface ListenerDeps extends ListenerSettings {
+  readonly router: MailboxRouter;
+  readonly pools: UpstreamPools;
   readonly loads: UpstreamLoads;
   readonly chooseUpstream: (exchange: Exchange) => string | undefined;
   /** Where Upgrade requests go (tunnel.ts); closed by the proxy node at the drain deadline. */
   readonly tunnels: Tunnels;
+}
+
+export interface ProxyServer {
+  readonly server: Server;
+  /**
+   * New settings (a reload): new requests get the new pipeline, retries and header policy; new
+   * connections the new limits and timeouts. Requests and connections under way keep theirs.
+   */
+  update(settings: ListenerSettings): void;
+}
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The connection actors' timers, from the client limits. */
+function connectionTimeouts(limits: ClientLimits): ConnectionTimeouts {
+  return { keepAliveMs: limits.keepAliveTimeoutMs, bodyIdleMs: limits.bodyTimeoutMs, sendMs: limits.sendTimeoutMs };
 }
 
 interface ClientConnection {
@@ -113,14 +133,16 @@ function statusForParseError(code: string): number {
   }
 }
 
-export function createProxyServer(deps: ListenerDeps): Server {
-  const ports: ConnectionPorts = {
+export function createProxyServer(deps: ListenerDeps): ProxyServer {
+  let { limits, requestPolicy } = deps;
+  // Shared by every connection actor of this listener; a reload replaces its pipeline and retries in place.
+  const ports: Writable<ConnectionPorts> = {
     router: deps.router,
     pipeline: deps.pipeline,
     retries: deps.retries,
     chooseUpstream: deps.chooseUpstream,
     forward: (exchange, upstreamId, settled) =>
-      forwardToUpstream(exchange, upstreamId, deps.pools.get(upstreamId), deps.loads.of(upstreamId), deps.requestPolicy, settled),
+      forwardToUpstream(exchange, upstreamId, deps.pools.get(upstreamId), deps.loads.of(upstreamId), requestPolicy, settled),
     relay: relayResponse,
     respond: respondWithStatus,
     // Destroyed only once the responses before it have gone out: Node attaches a pipelined response to the
@@ -128,9 +150,8 @@ export function createProxyServer(deps: ListenerDeps): Server {
     drop: (exchange) => exchange.res.destroy(),
     now: () => performance.now(),
   };
-  const { limits } = deps;
-  const timeouts = { keepAliveMs: limits.keepAliveTimeoutMs, bodyIdleMs: limits.bodyTimeoutMs, sendMs: limits.sendTimeoutMs };
-  const maxPipelined = Math.max(1, limits.maxPipelinedRequests);
+  let timeouts = connectionTimeouts(limits);
+  let maxPipelined = Math.max(1, limits.maxPipelinedRequests);
 
   const server = createServer({
     // The header-read timeout is Node's: llhttp alone knows when a head starts and ends, and Node checks
@@ -314,5 +335,17 @@ export function createProxyServer(deps: ListenerDeps): Server {
     socket.destroy();
   });
 
-  return server;
+  const update = (next: ListenerSettings): void => {
+    ({ limits, requestPolicy } = next);
+    ports.pipeline = next.pipeline;
+    ports.retries = next.retries;
+    timeouts = connectionTimeouts(limits);
+    maxPipelined = Math.max(1, limits.maxPipelinedRequests);
+    // Node reads these per connection or per head; its header-timeout sweep keeps the interval it started with.
+    server.headersTimeout = limits.headerTimeoutMs;
+    // Not in @types/node, but Node keeps the option here and reads it for each new connection's parser.
+    (server as Server & { maxHeaderSize: number }).maxHeaderSize = limits.maxHeaderSize;
+    server.maxHeadersCount = limits.maxHeaders + 1;
+  };
+  return { server, update };
 }

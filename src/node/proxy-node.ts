@@ -11,10 +11,11 @@ import { clientIpKey, createStrategy, UpstreamLoads } from '../balancing/index.j
 import { startActor } from '../actors/inspection.js';
 import type { MailboxRouter } from '../actors/router.js';
 import { formatHostPort, type Config } from '../config/config.js';
+import type { Pipeline } from '../pipeline/filter.js';
 import { buildPipeline } from '../pipeline/index.js';
 import { balancerAddress } from '../protocol/index.js';
-import { Tunnels } from '../proxy/tunnel.js';
-import { DEFAULT_POOL_SETTINGS, UpstreamPools } from '../proxy/upstream-pools.js';
+import { Tunnels, type TunnelSettings } from '../proxy/tunnel.js';
+import { DEFAULT_POOL_SETTINGS, UpstreamPools, type PoolSettings } from '../proxy/upstream-pools.js';
 import { createProxyServer } from './listener.js';
 
 /** How often a draining node closes the keep-alive connections that have just gone idle. */
@@ -28,15 +29,35 @@ export interface ProxyNode {
    * left after `drainMs`, then release the upstream pools.
    */
   shutdown(drainMs: number): Promise<void>;
+  /**
+   * Follow reloaded settings: pools and the balancer's candidates to the new
+   * upstream list, a new pipeline and limits for new requests and connections.
+   * `bind`, `workers` and `balance` are not its business (they need a restart).
+   */
+  update(config: Config): void;
 }
 
-export async function startProxyNode(router: MailboxRouter, config: Config): Promise<{ node: ProxyNode; address: string }> {
-  const pools = new UpstreamPools(config.upstreams, {
+function poolSettings(config: Config): PoolSettings {
+  return {
     ...DEFAULT_POOL_SETTINGS,
     connectTimeoutMs: config.upstreamTimeouts.connectMs,
     responseTimeoutMs: config.upstreamTimeouts.responseMs,
     bodyIdleTimeoutMs: config.upstreamTimeouts.bodyIdleMs,
-  });
+  };
+}
+
+function tunnelSettings(config: Config, pipeline: Pipeline): Omit<TunnelSettings, 'router' | 'targetOf' | 'chooseUpstream'> {
+  return {
+    pipeline,
+    requestPolicy: config.requestPolicy,
+    connectTimeoutMs: config.upstreamTimeouts.connectMs,
+    responseTimeoutMs: config.upstreamTimeouts.responseMs,
+    idleMs: config.clientLimits.bodyTimeoutMs,
+  };
+}
+
+export async function startProxyNode(router: MailboxRouter, config: Config): Promise<{ node: ProxyNode; address: string }> {
+  const pools = new UpstreamPools(config.upstreams, poolSettings(config));
   const loads = new UpstreamLoads();
   const strategy = createStrategy(config.balance);
   const balancer = startActor(balancerMachine, {
@@ -53,18 +74,14 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
 
   const chooseUpstream = createChooser(strategy, clientIpKey);
   const pipeline = buildPipeline(config, { router });
-  const targets = new Map(config.upstreams.map((upstream) => [upstream.id, upstream]));
+  let targets = new Map(config.upstreams.map((upstream) => [upstream.id, upstream]));
   const tunnels = new Tunnels({
     router,
-    pipeline,
-    requestPolicy: config.requestPolicy,
-    connectTimeoutMs: config.upstreamTimeouts.connectMs,
-    responseTimeoutMs: config.upstreamTimeouts.responseMs,
-    idleMs: config.clientLimits.bodyTimeoutMs,
+    ...tunnelSettings(config, pipeline),
     targetOf: (upstreamId) => targets.get(upstreamId),
     chooseUpstream,
   });
-  const server = createProxyServer({
+  const listener = createProxyServer({
     router,
     pools,
     pipeline,
@@ -75,6 +92,7 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
     chooseUpstream,
     tunnels,
   });
+  const { server } = listener;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -87,6 +105,20 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
 
   const node: ProxyNode = {
     server,
+    update: (next) => {
+      // Pools first, so the balancer never picks an upstream this process has no pool for.
+      pools.update(next.upstreams, poolSettings(next));
+      targets = new Map(next.upstreams.map((upstream) => [upstream.id, upstream]));
+      router.send(balancerAddress(router.node), { type: 'balancer.upstreams-set', upstreams: next.upstreams });
+      const nextPipeline = buildPipeline(next, { router });
+      listener.update({
+        pipeline: nextPipeline,
+        limits: next.clientLimits,
+        requestPolicy: next.requestPolicy,
+        retries: next.retries,
+      });
+      tunnels.settings = { ...tunnels.settings, ...tunnelSettings(next, nextPipeline) };
+    },
     shutdown: async (drainMs) => {
       const started = performance.now();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

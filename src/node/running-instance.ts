@@ -8,6 +8,12 @@ export interface Instance {
   /** Where clients connect, `host:port` (the real port when `--bind` asked for port 0). */
   readonly address: string;
   shutdown(): Promise<void>;
+  /**
+   * Reloaded settings (already checked, restart-only ones kept as they run):
+   * the primary's actors follow them, then every proxy node (each worker gets
+   * a `settings.changed` message).
+   */
+  applySettings(config: Config): void;
 }
 
 /** The instance cannot listen (the address is in use, ...): exit status 1. */

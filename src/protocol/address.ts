@@ -10,6 +10,9 @@ export type Address = `${NodeId}/${string}`;
 export const PRIMARY_NODE: NodeId = 'p';
 export const RATE_LIMITER: Address = 'p/rate-limiter';
 export const LIFECYCLE: Address = 'p/lifecycle';
+/** The primary's current settings: workers ask here at start (`settings.wanted`). */
+export const SETTINGS: Address = 'p/settings';
+export const settingsAddress = (node: NodeId): Address => `${node}/settings`;
 /** Nobody sends to the health supervisor; its mailbox is how inspection finds it. */
 export const HEALTH_SUPERVISOR: Address = 'p/health-supervisor';
 

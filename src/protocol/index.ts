@@ -9,6 +9,7 @@ import type { InspectionRecord, InspectionStateCounts } from './inspection.js';
 import type { WorkerFailed, WorkerListening } from './lifecycle.js';
 import type { RateLimitCheck, RateLimitReconfigure } from './rate-limit.js';
 import type { RequestVerdict } from './request.js';
+import type { SettingsChanged, SettingsWanted } from './settings.js';
 import type { UpstreamConnectFailed, UpstreamHealthChanged, UpstreamMisbehaved, UpstreamSubscribe } from './upstream.js';
 
 export * from './address.js';
@@ -19,6 +20,7 @@ export type * from './inspection.js';
 export type * from './lifecycle.js';
 export type * from './rate-limit.js';
 export type * from './request.js';
+export type * from './settings.js';
 export type * from './upstream.js';
 
 /** Messages that travel through the mailbox router, possibly between processes: plain data only. */
@@ -34,6 +36,8 @@ export type RoutedMessage =
   | HealthProbeResult
   | WorkerListening
   | WorkerFailed
+  | SettingsChanged
+  | SettingsWanted
   | InspectionRecord
   | InspectionStateCounts;
 

@@ -251,14 +251,14 @@ export interface RunningBalancer {
 }
 
 export interface SpawnOptions {
-  /** `--bind` (default `127.0.0.1:0`). */
-  readonly bind?: string;
+  /** `--bind` (default `127.0.0.1:0`); null: no --bind (nor --workers) flag, the config file gives them. */
+  readonly bind?: string | null;
 }
 
 /** Starts `balancebeam [args] --bind 127.0.0.1:0` (and `--workers 1` unless args give --workers). */
 export function spawnBalancer(args: readonly string[], options: SpawnOptions = {}): BalancerProcess {
-  const full = [...args, '--bind', options.bind ?? '127.0.0.1:0'];
-  if (!args.includes('--workers')) full.push('--workers', '1');
+  const full = options.bind === null ? [...args] : [...args, '--bind', options.bind ?? '127.0.0.1:0'];
+  if (options.bind !== null && !args.includes('--workers')) full.push('--workers', '1');
   const child = spawn(process.execPath, [CLI_PATH, ...full], {
     stdio: ['ignore', 'pipe', 'pipe'],
     // Node's default on Linux, made explicit: the primary hands connections to workers in turn, so tests that

@@ -6,7 +6,6 @@
  * In process: the real listener, undici pools and loopback upstreams, with a
  * round-robin strategy over the upstreams the test starts.
  */
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer as createNetServer } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
@@ -84,7 +83,7 @@ async function startProxy(t: ExecutionContext, ports: readonly number[]) {
     targetOf: (id) => upstreams.find((upstream) => upstream.id === id),
     chooseUpstream,
   });
-  const server: Server = createProxyServer({
+  const { server } = createProxyServer({
     router,
     pools,
     loads,

@@ -1,0 +1,118 @@
+/**
+ * The settings of one instance: plain data, since a reload sends them to
+ * every worker as a `settings.changed` message over the router (and a worker
+ * started later asks for them the same way). src/config/ builds and checks
+ * them (the schema, flags, the YAML file); everything else reads them.
+ */
+import type { RateLimitSettings } from './rate-limit.js';
+import type { UpstreamTarget } from './upstream.js';
+import type { Address, NodeId } from './address.js';
+
+export type BalanceAlgorithm = 'round-robin' | 'random';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+export interface BindAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ActiveHealthCheck {
+  readonly intervalMs: number;
+  readonly path: string;
+}
+
+/**
+ * What one client may cost the balancer: how long it may take and how much it
+ * may send (issue 4, client side). Times in milliseconds, sizes in bytes.
+ */
+export interface ClientLimits {
+  /** Request head not complete this long after its first byte → 408 (slowloris). */
+  readonly headerTimeoutMs: number;
+  /** A request body the balancer is reading gets no byte for this long → 408, or the connection closed. */
+  readonly bodyTimeoutMs: number;
+  /** A connection with no request in flight and no byte received for this long is closed. */
+  readonly keepAliveTimeoutMs: number;
+  /** Request line plus headers, in bytes → 431 beyond it. */
+  readonly maxHeaderSize: number;
+  /** Header fields in one request → 431 beyond it. */
+  readonly maxHeaders: number;
+  /** Request target (path and query), in bytes → 414 beyond it. */
+  readonly maxUriLength: number;
+  /** Request body in bytes → 413 beyond it; 0: no limit. */
+  readonly maxBodySize: number;
+  /** Open client connections per process; more are answered 503 and closed. */
+  readonly maxConnections: number;
+  /**
+   * Requests one connection may have between head and response end (pipelining);
+   * further ones wait unparsed in the socket, so TCP backpressure stops the client.
+   */
+  readonly maxPipelinedRequests: number;
+  /** A client that accepts no response byte for this long is disconnected and its upstream request released. */
+  readonly sendTimeoutMs: number;
+}
+
+/** What the proxy lets through that nginx would not by default (issue 9, item 8). */
+export interface RequestPolicy {
+  /** Forward header names containing `_` (nginx `underscores_in_headers`); off: they are dropped. */
+  readonly allowUnderscoresInHeaders: boolean;
+  /** Forward TRACE; off: answered 405, as nginx does. */
+  readonly allowTrace: boolean;
+}
+
+/**
+ * How many results in a row flip an upstream's health (HAProxy's rise/fall):
+ * `fall` failures take it out, `rise` passing probes bring it back.
+ */
+export interface HealthThresholds {
+  readonly rise: number;
+  readonly fall: number;
+}
+
+export interface Config {
+  readonly bind: BindAddress;
+  readonly upstreams: readonly UpstreamTarget[];
+  /** null: active checks are off (`--active-health-check-interval 0`); dead upstreams recover by back-off. */
+  readonly activeHealthCheck: ActiveHealthCheck | null;
+  /** null: no rate limiting. */
+  readonly rateLimit: RateLimitSettings | null;
+  readonly balance: BalanceAlgorithm;
+  readonly workers: number;
+  readonly logLevel: LogLevel;
+  readonly clientLimits: ClientLimits;
+  readonly requestPolicy: RequestPolicy;
+  readonly healthThresholds: HealthThresholds;
+
+  // Upstream-side failure handling (timeouts, retries, draining on shutdown).
+  readonly upstreamTimeouts: UpstreamTimeouts;
+  /**
+   * How many times a request that reached an upstream but got no response byte
+   * back may be sent to another upstream (idempotent methods only). Connect
+   * failures fail over to every live upstream regardless: see README.
+   */
+  readonly retries: number;
+  /** How long SIGTERM/SIGINT lets in-flight requests finish before their connections are cut. */
+  readonly drainTimeoutMs: number;
+}
+
+export interface UpstreamTimeouts {
+  /** TCP connect to an upstream (nginx proxy_connect_timeout, HAProxy timeout connect). */
+  readonly connectMs: number;
+  /** From the request sent to the response head (nginx proxy_read_timeout, HAProxy timeout server). */
+  readonly responseMs: number;
+  /** Between two body bytes from the upstream (nginx proxy_read_timeout, HAProxy timeout server). */
+  readonly bodyIdleMs: number;
+}
+
+/** The primary's settings, version `version` (1 at start, one more per reload that took effect). */
+export interface SettingsChanged {
+  readonly type: 'settings.changed';
+  readonly version: number;
+  readonly config: Config;
+}
+
+/** A worker has started and needs the current settings before it can listen; the primary answers with `settings.changed`. */
+export interface SettingsWanted {
+  readonly type: 'settings.wanted';
+  readonly node: NodeId;
+  readonly replyTo: Address;
+}
