@@ -14,10 +14,7 @@ import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import test, { type ExecutionContext } from 'ava';
 import { Pool } from 'undici';
-import { parseCommandLine } from '../../src/cli/options.js';
 import { DEFAULT_CLIENT_LIMITS } from '../../src/config/config.js';
-import { runInstance } from '../../src/instance.js';
-import { log } from '../../src/log.js';
 import { procStatusKb, startBalancer } from '../helpers/balancer.js';
 import { listenOnLoopback } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
@@ -241,18 +238,13 @@ test('requests of clients that have gone are not forwarded: 4 pipelining connect
 });
 
 test('send timeout: clients that GET 100 MB and never read are disconnected after it, and others are served meanwhile', async (t) => {
-  // The --client-send-timeout flag is added on another branch: the instance runs in this process with the
-  // Config field set directly (the seam), on a real listener, pools and upstream.
-  log.configure('silent', 'p');
   const upstream = await startCountingUpstream(t, (path) => (path.startsWith('/attack') ? 100 * 1024 * 1024 : Buffer.from('ok')));
-  const command = parseCommandLine(['--upstream', upstream.id, '--bind', '127.0.0.1:0', '--workers', '1', '--active-health-check-interval', '0']);
-  if (command.kind !== 'run') throw new Error('expected a run command');
-  const sendTimeoutMs = 1_000;
-  const config = { ...command.config, clientLimits: { ...command.config.clientLimits, sendTimeoutMs } };
-  const instance = await runInstance(config);
-  t.teardown(() => instance.shutdown());
-  const port = Number(instance.address.split(':').pop());
-  const origin = `http://127.0.0.1:${port}`;
+  const balancer = await startBalancer(t, [
+    '--upstream', upstream.id,
+    '--active-health-check-interval', '0',
+    '--client-send-timeout', '1',
+  ]); // prettier-ignore
+  const { port, origin } = balancer;
 
   const stuck = await Promise.all(Array.from({ length: 6 }, () => pipelineAndNeverRead(port, '/attack/huge', 1)));
   await waitFor(() => upstream.attack === stuck.length, { timeoutMs: 5_000, what: 'every huge GET at the upstream' });
