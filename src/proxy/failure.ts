@@ -31,7 +31,7 @@ const LATER_FAILURES: Record<string, ProxyFailureKind> = {
   UND_ERR_BODY_TIMEOUT: 'upstream-response-timeout',
   HPE_INVALID_CONSTANT: 'upstream-protocol-error',
   UND_ERR_INFO: 'upstream-protocol-error',
-  UND_ERR_RESPONSE_CONTENT_LENGTH_MISMATCH: 'upstream-protocol-error',
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'upstream-protocol-error',
   UND_ERR_REQ_CONTENT_LENGTH_MISMATCH: 'request-body-failed',
   UND_ERR_ABORTED: 'request-body-failed',
 };

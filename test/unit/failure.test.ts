@@ -67,7 +67,7 @@ test('ECONNRESET and a closed socket are resets, not connect failures', (t) => {
 });
 
 test('malformed upstream responses are protocol errors', (t) => {
-  for (const code of ['HPE_INVALID_CONSTANT', 'HPE_INVALID_HEADER_TOKEN', 'UND_ERR_RESPONSE_CONTENT_LENGTH_MISMATCH']) {
+  for (const code of ['HPE_INVALID_CONSTANT', 'HPE_INVALID_HEADER_TOKEN', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH']) {
     const failure = classifyUpstreamError(systemError(code, 'bad response'), UPSTREAM, false);
     t.is(failure.kind, 'upstream-protocol-error', code);
     t.false(failure.connectFailed, code);
