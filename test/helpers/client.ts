@@ -9,6 +9,9 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { withDeadline } from './wait.js';
 
+/** A bare GET request head, as a raw connection writes it. */
+export const rawGet = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: test\r\n\r\n`;
+
 export interface RawResponse {
   readonly status: number;
   /** Lowercased names; repeated headers joined with `, `. */

@@ -44,6 +44,22 @@ export function defaultHandler(name: string): UpstreamHandler {
   };
 }
 
+/**
+ * For tests of requests in flight: `/slow` is answered after `slowMs`, `/never` not at all, anything
+ * else at once (bodies `slow` / `fast`).
+ */
+export function slowHandler(slowMs: number): UpstreamHandler {
+  return (req, res) => {
+    if (req.url === '/never') return;
+    const answer = (): void => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 4 });
+      res.end(req.url === '/slow' ? 'slow' : 'fast');
+    };
+    if (req.url === '/slow') setTimeout(answer, slowMs);
+    else answer();
+  };
+}
+
 export class TestUpstream {
   readonly requests: SeenRequest[] = [];
   connections = 0;

@@ -9,31 +9,20 @@
 import { performance } from 'node:perf_hooks';
 import test from 'ava';
 import { isAlive, startBalancer } from '../helpers/balancer.js';
-import { RawConnection } from '../helpers/client.js';
-import { startUpstream, type UpstreamHandler } from '../helpers/upstream.js';
+import { RawConnection, rawGet } from '../helpers/client.js';
+import { slowHandler, startUpstream } from '../helpers/upstream.js';
 import { waitFor, withDeadline } from '../helpers/wait.js';
 
-/** `/slow` is answered after 1.5 s, `/never` not at all, anything else at once. */
-const slowHandler: UpstreamHandler = (req, res) => {
-  if (req.url === '/never') return;
-  const answer = (): void => {
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 4 });
-    res.end(req.url === '/slow' ? 'slow' : 'fast');
-  };
-  if (req.url === '/slow') setTimeout(answer, 1_500);
-  else answer();
-};
-
-const GET = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: test\r\n\r\n`;
+const SLOW = slowHandler(1_500);
 
 test('SIGKILL of the primary with a slow request in flight: the client gets the whole response, then the workers exit', async (t) => {
-  const upstream = await startUpstream(t, { name: 'slow', handler: slowHandler });
+  const upstream = await startUpstream(t, { name: 'slow', handler: SLOW });
   const balancer = await startBalancer(t, ['--upstream', upstream.id, '--active-health-check-interval', '0', '--workers', '2']);
   const workers = [...(await balancer.process.workerPids(2)).values()];
 
   const busy = await RawConnection.open(balancer.port);
   t.teardown(() => busy.destroy());
-  busy.write(GET('/slow'));
+  busy.write(rawGet('/slow'));
   await waitFor(() => upstream.proxied().some((request) => request.url === '/slow'), {
     timeoutMs: 10_000,
     what: 'the slow request to reach the upstream',
@@ -57,7 +46,7 @@ test('SIGKILL of the primary with a slow request in flight: the client gets the 
 });
 
 test('SIGKILL of the primary: a request still running at --drain-timeout is cut, and the workers exit', async (t) => {
-  const upstream = await startUpstream(t, { name: 'hangs', handler: slowHandler });
+  const upstream = await startUpstream(t, { name: 'hangs', handler: SLOW });
   const balancer = await startBalancer(t, [
     '--upstream',
     upstream.id,
@@ -71,7 +60,7 @@ test('SIGKILL of the primary: a request still running at --drain-timeout is cut,
   const workers = [...(await balancer.process.workerPids(2)).values()];
   const client = await RawConnection.open(balancer.port);
   t.teardown(() => client.destroy());
-  client.write(GET('/never'));
+  client.write(rawGet('/never'));
   await waitFor(() => upstream.proxied().length === 1, { timeoutMs: 10_000, what: 'the request to reach the upstream' });
 
   const killed = performance.now();

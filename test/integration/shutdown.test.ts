@@ -7,37 +7,26 @@
 import { performance } from 'node:perf_hooks';
 import test from 'ava';
 import { descendantPids, isAlive, startBalancer } from '../helpers/balancer.js';
-import { RawConnection } from '../helpers/client.js';
-import { startUpstream, type UpstreamHandler } from '../helpers/upstream.js';
+import { RawConnection, rawGet } from '../helpers/client.js';
+import { slowHandler, startUpstream } from '../helpers/upstream.js';
 import { waitFor, withDeadline } from '../helpers/wait.js';
 
-/** `/slow` is answered after 1.5 s, `/never` not at all, anything else at once. */
-const slowHandler: UpstreamHandler = (req, res) => {
-  if (req.url === '/never') return;
-  const answer = (): void => {
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 4 });
-    res.end(req.url === '/slow' ? 'slow' : 'fast');
-  };
-  if (req.url === '/slow') setTimeout(answer, 1_500);
-  else answer();
-};
-
-const GET = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: test\r\n\r\n`;
+const SLOW = slowHandler(1_500);
 
 for (const workers of ['1', '2']) {
   test(`--workers ${workers}: SIGTERM with a request in flight to a slow upstream: it completes, idle connections close, exit 0`, async (t) => {
-    const upstream = await startUpstream(t, { name: 'slow', handler: slowHandler });
+    const upstream = await startUpstream(t, { name: 'slow', handler: SLOW });
     const balancer = await startBalancer(t, ['--upstream', upstream.id, '--active-health-check-interval', '0', '--workers', workers]);
     const workerPids = descendantPids(balancer.process.pid);
 
     const idle = await RawConnection.open(balancer.port);
     t.teardown(() => idle.destroy());
-    idle.write(GET('/fast'));
+    idle.write(rawGet('/fast'));
     t.is((await idle.readResponse()).status, 200);
 
     const busy = await RawConnection.open(balancer.port);
     t.teardown(() => busy.destroy());
-    busy.write(GET('/slow'));
+    busy.write(rawGet('/slow'));
     await waitFor(() => upstream.proxied().some((request) => request.url === '/slow'), {
       timeoutMs: 10_000,
       what: 'the slow request to reach the upstream',
@@ -66,7 +55,7 @@ for (const workers of ['1', '2']) {
 }
 
 test('a request still in flight at --drain-timeout has its connection closed; the exit is still 0', async (t) => {
-  const upstream = await startUpstream(t, { name: 'hangs', handler: slowHandler });
+  const upstream = await startUpstream(t, { name: 'hangs', handler: SLOW });
   const balancer = await startBalancer(t, [
     '--upstream',
     upstream.id,
@@ -77,7 +66,7 @@ test('a request still in flight at --drain-timeout has its connection closed; th
   ]);
   const client = await RawConnection.open(balancer.port);
   t.teardown(() => client.destroy());
-  client.write(GET('/never'));
+  client.write(rawGet('/never'));
   await waitFor(() => upstream.proxied().length === 1, { timeoutMs: 10_000, what: 'the request to reach the upstream' });
 
   const signalled = performance.now();

@@ -7,31 +7,21 @@
 import { performance } from 'node:perf_hooks';
 import test from 'ava';
 import { descendantPids, isAlive, spawnBalancer, startBalancer } from '../helpers/balancer.js';
-import { RawConnection } from '../helpers/client.js';
-import { startUpstream, type UpstreamHandler } from '../helpers/upstream.js';
+import { RawConnection, rawGet } from '../helpers/client.js';
+import { slowHandler, startUpstream } from '../helpers/upstream.js';
 import { waitFor, withDeadline } from '../helpers/wait.js';
 
-/** `/slow` is answered after 1 s, anything else at once. */
-const slowHandler: UpstreamHandler = (req, res) => {
-  const answer = (): void => {
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 4 });
-    res.end(req.url === '/slow' ? 'slow' : 'fast');
-  };
-  if (req.url === '/slow') setTimeout(answer, 1_000);
-  else answer();
-};
-
-const GET = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: test\r\n\r\n`;
+const SLOW = slowHandler(1_000);
 
 for (const workers of ['1', '2']) {
   test(`--workers ${workers}: SIGHUP to the primary and to each worker: a reload (nothing changed) is logged, nothing exits, a request in flight and the next one succeed`, async (t) => {
-    const upstream = await startUpstream(t, { name: 'slow', handler: slowHandler });
+    const upstream = await startUpstream(t, { name: 'slow', handler: SLOW });
     const balancer = await startBalancer(t, ['--upstream', upstream.id, '--active-health-check-interval', '0', '--workers', workers]);
     const workerPids = workers === '1' ? [] : [...(await balancer.process.workerPids(2)).values()];
 
     const client = await RawConnection.open(balancer.port);
     t.teardown(() => client.destroy());
-    client.write(GET('/slow'));
+    client.write(rawGet('/slow'));
     await waitFor(() => upstream.proxied().some((request) => request.url === '/slow'), {
       timeoutMs: 10_000,
       what: 'the slow request to reach the upstream',
@@ -52,7 +42,7 @@ for (const workers of ['1', '2']) {
     const slow = await client.readResponse({ timeoutMs: 10_000 });
     t.is(slow.status, 200);
     t.is(slow.body.toString(), 'slow');
-    client.write(GET('/after'));
+    client.write(rawGet('/after'));
     const after = await client.readResponse({ timeoutMs: 10_000 });
     t.is(after.status, 200);
     t.is(after.body.toString(), 'fast');
