@@ -3,11 +3,10 @@
  * as a primary with worker processes. Either way the same actors do the same
  * work; only where they live differs.
  */
-import { logActorEvents } from './actors/inspection.js';
 import { MailboxRouter } from './actors/router.js';
 import { runClusterPrimary } from './cluster/primary.js';
 import type { Config } from './config/config.js';
-import { log } from './log.js';
+import { followLogLevel } from './node/log-level.js';
 import { startPrimaryServices } from './node/primary-services.js';
 import { startProxyNode } from './node/proxy-node.js';
 import { describeListenError, ListenError, type Instance } from './node/running-instance.js';
@@ -31,7 +30,8 @@ export async function runInstance(config: Config, stop?: AbortSignal): Promise<I
     }
   }
   const router = new MailboxRouter(PRIMARY_NODE);
-  if (config.logLevel === 'debug') logActorEvents(router, (msg, fields) => log.debug(msg, fields));
+  const setLogLevel = followLogLevel(router);
+  setLogLevel(config.logLevel);
   const services = startPrimaryServices(router, config);
   let started: Awaited<ReturnType<typeof startProxyNode>>;
   try {
@@ -47,7 +47,7 @@ export async function runInstance(config: Config, stop?: AbortSignal): Promise<I
     services.stop();
   };
   const applySettings = (next: Config): void => {
-    log.configure(next.logLevel, PRIMARY_NODE);
+    setLogLevel(next.logLevel);
     drainTimeoutMs = next.drainTimeoutMs;
     services.update(next);
     node.update(next);

@@ -10,11 +10,11 @@
  * started later (a replacement) asks and gets the current version.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { logActorEvents } from '../actors/inspection.js';
 import { localNameOf, MailboxRouter } from '../actors/router.js';
 import type { Config } from '../config/config.js';
 import { log } from '../log.js';
 import { LIFECYCLE, PRIMARY_NODE, SETTINGS, settingsAddress, type LifecycleEvent, type SettingsChanged, type SettingsWanted } from '../protocol/index.js';
+import { followLogLevel } from '../node/log-level.js';
 import { startPrimaryServices } from '../node/primary-services.js';
 import { linkWorker } from './links.js';
 import type { Instance } from '../node/running-instance.js';
@@ -31,7 +31,8 @@ const WORKER_EXIT_MARGIN_MS = 5_000;
  */
 export async function runClusterPrimary(config: Config, stop?: AbortSignal): Promise<Instance> {
   const router = new MailboxRouter(PRIMARY_NODE);
-  if (config.logLevel === 'debug') logActorEvents(router, (msg, fields) => log.debug(msg, fields));
+  const setLogLevel = followLogLevel(router);
+  setLogLevel(config.logLevel);
   const services = startPrimaryServices(router, config);
   const workers = new Map<string, Worker>();
   let stopping = false;
@@ -99,7 +100,7 @@ export async function runClusterPrimary(config: Config, stop?: AbortSignal): Pro
 
   const applySettings = (next: Config): void => {
     settings = { type: 'settings.changed', version: settings.version + 1, config: next };
-    log.configure(next.logLevel, PRIMARY_NODE);
+    setLogLevel(next.logLevel);
     // The primary's actors first, so upstreams a worker's balancer is told about already have their actor.
     services.update(next);
     for (const node of workers.keys()) router.send(settingsAddress(node), settings);

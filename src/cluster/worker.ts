@@ -6,9 +6,9 @@
  * drains and exits on SIGTERM/SIGINT, and when its primary is gone.
  */
 import cluster from 'node:cluster';
-import { logActorEvents } from '../actors/inspection.js';
 import { localNameOf, MailboxRouter } from '../actors/router.js';
 import { log } from '../log.js';
+import { followLogLevel } from '../node/log-level.js';
 import { startProxyNode, type ProxyNode } from '../node/proxy-node.js';
 import { LIFECYCLE, SETTINGS, settingsAddress, type Config, type SettingsChanged } from '../protocol/index.js';
 import { describeListenError } from '../node/running-instance.js';
@@ -46,9 +46,9 @@ export function runClusterWorker(): void {
 
   const router = new MailboxRouter(node);
   linkToPrimary(router);
+  const setLogLevel = followLogLevel(router);
 
   const start = async (config: Config): Promise<void> => {
-    if (config.logLevel === 'debug') logActorEvents(router, (msg, fields) => log.debug(msg, fields));
     try {
       const started = await startProxyNode(router, config);
       proxy = started.node;
@@ -70,7 +70,7 @@ export function runClusterWorker(): void {
       if (stopping || (latest !== null && changed.version <= latest.version)) return;
       const first = latest === null;
       latest = changed;
-      log.configure(changed.config.logLevel, node);
+      setLogLevel(changed.config.logLevel);
       if (!first) follow();
       else {
         running = changed.version;

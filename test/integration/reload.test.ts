@@ -185,3 +185,25 @@ test('a worker started after a reload (a replacement) gets the reloaded settings
   );
   t.is(a.proxied().length, atA, 'no request reached a, which the reload removed');
 });
+
+test('a reload to --log-level debug (from the file) turns on actor-event lines in the workers; back to info turns them off', async (t) => {
+  const a = await startUpstream(t, { name: 'a' });
+  const file = configFile(t);
+  file.write(yamlFor([a]));
+  const balancer = await startBalancer(t, ['--config', file.path, '--workers', '2']);
+  file.write(yamlFor([a], 'log-level: debug\n'));
+  t.is((await reload(balancer, 'the reload to debug')).msg, 'config reloaded');
+  await appliedEverywhere(balancer, 2);
+  t.is((await httpCall(balancer.port)).status, 200);
+  await balancer.process.waitForLog((line) => line.msg === 'actor event' && line.event === 'request.received', {
+    timeoutMs: 10_000,
+    what: "a worker's actor-event line",
+  });
+  file.write(yamlFor([a]));
+  t.is((await reload(balancer, 'the reload back to info')).msg, 'config reloaded');
+  await appliedEverywhere(balancer, 3);
+  const from = balancer.process.mark();
+  t.is((await httpCall(balancer.port)).status, 200);
+  await balancer.process.waitForLog((line) => line.msg === 'request' && line.status === 200, { timeoutMs: 10_000, from });
+  t.deepEqual(balancer.process.logsWith((line) => line.msg === 'actor event', from), []);
+});
