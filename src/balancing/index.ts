@@ -1,6 +1,8 @@
+import { LeastConnections } from './least-connections.js';
 import { RandomChoice } from './random.js';
 import { RoundRobin } from './round-robin.js';
 import type { BalanceAlgorithm, SelectionStrategy } from './strategy.js';
+import { WeightedRoundRobin } from './weighted-round-robin.js';
 
 export * from './load.js';
 export * from './request-key.js';
@@ -12,5 +14,9 @@ export function createStrategy(algorithm: BalanceAlgorithm): SelectionStrategy {
       return new RoundRobin();
     case 'random':
       return new RandomChoice();
+    case 'weighted-round-robin':
+      return new WeightedRoundRobin();
+    case 'least-connections':
+      return new LeastConnections();
   }
 }

@@ -138,7 +138,7 @@ const BAD: readonly (readonly [argv: readonly string[], names: string])[] = [
   [['demo', ...UPSTREAM], '--upstream'],
   [[...UPSTREAM, '--bind', '1100'], '--bind'],
   [[...UPSTREAM, '--bind', '0.0.0.0:-1'], '--bind'],
-  [[...UPSTREAM, '--balance', 'least-connections'], '--balance'],
+  [[...UPSTREAM, '--balance', 'leastconn'], '--balance'],
   [[...UPSTREAM, '--active-health-check-interval', 'soon'], '--active-health-check-interval'],
   [[...UPSTREAM, '--active-health-check-interval=-1'], '--active-health-check-interval'],
   [[...UPSTREAM, '--active-health-check-interval', '-1'], '--active-health-check-interval'],
