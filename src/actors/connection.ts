@@ -99,12 +99,20 @@ export interface ConnectionInput {
 /** How long the socket may be silent before the actor looks: fine enough for every timeout it watches. */
 export function silencePeriodMs(timeouts: ConnectionTimeouts): number {
   const quarter = Math.floor(Math.min(timeouts.bodyIdleMs, timeouts.sendMs) / 4);
-  return Math.max(1, Math.min(timeouts.keepAliveMs, quarter));
+  return Math.max(MIN_SILENCE_MS, Math.min(timeouts.keepAliveMs, quarter));
 }
+
+/**
+ * The shortest silence period: timeouts may be set as low as 1 ms, but a busy connection's timer firing
+ * every millisecond would cost more than the timeouts protect; they are then noticed within 10 ms.
+ */
+const MIN_SILENCE_MS = 10;
 
 /** Whether some response in flight has waited on the client for the send timeout. */
 function waitedOnClientTooLong(context: ConnectionContext, exchange: Exchange, now: number): boolean {
-  const since = exchange.upstreamCall?.awaitingClientSince ?? null;
+  // An upstream's response being relayed stamps its refused writes; an answer of our own (a few hundred
+  // bytes) counts from when it was given: not finished a send timeout later, the client is not reading.
+  const since = exchange.upstreamCall?.awaitingClientSince ?? (exchange.outcome === 'proxied' ? null : exchange.answeredAt);
   return since !== null && now - since >= context.timeouts.sendMs;
 }
 
@@ -144,6 +152,7 @@ interface Self {
 /** balancebeam answers the request itself: the status comes from the outcome, never from the caller. */
 function answer(context: ConnectionContext, exchange: Exchange, outcome: AnswerOutcome, verdict?: Answer): void {
   exchange.outcome = outcome;
+  exchange.answeredAt = context.ports.now();
   exchange.reason = verdict?.reason ?? null;
   const extra = verdict?.headers;
   const closing = closesConnection(outcome);

@@ -102,7 +102,12 @@ async function run(
   log.info('listening', { address: instance.address, workers: config.workers, upstreams: config.upstreams.length });
   let running = config;
   onReload = () => {
-    running = reloadSettings(instance, argv, running, demo?.upstreams ?? []);
+    try {
+      running = reloadSettings(instance, argv, running, demo?.upstreams ?? []);
+    } catch (error) {
+      // Whatever a config file does to the loader, a reload never stops a running instance.
+      log.error('config reload failed; the running settings are kept', { errors: error instanceof Error ? error.message : String(error) });
+    }
   };
   const shutDown = (): void => {
     void instance

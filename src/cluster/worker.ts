@@ -42,10 +42,22 @@ export function runClusterWorker(): void {
   process.on('SIGINT', () => stop('SIGINT'));
   // A terminal hangup reaches the whole process group; the primary is the one that acts on it.
   process.on('SIGHUP', ignoreHangup);
-  drainWhenPrimaryIsGone(() => stop('primary gone', 'warn'));
 
   const router = new MailboxRouter(node);
   linkToPrimary(router);
+  drainWhenPrimaryIsGone(() => {
+    // Nobody answers what goes to the primary any more. A rate-limit check passes (fail open: without the
+    // primary no count is shared), so a request on a kept-alive connection is not left waiting for a
+    // verdict until the drain deadline; anything else is dropped. Checks already sent are lost.
+    router.connectUplink({
+      send: ({ message }) => {
+        if (message.type === 'rate-limit.check') {
+          router.send(message.replyTo, { type: 'request.verdict', requestId: message.requestId, answer: null });
+        }
+      },
+    });
+    stop('primary gone', 'warn');
+  });
   const setLogLevel = followLogLevel(router);
 
   const start = async (config: Config): Promise<void> => {

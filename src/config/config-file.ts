@@ -60,9 +60,17 @@ export function parseConfigText(path: string, source: string): ConfigFileContent
       continue;
     }
     const valueNode = pair.value as Node | null;
+    let value: unknown = null;
+    try {
+      value = valueNode === null ? null : (valueNode.toJS(document) as unknown);
+    } catch (error) {
+      // The yaml package refuses some documents only here (an alias bomb: "Excessive alias count").
+      errors.push(`${path}:${lineOf(keyNode)}: ${key}: ${error instanceof Error ? error.message : String(error)}`);
+      continue;
+    }
     entries.push({
       key,
-      value: valueNode === null ? null : (valueNode.toJS(document) as unknown),
+      value,
       line: lineOf(keyNode),
       itemLines: isSeq(valueNode) ? valueNode.items.map((item) => lineOf(item as Node)) : [],
     });

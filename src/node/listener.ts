@@ -285,10 +285,20 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
   // drop the connection's later bytes silently. One pipelined behind responses still being written waits
   // for them: the socket is written in order.
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    // With the upgrade Node took its own 'error' and 'timeout' listeners off the socket: a reset must not
+    // become an uncaught exception, and until a tunnel owns the socket its silence is still the actor's
+    // (the send timeout of the response ahead of it).
+    socket.on('error', () => socket.destroy());
     if (isRefused(socket)) return;
-    const pending = connectionOf(socket)?.latest?.res;
-    if (pending !== undefined && !pending.writableFinished && !pending.destroyed) {
-      pending.once('close', () => deps.tunnels.accept(req, socket, head));
+    const connection = connectionOf(socket);
+    const pending = connection?.latest?.res;
+    if (connection !== undefined && pending !== undefined && !pending.writableFinished && !pending.destroyed) {
+      const silent = (): void => connection.actor.send({ type: 'client.silent' });
+      socket.on('timeout', silent);
+      pending.once('close', () => {
+        socket.off('timeout', silent);
+        deps.tunnels.accept(req, socket, head);
+      });
     } else {
       deps.tunnels.accept(req, socket, head);
     }
@@ -296,6 +306,8 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
 
   // balancebeam does not tunnel CONNECT: it is answered here (Node would otherwise drop the socket silently).
   server.on('connect', (req: IncomingMessage, socket: Socket) => {
+    // Node hands the socket over without its error listener: a reset must not be an uncaught exception.
+    socket.on('error', () => socket.destroy());
     log.warn('rejected request', { client: clientIpOf(socket), status: 501, reason: 'CONNECT is not supported' });
     socket.end(cannedResponse(501));
     setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();

@@ -30,6 +30,8 @@ export class Exchange {
   outcome: Outcome | null = null;
   /** Why, in words, when the outcome needs them (the rule a rejected head broke). */
   reason: string | null = null;
+  /** When balancebeam gave an answer of its own (the actor's clock), for the send timeout; null if none. */
+  answeredAt: number | null = null;
   /**
    * The pipeline of the settings version this request started under, and the
    * index of the request filter to run next: a request waiting on a PENDING

@@ -26,6 +26,8 @@
 import type { Socket } from 'node:net';
 import type { buildConnector } from 'undici';
 
+/** The most of an incomplete interim head held back (undici's own header limit is 16 KiB). */
+const MAX_HELD_BYTES = 16 * 1024;
 const CR = 13;
 const DIGIT_ONE = 0x31;
 const DIGIT_ZERO = 0x30;
@@ -87,9 +89,14 @@ class InterimResponseFilter {
         offset = next; // another interim response (102, 103): undici hands it to the dispatch handler
       }
     }
-    // What is left at `offset` is an incomplete head: held for the next read.
-    if (offset < bytes.length) this.held = Buffer.from(bytes.subarray(offset));
-    return offset === 0 ? null : bytes.subarray(0, offset);
+    // What is left at `offset` is an incomplete head: held for the next read, up to the size a head may
+    // have; past that it goes on to undici as it is, whose header limit then fails the response.
+    if (offset < bytes.length && bytes.length - offset <= MAX_HELD_BYTES) {
+      this.held = Buffer.from(bytes.subarray(offset));
+      return offset === 0 ? null : bytes.subarray(0, offset);
+    }
+    this.awaitingStatus = false;
+    return bytes;
   }
 }
 

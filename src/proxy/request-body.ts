@@ -37,6 +37,10 @@ export class DeferredRequestBody extends Readable {
     private readonly continueTo: ServerResponse | null = null,
   ) {
     super({ highWaterMark: 64 * 1024 });
+    // A body fails by destroy(error) (failWith), also before any upstream attempt has it (a malformed
+    // chunk while the request waits for its pipelining turn or a rate-limit verdict). Its failure is
+    // read from `failure`; an 'error' nobody listens to must not take the process down.
+    this.on('error', ignoreBodyError);
   }
 
   get clientFailed(): boolean {
@@ -114,6 +118,9 @@ export class DeferredRequestBody extends Readable {
     this.failWith('client-aborted');
   };
 }
+
+/** undici reports a failed body as the attempt's error; whoever else needs it reads `failure`. */
+const ignoreBodyError = (): void => {};
 
 /** A request has a body when it says so (RFC 9112 §6.3): a Content-Length above 0 or a Transfer-Encoding. */
 export function requestHasBody(req: IncomingMessage): boolean {

@@ -54,8 +54,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
   private readonly dispatchedAt = performance.now();
   /**
    * Since when (performance.now()) this response has been waiting on the
-   * client: a write it refused and has not drained, or its turn on a
-   * pipelined connection not yet come. Null while it is not waiting. After the
+   * client: a write it refused and has not drained. Null while it is not
+   * waiting. After the
    * last write the stamp stays until the response closes (Node emits no
    * 'drain' once a response has ended): the client has the send timeout to take
    * what is buffered.
@@ -79,13 +79,17 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
   pipeTo(exchange: Exchange): void {
     const { res } = exchange;
     if (this.discarded) return;
+    if (res.headersSent || res.writableEnded) {
+      // Answered meanwhile (a malformed body while it waited for its turn): this response goes nowhere.
+      this.discard();
+      return;
+    }
     if (res.socket === null && !res.destroyed) {
       // Pipelined behind a response still being written: wait for Node to attach this one, upstream paused.
-      this.awaitingClientSince ??= performance.now();
+      // Not a wait on the client: if the client stops reading, the response ahead of it is the one stamped.
       res.once('socket', () => this.pipeTo(exchange));
       return;
     }
-    this.awaitingClientSince = null;
     if (this.endedEarly === 'broken') {
       res.destroy();
       return;

@@ -546,7 +546,7 @@ test('send timeout: a response waiting on the client that long disconnects it, n
   t.is(behind.outcome, 'client-closed');
 });
 
-test('send timeout: a pipelined response waiting for its turn counts as waiting on the client', async (t) => {
+test('send timeout: any response stamped as waiting on the client counts, wherever it is in the pipeline', async (t) => {
   const { ports, actor, clock, client } = startConnection();
   const first = exchange(1);
   const second = exchange(2);
@@ -595,6 +595,7 @@ test('the socket’s inactivity timer is armed at start, with the shorter of kee
   t.is(silencePeriodMs({ keepAliveMs: 5_000, bodyIdleMs: 60_000, sendMs: 60_000 }), 5_000);
   t.is(silencePeriodMs({ keepAliveMs: 75_000, bodyIdleMs: 8_000, sendMs: 60_000 }), 2_000);
   t.is(silencePeriodMs({ keepAliveMs: 75_000, bodyIdleMs: 60_000, sendMs: 2_000 }), 500);
+  t.is(silencePeriodMs({ keepAliveMs: 1, bodyIdleMs: 1, sendMs: 1 }), 10, 'never below 10 ms, however short the timeouts');
 });
 
 test('keep-alive timeout: an idle connection gone silent is closed once idle that long, not a moment before', (t) => {
@@ -881,4 +882,16 @@ test('after an answer that closes the connection, requests pipelined behind it a
   t.deepEqual(ports.forwards, []);
   t.deepEqual(ports.dropped, [behind]);
   t.deepEqual(ports.responded.map((each) => each.status), [414]);
+});
+
+test('send timeout: an answer of our own that the client does not take is cut too', (t) => {
+  const { actor, clock, client } = startConnection({ filters: [answeringFilter('method-not-allowed')] });
+  const refused = exchange(1, { method: 'TRACE' });
+  actor.send({ type: 'request.received', exchange: refused });
+  clock.increment(SEND_MS - 1);
+  actor.send({ type: 'client.silent' });
+  t.is(client.closed, 0, 'not a moment before');
+  clock.increment(1);
+  actor.send({ type: 'client.silent' });
+  t.is(client.closed, 1, 'its 405 still unfinished after the send timeout: the client is not reading');
 });

@@ -71,3 +71,34 @@ test('SIGKILL of the primary: a request still running at --drain-timeout is cut,
   await waitFor(() => workers.every((pid) => !isAlive(pid)), { timeoutMs: 10_000, what: `workers ${workers.join(', ')} to exit` });
   t.deepEqual(balancer.process.crashReports(), []);
 });
+
+test('SIGKILL of the primary with rate limiting on: a request sent afterwards on a kept-alive connection is let through, not left waiting for a verdict', async (t) => {
+  const upstream = await startUpstream(t, { name: 'slow', handler: SLOW });
+  const balancer = await startBalancer(t, [
+    '--upstream', upstream.id,
+    '--active-health-check-interval', '0',
+    '--workers', '2',
+    '--max-requests-per-minute', '1000',
+  ]); // prettier-ignore
+  const busy = await RawConnection.open(balancer.port);
+  t.teardown(() => busy.destroy());
+  busy.write(rawGet('/slow'));
+  await waitFor(() => upstream.proxied().some((request) => request.url === '/slow'), {
+    timeoutMs: 10_000,
+    what: 'the slow request to reach the upstream',
+  });
+  balancer.process.child.kill('SIGKILL');
+  await withDeadline(balancer.process.exited, 5_000, 'the primary to die');
+  await balancer.process.waitForLog((line) => line.msg === 'draining' && line.reason === 'primary gone', {
+    timeoutMs: 5_000,
+    what: 'a worker draining because its primary is gone',
+    afterExit: true,
+  });
+  // Pipelined behind the slow one, after the primary died: its rate-limit check can only be answered locally.
+  busy.write(rawGet('/after'));
+  t.is((await busy.readResponse({ timeoutMs: 10_000 })).status, 200);
+  const after = await busy.readResponse({ timeoutMs: 10_000 });
+  t.is(after.status, 200);
+  t.is(after.body.toString(), 'fast');
+  t.deepEqual(balancer.process.crashReports(), []);
+});

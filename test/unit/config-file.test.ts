@@ -212,3 +212,10 @@ test('more workers than twice the CPUs: one warning naming the CPU count', (t) =
   const loaded = loadConfig({ upstream: ['a:1'], workers: '3' }, null, 'run', 1);
   t.true(loaded.ok && loaded.warnings.length === 1 && loaded.warnings[0]?.includes('1 CPU:') === true);
 });
+
+test('a YAML alias bomb is an error naming its key and line, not an exception', (t) => {
+  const ten = (name: string): string => `[${Array.from({ length: 10 }, () => `*${name}`).join(', ')}]`;
+  const source = `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b ${ten('a')}\nc: &c ${ten('b')}\nd: ${ten('c')}\n`;
+  const parsed = parseConfigText('bomb.yaml', source);
+  t.true(parsed.errors.some((error) => /^bomb\.yaml:\d+: [a-d]: /.test(error)), parsed.errors.join('\n'));
+});
