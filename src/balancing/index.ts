@@ -1,3 +1,5 @@
+import { PowerOfTwoChoices } from './p2c.js';
+import { PeakEwma } from './peak-ewma.js';
 import { RandomChoice } from './random.js';
 import { RoundRobin } from './round-robin.js';
 import type { BalanceAlgorithm, SelectionStrategy } from './strategy.js';
@@ -12,5 +14,9 @@ export function createStrategy(algorithm: BalanceAlgorithm): SelectionStrategy {
       return new RoundRobin();
     case 'random':
       return new RandomChoice();
+    case 'p2c':
+      return new PowerOfTwoChoices();
+    case 'peak-ewma':
+      return new PeakEwma();
   }
 }

@@ -39,7 +39,7 @@ export interface SelectionStrategy {
 }
 
 export type { BalanceAlgorithm };
-export const BALANCE_ALGORITHMS: readonly BalanceAlgorithm[] = ['round-robin', 'random'];
+export const BALANCE_ALGORITHMS: readonly BalanceAlgorithm[] = ['round-robin', 'random', 'p2c', 'peak-ewma'];
 
 export function isUsable(candidate: Candidate, exclude: readonly string[]): boolean {
   return candidate.healthy && (exclude.length === 0 || !exclude.includes(candidate.id));

@@ -8,7 +8,7 @@ import type { RateLimitSettings } from './rate-limit.js';
 import type { UpstreamTarget } from './upstream.js';
 import type { Address, NodeId } from './address.js';
 
-export type BalanceAlgorithm = 'round-robin' | 'random';
+export type BalanceAlgorithm = 'round-robin' | 'random' | 'p2c' | 'peak-ewma';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 export interface BindAddress {
