@@ -1,4 +1,6 @@
 import { LeastConnections } from './least-connections.js';
+import { PowerOfTwoChoices } from './p2c.js';
+import { PeakEwma } from './peak-ewma.js';
 import { RandomChoice } from './random.js';
 import { RoundRobin } from './round-robin.js';
 import type { BalanceAlgorithm, SelectionStrategy } from './strategy.js';
@@ -18,5 +20,9 @@ export function createStrategy(algorithm: BalanceAlgorithm): SelectionStrategy {
       return new WeightedRoundRobin();
     case 'least-connections':
       return new LeastConnections();
+    case 'p2c':
+      return new PowerOfTwoChoices();
+    case 'peak-ewma':
+      return new PeakEwma();
   }
 }

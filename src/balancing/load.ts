@@ -60,7 +60,10 @@ export class LoadFigures implements UpstreamLoad {
     if (ms >= this.latencyEwmaMs) {
       this.latencyEwmaMs = ms;
     } else {
-      const weight = Math.exp(-(now - this.sampledAt) / this.estimate.decayMs);
+      // The first sample replaces the assumed latency outright: that was a guess, not a figure to average with
+      // (and "since the last sample" would otherwise be since the process started, so a fresh worker and an old
+      // one would weigh the guess differently).
+      const weight = this.sampledAt === 0 ? 0 : Math.exp(-(now - this.sampledAt) / this.estimate.decayMs);
       this.latencyEwmaMs = this.latencyEwmaMs * weight + ms * (1 - weight);
     }
     this.sampledAt = now;

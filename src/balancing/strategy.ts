@@ -44,6 +44,8 @@ export const BALANCE_ALGORITHMS: readonly BalanceAlgorithm[] = [
   'random',
   'weighted-round-robin',
   'least-connections',
+  'p2c',
+  'peak-ewma',
 ];
 
 export function isUsable(candidate: Candidate, exclude: readonly string[]): boolean {

@@ -12,7 +12,9 @@ export type BalanceAlgorithm =
   | 'round-robin'
   | 'random'
   | 'weighted-round-robin'
-  | 'least-connections';
+  | 'least-connections'
+  | 'p2c'
+  | 'peak-ewma';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 export interface BindAddress {
