@@ -39,7 +39,16 @@ export interface SelectionStrategy {
 }
 
 export type { BalanceAlgorithm };
-export const BALANCE_ALGORITHMS: readonly BalanceAlgorithm[] = ['round-robin', 'random'];
+export const BALANCE_ALGORITHMS: readonly BalanceAlgorithm[] = [
+  'round-robin',
+  'random',
+  'consistent-hash',
+];
+
+/** What `consistent-hash` may fall back to for a request without the key: any other algorithm. */
+export const HASH_FALLBACK_ALGORITHMS = BALANCE_ALGORITHMS.filter(
+  (algorithm): algorithm is Exclude<BalanceAlgorithm, 'consistent-hash'> => algorithm !== 'consistent-hash',
+);
 
 export function isUsable(candidate: Candidate, exclude: readonly string[]): boolean {
   return candidate.healthy && (exclude.length === 0 || !exclude.includes(candidate.id));
