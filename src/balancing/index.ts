@@ -1,3 +1,5 @@
+import type { HashingSettings } from '../protocol/index.js';
+import { ConsistentHash } from './consistent-hash.js';
 import { LeastConnections } from './least-connections.js';
 import { PowerOfTwoChoices } from './p2c.js';
 import { PeakEwma } from './peak-ewma.js';
@@ -10,7 +12,13 @@ export * from './load.js';
 export * from './request-key.js';
 export * from './strategy.js';
 
-export function createStrategy(algorithm: BalanceAlgorithm): SelectionStrategy {
+/** What some algorithms need besides their name; each reads only its own part. */
+export interface StrategyOptions {
+  /** `consistent-hash`: bounded load and the fallback (the key itself is the chooser's business). */
+  readonly hashing?: Pick<HashingSettings, 'balanceFactor' | 'fallback'>;
+}
+
+export function createStrategy(algorithm: BalanceAlgorithm, options: StrategyOptions = {}): SelectionStrategy {
   switch (algorithm) {
     case 'round-robin':
       return new RoundRobin();
@@ -24,5 +32,9 @@ export function createStrategy(algorithm: BalanceAlgorithm): SelectionStrategy {
       return new PowerOfTwoChoices();
     case 'peak-ewma':
       return new PeakEwma();
+    case 'consistent-hash': {
+      const { balanceFactor = 0, fallback = 'round-robin' } = options.hashing ?? {};
+      return new ConsistentHash({ balanceFactor, fallback: createStrategy(fallback, options) });
+    }
   }
 }

@@ -46,7 +46,13 @@ export const BALANCE_ALGORITHMS: readonly BalanceAlgorithm[] = [
   'least-connections',
   'p2c',
   'peak-ewma',
+  'consistent-hash',
 ];
+
+/** What `consistent-hash` may fall back to for a request without the key: any other algorithm. */
+export const HASH_FALLBACK_ALGORITHMS = BALANCE_ALGORITHMS.filter(
+  (algorithm): algorithm is Exclude<BalanceAlgorithm, 'consistent-hash'> => algorithm !== 'consistent-hash',
+);
 
 export function isUsable(candidate: Candidate, exclude: readonly string[]): boolean {
   return candidate.healthy && (exclude.length === 0 || !exclude.includes(candidate.id));

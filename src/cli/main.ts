@@ -10,6 +10,7 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { runClusterWorker } from '../cluster/worker.js';
+import { showHashKey } from '../balancing/request-key.js';
 import { formatHostPort, type Config } from '../config/config.js';
 import { startDemoUpstreams } from '../demo.js';
 import { runInstance, StartAborted } from '../instance.js';
@@ -127,6 +128,13 @@ async function run(
   }
 }
 
+/** The algorithm, with what a hash hashes on (a wrong key silently sends everyone to the fallback). */
+function balanceSummary(config: Config): string {
+  if (config.balance !== 'consistent-hash') return config.balance;
+  const { key, balanceFactor, fallback } = config.hashing;
+  return `consistent-hash on ${showHashKey(key)} (balance factor ${balanceFactor === 0 ? 'off' : balanceFactor}, fallback ${fallback})`;
+}
+
 /** What `balancebeam check` prints for valid settings: the few a reader wants to confirm. */
 function checkSummary(config: Config, warnings: readonly string[], configFile: string | null): string {
   const upstreams = config.upstreams.map((u) => (u.weight === 1 ? u.id : `${u.id} (weight ${u.weight})`)).join(', ');
@@ -134,7 +142,7 @@ function checkSummary(config: Config, warnings: readonly string[], configFile: s
   const rate = config.rateLimit === null ? 'off' : `${config.rateLimit.limit} per ${config.rateLimit.windowMs / 1000} s (${config.rateLimit.algorithm})`;
   return (
     `balancebeam: configuration ok${configFile === null ? '' : ` (${configFile})`}\n` +
-    `  bind ${formatHostPort(config.bind.host, config.bind.port)}, ${config.workers} worker${config.workers === 1 ? '' : 's'}, ${config.balance}\n` +
+    `  bind ${formatHostPort(config.bind.host, config.bind.port)}, ${config.workers} worker${config.workers === 1 ? '' : 's'}, ${balanceSummary(config)}\n` +
     `  upstreams: ${upstreams}\n` +
     `  active health checks: ${health}; rate limit: ${rate}\n` +
     warnings.map((warning) => `warning: ${warning}\n`).join('')

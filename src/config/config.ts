@@ -4,13 +4,15 @@
  * on a reload); here are its defaults and the address helpers every module
  * uses.
  */
-import type { ClientLimits, HealthThresholds, RequestPolicy, UpstreamTarget } from '../protocol/index.js';
+import type { ClientLimits, HashingSettings, HealthThresholds, RequestPolicy, UpstreamTarget } from '../protocol/index.js';
 
 export type {
   ActiveHealthCheck,
   BindAddress,
   ClientLimits,
   Config,
+  HashingSettings,
+  HashKeySource,
   HealthThresholds,
   RequestPolicy,
   UpstreamTimeouts,
@@ -32,6 +34,8 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
 export const DEFAULT_REQUEST_POLICY: RequestPolicy = { allowUnderscoresInHeaders: false, allowTrace: false };
 
 export const DEFAULT_HEALTH_THRESHOLDS: HealthThresholds = { rise: 1, fall: 1 };
+
+export const DEFAULT_HASHING: HashingSettings = { key: { from: 'client-ip' }, balanceFactor: 0, fallback: 'round-robin' };
 
 /** `host:port`, with an IPv6 host in brackets (`[::1]:8080`): how addresses are logged and upstream ids read. */
 export function formatHostPort(host: string, port: number): string {

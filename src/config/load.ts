@@ -130,6 +130,7 @@ export function loadConfig(flags: FlagValues, file: ConfigFileContents | null, m
     activeHealthCheck: interval === 0 ? null : { intervalMs: interval, path: values['active-health-check-path'] },
     rateLimit,
     balance: values.balance,
+    hashing: { key: values['hash-key'], balanceFactor: values['hash-balance-factor'], fallback: values['hash-fallback'] },
     workers: values.workers,
     logLevel: values['log-level'],
     clientLimits: {

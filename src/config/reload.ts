@@ -2,8 +2,9 @@
  * What a reload (SIGHUP) may change in a running instance. Everything the
  * flags and the file hold applies to new requests and connections, except
  * what the running processes are built around: the listening address, the
- * number of worker processes and the balancing algorithm keep their running
- * values until a restart, as nginx and HAProxy users expect of a reload.
+ * number of worker processes and the balancing algorithm (with its hashing
+ * settings) keep their running values until a restart, as nginx and HAProxy
+ * users expect of a reload.
  */
 import type { Config } from './config.js';
 
@@ -16,7 +17,7 @@ export interface AcceptedReload {
   readonly changed: readonly (keyof Config)[];
 }
 
-const RESTART_ONLY = ['bind', 'workers', 'balance'] as const satisfies readonly (keyof Config)[];
+const RESTART_ONLY = ['bind', 'workers', 'balance', 'hashing'] as const satisfies readonly (keyof Config)[];
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 

@@ -6,19 +6,21 @@
  * README's flag table are all derived from this list.
  */
 import { availableParallelism } from 'node:os';
-import { BALANCE_ALGORITHMS } from '../balancing/index.js';
+import { BALANCE_ALGORITHMS, HASH_FALLBACK_ALGORITHMS, HASH_KEY_FORMS, parseHashKey, showHashKey } from '../balancing/index.js';
 import { LOG_LEVELS } from '../log.js';
 import { RATE_LIMIT_ALGORITHMS } from '../rate-limit/window-counter.js';
-import { DEFAULT_CLIENT_LIMITS, DEFAULT_HEALTH_THRESHOLDS, DEFAULT_REQUEST_POLICY } from './config.js';
+import { DEFAULT_CLIENT_LIMITS, DEFAULT_HASHING, DEFAULT_HEALTH_THRESHOLDS, DEFAULT_REQUEST_POLICY } from './config.js';
 import {
   bindAddress,
   boolean,
   bytes,
+  decimal,
   integer,
   INTERVAL,
   oneOf,
   seconds,
   text,
+  textAs,
   TIMEOUT,
   upstreamList,
   type SettingKind,
@@ -32,6 +34,7 @@ export const FEATURES = {
   'client-limits': 'Client limits (per connection unless said otherwise)',
   'request-policy': 'Request policy',
   'upstream-failures': 'Upstream failures and shutdown',
+  hashing: 'Consistent hashing (--balance consistent-hash)',
 } as const;
 export type Feature = keyof typeof FEATURES;
 
@@ -278,6 +281,28 @@ export const SETTINGS = {
     help: 'on SIGTERM/SIGINT, time in-flight requests get to finish',
     feature: 'upstream-failures',
     config: 'drainTimeoutMs',
+  }),
+
+  'hash-key': setting(textAs('client-ip|header:NAME|cookie:NAME|path|query:NAME', HASH_KEY_FORMS, parseHashKey, showHashKey), {
+    name: 'hash-key',
+    default: DEFAULT_HASHING.key,
+    help: 'what consistent-hash hashes: the client IP, a request header, a cookie, the path (without the query) or a query argument (as sent, not decoded)',
+    feature: 'hashing',
+    config: 'hashing.key',
+  }),
+  'hash-balance-factor': setting(decimal('F', { min: 1, max: 10, zeroMeans: 'off', decimals: 2 }), {
+    name: 'hash-balance-factor',
+    default: DEFAULT_HASHING.balanceFactor,
+    help: "bounded load: no upstream takes more than F × the mean in-flight requests of this worker's usable upstreams; the overflow walks on to the next upstream of the key's table",
+    feature: 'hashing',
+    config: 'hashing.balanceFactor',
+  }),
+  'hash-fallback': setting(oneOf(HASH_FALLBACK_ALGORITHMS), {
+    name: 'hash-fallback',
+    default: DEFAULT_HASHING.fallback,
+    help: 'how a request without the key (no such header, cookie or query argument) is placed',
+    feature: 'hashing',
+    config: 'hashing.fallback',
   }),
 } as const;
 

@@ -8,7 +8,16 @@
 import { formatHostPort, type BindAddress } from './config.js';
 import type { UpstreamTarget } from '../protocol/index.js';
 
-export type SettingType = 'seconds' | 'integer' | 'bytes' | 'boolean' | 'enum' | 'string' | 'host:port' | 'upstream list';
+export type SettingType =
+  | 'seconds'
+  | 'integer'
+  | 'bytes'
+  | 'boolean'
+  | 'enum'
+  | 'string'
+  | 'host:port'
+  | 'upstream list'
+  | 'number';
 
 /** What parseArgs gives for one flag: a string, `true` for a boolean, a list for a repeatable flag. */
 export type FlagValue = string | boolean | readonly string[];
@@ -129,6 +138,37 @@ function wholeNumber(type: 'integer' | 'bytes', valueName: string, range: Intege
 export const integer = (range: IntegerRange): SettingKind<number> => wholeNumber('integer', 'N', range);
 export const bytes = (range: IntegerRange): SettingKind<number> => wholeNumber('bytes', 'BYTES', range);
 
+export interface DecimalRange {
+  readonly min: number;
+  readonly max: number;
+  /** When 0 is allowed, what it means ('off'); every other value is at least `min`. */
+  readonly zeroMeans?: string;
+  /** Digits allowed after the point (a factor held in hundredths: 2). */
+  readonly decimals: number;
+}
+
+/** A number with a fraction (`1.25`), in a range. */
+export function decimal(valueName: string, range: DecimalRange): SettingKind<number> {
+  const { min, max, zeroMeans, decimals } = range;
+  const span = `a number from ${min} to ${max} with at most ${decimals} decimals`;
+  const expected = zeroMeans === undefined ? span : `0 (${zeroMeans}) or ${span}`;
+  const form = new RegExp(`^\\d+(\\.\\d{1,${decimals}})?$`);
+  const fromText = (text: string): Read<number> => {
+    const value = Number(text);
+    const inRange = value === 0 ? zeroMeans !== undefined : value >= min && value <= max;
+    return form.test(text) && inRange ? ok(value) : problem(`'${text}' is not ${expected}`);
+  };
+  return {
+    type: 'number',
+    valueName,
+    range: rangeText(min, max, zeroMeans, ''),
+    multiple: false,
+    fromFlag: (value) => fromText(textOf(value)),
+    fromFile: (value) => (typeof value === 'number' ? fromText(String(value)) : problem(`${describe(value)} is not ${expected}`)),
+    show: String,
+  };
+}
+
 /** A switch: present on the command line means on; `true`/`false` in the file. */
 export const boolean: SettingKind<boolean> = {
   type: 'boolean',
@@ -168,6 +208,23 @@ export function text(valueName: string, check: (value: string) => string | null)
     fromFlag: (value) => fromText(textOf(value)),
     fromFile: (value) => (typeof value === 'string' ? fromText(value) : problem(`${describe(value)} is not text`)),
     show: String,
+  };
+}
+
+/** Text read into a value by `parse` (null: not one of the forms `expected` names). */
+export function textAs<T>(valueName: string, expected: string, parse: (text: string) => T | null, show: (value: T) => string): SettingKind<T> {
+  const fromText = (text: string): Read<T> => {
+    const value = parse(text);
+    return value === null ? problem(`'${text}' is not ${expected}`) : ok(value);
+  };
+  return {
+    type: 'string',
+    valueName,
+    range: '',
+    multiple: false,
+    fromFlag: (value) => fromText(textOf(value)),
+    fromFile: (value) => (typeof value === 'string' ? fromText(value) : problem(`${describe(value)} is not ${expected}`)),
+    show,
   };
 }
 

@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { balancerMachine, createChooser } from '../actors/balancer.js';
-import { clientIpKey, createStrategy, UpstreamLoads } from '../balancing/index.js';
+import { createStrategy, requestKeyOf, UpstreamLoads } from '../balancing/index.js';
 import { startActor } from '../actors/inspection.js';
 import type { MailboxRouter } from '../actors/router.js';
 import { formatHostPort, type Config } from '../config/config.js';
@@ -32,7 +32,7 @@ export interface ProxyNode {
   /**
    * Follow reloaded settings: pools and the balancer's candidates to the new
    * upstream list, a new pipeline and limits for new requests and connections.
-   * `bind`, `workers` and `balance` are not its business (they need a restart).
+   * `bind`, `workers`, `balance` and `hashing` are not its business (they need a restart).
    */
   update(config: Config): void;
 }
@@ -59,7 +59,7 @@ function tunnelSettings(config: Config, pipeline: Pipeline): Omit<TunnelSettings
 export async function startProxyNode(router: MailboxRouter, config: Config): Promise<{ node: ProxyNode; address: string }> {
   const pools = new UpstreamPools(config.upstreams, poolSettings(config));
   const loads = new UpstreamLoads();
-  const strategy = createStrategy(config.balance);
+  const strategy = createStrategy(config.balance, { hashing: config.hashing });
   const balancer = startActor(balancerMachine, {
     id: balancerAddress(router.node),
     input: {
@@ -72,7 +72,7 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
   });
   router.register('balancer', balancer);
 
-  const chooseUpstream = createChooser(strategy, clientIpKey);
+  const chooseUpstream = createChooser(strategy, requestKeyOf(config.hashing.key));
   const pipeline = buildPipeline(config, { router });
   let targets = new Map(config.upstreams.map((upstream) => [upstream.id, upstream]));
   const tunnels = new Tunnels({

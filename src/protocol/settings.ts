@@ -14,7 +14,8 @@ export type BalanceAlgorithm =
   | 'weighted-round-robin'
   | 'least-connections'
   | 'p2c'
-  | 'peak-ewma';
+  | 'peak-ewma'
+  | 'consistent-hash';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 export interface BindAddress {
@@ -57,6 +58,21 @@ export interface ClientLimits {
   readonly sendTimeoutMs: number;
 }
 
+/** What `consistent-hash` hashes (`--hash-key`): header and cookie names as matched (a header name lower-cased). */
+export type HashKeySource =
+  | { readonly from: 'client-ip' }
+  | { readonly from: 'path' }
+  | { readonly from: 'header' | 'cookie' | 'query'; readonly name: string };
+
+/** `consistent-hash`'s settings; the other algorithms ignore them. */
+export interface HashingSettings {
+  readonly key: HashKeySource;
+  /** Bounded load (`--hash-balance-factor`): no upstream above factor × the mean in-flight; 0: off. */
+  readonly balanceFactor: number;
+  /** What picks for a request that has no key (no such header, cookie or query argument). */
+  readonly fallback: Exclude<BalanceAlgorithm, 'consistent-hash'>;
+}
+
 /** What the proxy lets through that nginx would not by default (issue 9, item 8). */
 export interface RequestPolicy {
   /** Forward header names containing `_` (nginx `underscores_in_headers`); off: they are dropped. */
@@ -82,6 +98,7 @@ export interface Config {
   /** null: no rate limiting. */
   readonly rateLimit: RateLimitSettings | null;
   readonly balance: BalanceAlgorithm;
+  readonly hashing: HashingSettings;
   readonly workers: number;
   readonly logLevel: LogLevel;
   readonly clientLimits: ClientLimits;

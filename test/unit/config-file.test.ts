@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { parseCommandLine, reloadConfig, UsageError, type Command } from '../../src/cli/options.js';
-import type { Config } from '../../src/config/config.js';
+import { DEFAULT_HASHING, type Config } from '../../src/config/config.js';
 import { parseConfigText } from '../../src/config/config-file.js';
 import { configWarnings, loadConfig } from '../../src/config/load.js';
 
@@ -83,6 +83,7 @@ drain-timeout: 0
     activeHealthCheck: { intervalMs: 2_500, path: '/healthz' },
     rateLimit: { algorithm: 'fixed-window', limit: 20, windowMs: 10_000 },
     balance: 'random',
+    hashing: DEFAULT_HASHING,
     workers: 3,
     logLevel: 'warn',
     clientLimits: {

@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import test from 'ava';
 import { parseCommandLine, UsageError, type Command } from '../../src/cli/options.js';
-import { DEFAULT_CLIENT_LIMITS, DEFAULT_HEALTH_THRESHOLDS, DEFAULT_REQUEST_POLICY, type Config } from '../../src/config/config.js';
+import { DEFAULT_CLIENT_LIMITS, DEFAULT_HASHING, DEFAULT_HEALTH_THRESHOLDS, DEFAULT_REQUEST_POLICY, type Config } from '../../src/config/config.js';
 
 const UPSTREAM = ['--upstream', '127.0.0.1:8080'];
 
@@ -19,6 +19,7 @@ test('defaults', (t) => {
     activeHealthCheck: { intervalMs: 10_000, path: '/' },
     rateLimit: null,
     balance: 'round-robin',
+    hashing: DEFAULT_HASHING,
     workers: availableParallelism(),
     logLevel: 'info',
     clientLimits: {
@@ -65,6 +66,7 @@ test('every flag given', (t) => {
     activeHealthCheck: { intervalMs: 2_500, path: '/healthz' },
     rateLimit: { algorithm: 'fixed-window', limit: 20, windowMs: 10_000 },
     balance: 'random',
+    hashing: DEFAULT_HASHING,
     workers: 3,
     logLevel: 'warn',
     clientLimits: DEFAULT_CLIENT_LIMITS,
