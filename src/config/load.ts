@@ -131,6 +131,8 @@ export function loadConfig(flags: FlagValues, file: ConfigFileContents | null, m
     rateLimit,
     balance: values.balance,
     hashing: { key: values['hash-key'], balanceFactor: values['hash-balance-factor'], fallback: values['hash-fallback'] },
+    slowStartMs: values['slow-start'],
+    panicThreshold: values['panic-threshold'],
     workers: values.workers,
     logLevel: values['log-level'],
     clientLimits: {

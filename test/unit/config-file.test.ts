@@ -45,6 +45,8 @@ upstream:
   - { address: 10.0.0.6:8080, weight: 3 }
   - address: "[::1]:8081"
 balance: random
+slow-start: 30
+panic-threshold: 25
 workers: 3
 log-level: warn
 active-health-check-interval: 2.5
@@ -84,6 +86,8 @@ drain-timeout: 0
     rateLimit: { algorithm: 'fixed-window', limit: 20, windowMs: 10_000 },
     balance: 'random',
     hashing: DEFAULT_HASHING,
+    slowStartMs: 30_000,
+    panicThreshold: 25,
     workers: 3,
     logLevel: 'warn',
     clientLimits: {
