@@ -218,6 +218,16 @@ test('more workers than twice the CPUs: one warning naming the CPU count', (t) =
   t.true(loaded.ok && loaded.warnings.length === 1 && loaded.warnings[0]?.includes('1 CPU:') === true);
 });
 
+test('slow start with round-robin (which ignores weights): a warning', (t) => {
+  t.deepEqual(configWarnings({ workers: 1, balance: 'weighted-round-robin', slowStartMs: 5_000 }, 2), []);
+  t.deepEqual(configWarnings({ workers: 1, balance: 'round-robin', slowStartMs: 0 }, 2), []);
+  t.deepEqual(configWarnings({ workers: 1, balance: 'round-robin', slowStartMs: 5_000 }, 2), [
+    '--slow-start has no effect with --balance round-robin, which ignores weights: use weighted-round-robin',
+  ]);
+  const loaded = loadConfig({ upstream: ['a:1'], 'slow-start': '5' }, null, 'run', 4);
+  t.true(loaded.ok && loaded.warnings.length === 1 && loaded.warnings[0]?.startsWith('--slow-start') === true);
+});
+
 test('a YAML alias bomb is an error naming its key and line, not an exception', (t) => {
   const ten = (name: string): string => `[${Array.from({ length: 10 }, () => `*${name}`).join(', ')}]`;
   const source = `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b ${ten('a')}\nc: &c ${ten('b')}\nd: ${ten('c')}\n`;
