@@ -9,10 +9,24 @@
  * round-trip: it is the hottest decision in the system and a message pair would
  * cost two actor events (≈7 µs, measured) per request. Only this actor's
  * actions write the candidates' membership, weight and health; readers never do.
+ *
+ * Two policies apply to every strategy because they live here, in what the
+ * candidates say, not in the strategies:
+ * - panic (`--panic-threshold`): when fewer than that share of the upstreams
+ *   are healthy, every candidate reads healthy, so the pick spreads over all
+ *   of them instead of crushing the few left; a request's tried upstreams
+ *   stay excluded, so a dead one's refused connect fails over as usual.
+ * - slow start (`--slow-start`): an upstream added by a reload or back from
+ *   dead reads a tenth of its weight at first, one tenth more at each of nine
+ *   steps across the window. Weights are integers, so while slow start is on
+ *   every candidate's weight reads ×10 (a ramping one 1..10 × its weight);
+ *   every strategy compares weights only relative to each other.
+ *   A timer runs only while some candidate ramps.
  */
 import { setup } from 'xstate';
 import type { Candidate, KeySource, RequestKeyOf, SelectionStrategy, UpstreamLoad, UpstreamLoads } from '../balancing/index.js';
-import type { Address, BalancerEvent, UpstreamTarget } from '../protocol/index.js';
+import { log as processLog, type Logger } from '../log.js';
+import type { Address, BalancerEvent, BalancerPolicy, UpstreamTarget } from '../protocol/index.js';
 import { upstreamAddress } from '../protocol/index.js';
 import type { MailboxRouter } from './router.js';
 
@@ -24,21 +38,43 @@ export interface BalancerInput {
   readonly strategy: SelectionStrategy;
   /** This process's load figures: each candidate reads its upstream's. */
   readonly loads: UpstreamLoads;
+  /** Slow start and panic threshold; both off when not given. */
+  readonly policy?: BalancerPolicy;
+  /** Where panic mode is reported; the process log unless a test listens. */
+  readonly log?: Pick<Logger, 'warn' | 'info'>;
 }
 
-/** A candidate as its owner holds it: the strategy sees it read-only. */
+/** While slow start is on, weights read ×STEPS so that a tenth of weight 1 is still a whole number. */
+const STEPS = 10;
+const NO_POLICY: BalancerPolicy = { slowStartMs: 0, panicThreshold: 0 };
+
+/** A candidate as its owner holds it: the strategy sees it read-only (`weight`, `healthy`). */
 class HeldCandidate implements Candidate {
+  /** What strategies read, set by `present` from the fields below. */
+  weight: number;
+  healthy: boolean;
+  /** Slow start: tenths of the weight it has now, 1..STEPS-1; 0 when not ramping. */
+  ramp = 0;
+
   constructor(
     readonly id: string,
-    public weight: number,
-    public healthy: boolean,
+    /** The configured weight. */
+    public configuredWeight: number,
+    /** As its upstream actor last reported. */
+    public reportedHealthy: boolean,
     readonly load: UpstreamLoad,
-  ) {}
+  ) {
+    this.weight = configuredWeight;
+    this.healthy = reportedHealthy;
+  }
 }
 
-interface BalancerContext extends BalancerInput {
+interface BalancerContext extends Omit<BalancerInput, 'policy' | 'log'> {
   /** In configuration order; replaced (never edited in place) on a membership change. */
   candidates: HeldCandidate[];
+  policy: BalancerPolicy;
+  log: Pick<Logger, 'warn' | 'info'>;
+  panicking: boolean;
 }
 
 /** A newly known upstream is taken as healthy until its actor's first report, which follows the subscription. */
@@ -50,8 +86,38 @@ function subscribe(context: BalancerContext, upstreamId: string): void {
   context.router.send(upstreamAddress(upstreamId), { type: 'upstream.subscribe', replyTo: context.address });
 }
 
+/** Slow start begins for this candidate (a no-op when slow start is off). */
+function startRamp(context: BalancerContext, candidate: HeldCandidate): void {
+  candidate.ramp = context.policy.slowStartMs > 0 ? 1 : 0;
+}
+
+/** Panic starts or ends on this membership and health: logged on each change. */
+function updatePanic(context: BalancerContext): void {
+  const { candidates, policy } = context;
+  let healthy = 0;
+  for (const candidate of candidates) if (candidate.reportedHealthy) healthy++;
+  const total = candidates.length;
+  const panicking = policy.panicThreshold > 0 && total > 0 && healthy * 100 < policy.panicThreshold * total;
+  if (panicking === context.panicking) return;
+  context.panicking = panicking;
+  const fields = { healthy, upstreams: total, threshold: policy.panicThreshold };
+  if (panicking) context.log.warn(`panic mode: ${healthy} of ${total} upstreams healthy, balancing over all`, fields);
+  else context.log.info(`panic mode over: ${healthy} of ${total} upstreams healthy`, fields);
+}
+
+/** What strategies read: effective weight and health, from the held figures and the two policies. */
+function present(context: BalancerContext): void {
+  const scale = context.policy.slowStartMs > 0 ? STEPS : 1;
+  for (const candidate of context.candidates) {
+    candidate.healthy = candidate.reportedHealthy || context.panicking;
+    candidate.weight = candidate.configuredWeight * (candidate.ramp > 0 ? candidate.ramp : scale);
+  }
+}
+
 /** A fresh array each time, so a strategy may keep what it was given. */
 function rebuild(context: BalancerContext): void {
+  updatePanic(context);
+  present(context);
   context.strategy.rebuild(context.candidates.slice());
 }
 
@@ -71,6 +137,14 @@ export const balancerMachine = setup({
     events: {} as BalancerEvent,
     input: {} as BalancerInput,
   },
+  guards: {
+    somebodyRamps: ({ context }) => context.candidates.some((candidate) => candidate.ramp > 0),
+    nobodyRamps: ({ context }) => context.candidates.every((candidate) => candidate.ramp === 0),
+  },
+  delays: {
+    /** Nine steps from a tenth to all of the weight; whole milliseconds, so steps do not drift. */
+    rampStep: ({ context }) => Math.max(1, Math.round(context.policy.slowStartMs / (STEPS - 1))),
+  },
   actions: {
     subscribeToUpstreams: ({ context }) => {
       for (const candidate of context.candidates) subscribe(context, candidate.id);
@@ -79,23 +153,39 @@ export const balancerMachine = setup({
     updateHealth: ({ context, event }) => {
       if (event.type !== 'upstream.health-changed') return;
       const candidate = context.candidates.find((held) => held.id === event.upstreamId);
-      if (candidate === undefined || candidate.healthy === event.healthy) return;
-      candidate.healthy = event.healthy;
+      if (candidate === undefined || candidate.reportedHealthy === event.healthy) return;
+      candidate.reportedHealthy = event.healthy;
+      if (event.healthy) startRamp(context, candidate);
+      else candidate.ramp = 0;
+      rebuild(context);
+    },
+    stepRamps: ({ context }) => {
+      for (const candidate of context.candidates) {
+        if (candidate.ramp === 0) continue;
+        candidate.ramp = candidate.ramp + 1 >= STEPS ? 0 : candidate.ramp + 1;
+      }
       rebuild(context);
     },
     setUpstreams: ({ context, event }) => {
       if (event.type !== 'balancer.upstreams-set') return;
+      if (event.policy !== undefined) {
+        context.policy = event.policy;
+        // Slow start turned off: whoever ramps has its whole weight now.
+        if (event.policy.slowStartMs === 0) for (const held of context.candidates) held.ramp = 0;
+      }
       const before = new Map(context.candidates.map((held) => [held.id, held]));
       const after: HeldCandidate[] = [];
       for (const target of event.upstreams) {
         if (after.some((held) => held.id === target.id)) continue; // listed twice: the first wins
         const known = before.get(target.id);
         if (known !== undefined) {
-          known.weight = target.weight;
+          known.configuredWeight = target.weight;
           after.push(known);
           before.delete(target.id);
         } else {
-          after.push(newCandidate(target, context.loads));
+          const added = newCandidate(target, context.loads);
+          startRamp(context, added);
+          after.push(added);
         }
         // Every listed upstream, not just the new ones: a reload that changes the health policy restarts the
         // upstream actors, which then know no subscribers. Subscribing twice is harmless (one more report).
@@ -109,7 +199,13 @@ export const balancerMachine = setup({
   },
 }).createMachine({
   id: 'balancer',
-  context: ({ input }) => ({ ...input, candidates: input.upstreams.map((target) => newCandidate(target, input.loads)) }),
+  context: ({ input }) => ({
+    ...input,
+    candidates: input.upstreams.map((target) => newCandidate(target, input.loads)),
+    policy: input.policy ?? NO_POLICY,
+    log: input.log ?? processLog,
+    panicking: false,
+  }),
   initial: 'tracking',
   states: {
     tracking: {
@@ -117,6 +213,18 @@ export const balancerMachine = setup({
       on: {
         'upstream.health-changed': { actions: 'updateHealth' },
         'balancer.upstreams-set': { actions: 'setUpstreams' },
+      },
+      initial: 'steady',
+      states: {
+        /** Nobody ramps: no timer. */
+        steady: {
+          always: { guard: 'somebodyRamps', target: 'ramping' },
+        },
+        /** Some candidate ramps: a step every window / 9 for all of them, until none does. */
+        ramping: {
+          always: { guard: 'nobodyRamps', target: 'steady' },
+          after: { rampStep: { target: 'ramping', reenter: true, actions: 'stepRamps' } },
+        },
       },
     },
   },

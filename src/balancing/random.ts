@@ -1,6 +1,11 @@
 import { isUsable, type Candidate, type SelectionStrategy } from './strategy.js';
 
-/** A uniformly random usable upstream (the original balancebeam's choice). */
+/**
+ * A random usable upstream, in proportion to its weight: one draw over the
+ * sum of the usable weights, then a walk to the candidate whose share it
+ * falls in. With equal weights this is the original uniform choice, draw for
+ * draw. Two walks, no allocation.
+ */
 export class RandomChoice implements SelectionStrategy {
   readonly usesKey = false;
   private candidates: readonly Candidate[] = [];
@@ -13,15 +18,21 @@ export class RandomChoice implements SelectionStrategy {
 
   pick(_key: string, exclude: readonly string[]): Candidate | undefined {
     const { candidates } = this;
-    let usable = 0;
-    for (const candidate of candidates) if (isUsable(candidate, exclude)) usable++;
-    if (usable === 0) return undefined;
-    let remaining = Math.floor(this.random() * usable);
+    let total = 0;
+    let last: Candidate | undefined;
     for (const candidate of candidates) {
       if (!isUsable(candidate, exclude)) continue;
-      if (remaining === 0) return candidate;
-      remaining--;
+      total += candidate.weight;
+      last = candidate;
     }
-    return undefined;
+    if (last === undefined) return undefined;
+    let remaining = this.random() * total;
+    for (const candidate of candidates) {
+      if (!isUsable(candidate, exclude)) continue;
+      remaining -= candidate.weight;
+      if (remaining < 0) return candidate;
+    }
+    // Rounding on a draw just below 1 may leave a sliver: it belongs to the last share.
+    return last;
   }
 }

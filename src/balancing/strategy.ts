@@ -12,9 +12,12 @@ import type { UpstreamLoad } from './load.js';
 /** One upstream as a strategy sees it. The same object for the same id across rebuilds. */
 export interface Candidate {
   readonly id: string;
-  /** Relative share (`--upstream HOST:PORT,weight=3`), a positive integer. */
+  /**
+   * Relative share (`--upstream HOST:PORT,weight=3`), a positive integer; only
+   * ratios count. Under `--slow-start` it reads ×10, a ramping upstream less.
+   */
   readonly weight: number;
-  /** Written by the balancer actor before it calls `rebuild`. */
+  /** Written by the balancer actor before it calls `rebuild`; true for every candidate in panic mode. */
   readonly healthy: boolean;
   /** Written by the byte path as attempts start and end; read live at each pick. */
   readonly load: UpstreamLoad;

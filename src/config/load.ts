@@ -131,6 +131,8 @@ export function loadConfig(flags: FlagValues, file: ConfigFileContents | null, m
     rateLimit,
     balance: values.balance,
     hashing: { key: values['hash-key'], balanceFactor: values['hash-balance-factor'], fallback: values['hash-fallback'] },
+    slowStartMs: values['slow-start'],
+    panicThreshold: values['panic-threshold'],
     workers: values.workers,
     logLevel: values['log-level'],
     clientLimits: {
@@ -199,8 +201,14 @@ function combineRateLimit(reader: SettingsReader): Config['rateLimit'] {
 }
 
 /** Settings that are valid but probably a mistake: logged as `warn` at start, printed by `check`. */
-export function configWarnings(config: Pick<Config, 'workers'>, cpus: number): string[] {
+export function configWarnings(
+  config: Pick<Config, 'workers'> & Partial<Pick<Config, 'balance' | 'slowStartMs'>>,
+  cpus: number,
+): string[] {
   const warnings: string[] = [];
+  if (config.balance === 'round-robin' && (config.slowStartMs ?? 0) > 0) {
+    warnings.push('--slow-start has no effect with --balance round-robin, which ignores weights: use weighted-round-robin');
+  }
   if (config.workers > 2 * cpus) {
     warnings.push(
       `--workers ${config.workers} is more than twice the ${cpus} CPU${cpus === 1 ? '' : 's'}: each worker costs memory and start-up time, and they share the CPUs`,

@@ -80,6 +80,20 @@ export const SETTINGS = {
     feature: 'core',
     config: 'balance',
   }),
+  'slow-start': setting(seconds({ min: 0.1, max: 3600, zeroMeans: 'off' }), {
+    name: 'slow-start',
+    default: 0,
+    help: "an upstream added by a reload or back from dead starts at 10% of its weight, rising in 9 steps to all of it over SECS (every algorithm)",
+    feature: 'core',
+    config: 'slowStartMs',
+  }),
+  'panic-threshold': setting({ ...integer({ min: 0, max: 100, zeroMeans: 'off' }), valueName: 'PERCENT' }, {
+    name: 'panic-threshold',
+    default: 50,
+    help: 'when fewer than PERCENT of the upstreams are healthy, balance over all of them, dead ones included, rather than crush the few left (as Envoy does)',
+    feature: 'core',
+    config: 'panicThreshold',
+  }),
   workers: setting(integer({ min: 1, max: 256 }), {
     name: 'workers',
     default: CPUS,

@@ -13,7 +13,7 @@ import type { MailboxRouter } from '../actors/router.js';
 import { formatHostPort, type Config } from '../config/config.js';
 import type { Pipeline } from '../pipeline/filter.js';
 import { buildPipeline } from '../pipeline/index.js';
-import { balancerAddress } from '../protocol/index.js';
+import { balancerAddress, type BalancerPolicy } from '../protocol/index.js';
 import { Tunnels, type TunnelSettings } from '../proxy/tunnel.js';
 import { DEFAULT_POOL_SETTINGS, UpstreamPools, type PoolSettings } from '../proxy/upstream-pools.js';
 import { createProxyServer } from './listener.js';
@@ -56,6 +56,10 @@ function tunnelSettings(config: Config, pipeline: Pipeline): Omit<TunnelSettings
   };
 }
 
+function balancerPolicy(config: Config): BalancerPolicy {
+  return { slowStartMs: config.slowStartMs, panicThreshold: config.panicThreshold };
+}
+
 export async function startProxyNode(router: MailboxRouter, config: Config): Promise<{ node: ProxyNode; address: string }> {
   const pools = new UpstreamPools(config.upstreams, poolSettings(config));
   const loads = new UpstreamLoads();
@@ -68,6 +72,7 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
       upstreams: config.upstreams,
       strategy,
       loads,
+      policy: balancerPolicy(config),
     },
   });
   router.register('balancer', balancer);
@@ -109,7 +114,11 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
       // Pools first, so the balancer never picks an upstream this process has no pool for.
       pools.update(next.upstreams, poolSettings(next));
       targets = new Map(next.upstreams.map((upstream) => [upstream.id, upstream]));
-      router.send(balancerAddress(router.node), { type: 'balancer.upstreams-set', upstreams: next.upstreams });
+      router.send(balancerAddress(router.node), {
+        type: 'balancer.upstreams-set',
+        upstreams: next.upstreams,
+        policy: balancerPolicy(next),
+      });
       const nextPipeline = buildPipeline(next, { router });
       listener.update({
         pipeline: nextPipeline,

@@ -99,6 +99,10 @@ export interface Config {
   readonly rateLimit: RateLimitSettings | null;
   readonly balance: BalanceAlgorithm;
   readonly hashing: HashingSettings;
+  /** `--slow-start`: a new or newly healthy upstream's weight ramps from 10% to 100% over this long; 0: off. */
+  readonly slowStartMs: number;
+  /** `--panic-threshold`: below this percentage of upstreams healthy, balance over all of them; 0: off. */
+  readonly panicThreshold: number;
   readonly workers: number;
   readonly logLevel: LogLevel;
   readonly clientLimits: ClientLimits;

@@ -4,17 +4,20 @@
  * the chooser reads it.
  */
 import test from 'ava';
+import { SimulatedClock } from 'xstate';
 import { balancerMachine, createChooser } from '../../src/actors/balancer.js';
 import { startActor } from '../../src/actors/inspection.js';
 import { localNameOf, MailboxRouter } from '../../src/actors/router.js';
 import { clientIpKey, UpstreamLoads, type Candidate, type SelectionStrategy } from '../../src/balancing/index.js';
 import { RandomChoice } from '../../src/balancing/random.js';
 import { RoundRobin } from '../../src/balancing/round-robin.js';
+import { WeightedRoundRobin } from '../../src/balancing/weighted-round-robin.js';
 import {
   upstreamAddress,
   type Address,
   type RoutedMessage,
   type UpstreamHealthChanged,
+  type BalancerPolicy,
   type UpstreamTarget,
 } from '../../src/protocol/index.js';
 
@@ -197,4 +200,147 @@ test('upstreams-set to an empty list leaves nothing to choose, without failing',
   actor.send({ type: 'balancer.upstreams-set', upstreams: [] });
   t.is(choose(), undefined);
   t.is(actor.getSnapshot().status, 'active');
+});
+
+// Panic threshold and slow start ---------------------------------------------------------------------------------
+
+/** A simulated clock that knows how many timers are pending, so a test can see that nothing is scheduled. */
+class CountingClock extends SimulatedClock {
+  readonly pending = new Set<number>();
+
+  override setTimeout(fn: (...args: unknown[]) => void, timeout: number): number {
+    const id: number = super.setTimeout((...args: unknown[]) => {
+      this.pending.delete(id);
+      fn(...args);
+    }, timeout);
+    this.pending.add(id);
+    return id;
+  }
+
+  override clearTimeout(id: number): void {
+    this.pending.delete(id);
+    super.clearTimeout(id);
+  }
+}
+
+const FOUR: UpstreamTarget[] = [target(9001), target(9002), target(9004), target(9005, 2)];
+
+function startWithPolicy(policy: BalancerPolicy, inner: SelectionStrategy = new RoundRobin()) {
+  const router = new MailboxRouter('p');
+  for (const upstream of FOUR) router.register(localNameOf(upstreamAddress(upstream.id)), { send: () => undefined });
+  const strategy = new RecordingStrategy(inner);
+  const logged: { level: 'warn' | 'info'; msg: string }[] = [];
+  const log = {
+    warn: (msg: string) => void logged.push({ level: 'warn', msg }),
+    info: (msg: string) => void logged.push({ level: 'info', msg }),
+  };
+  const clock = new CountingClock();
+  const actor = startActor(balancerMachine, {
+    input: { address: 'p/balancer', router, upstreams: FOUR, strategy, loads: new UpstreamLoads(), policy, log },
+    clock,
+  });
+  const choose = createChooser(strategy, clientIpKey);
+  const chooseExcluding = (...tried: string[]) => choose({ clientIp: '10.0.0.1', req: { headers: {} }, tried });
+  return { actor, strategy, logged, clock, choose: chooseExcluding };
+}
+
+const [U1, U2, U3, U4] = FOUR as [UpstreamTarget, UpstreamTarget, UpstreamTarget, UpstreamTarget];
+
+test('panic threshold 50 of 4: two dead is normal, three dead balances over all (logged once), recovery logged once', (t) => {
+  const { actor, strategy, logged, choose } = startWithPolicy({ slowStartMs: 0, panicThreshold: 50 });
+  actor.send(changed(U1, false));
+  actor.send(changed(U2, false));
+  // 2 of 4 healthy is 50%: not below the threshold.
+  t.deepEqual(logged, []);
+  t.deepEqual(strategy.rebuilds.at(-1)?.map(([, , healthy]) => healthy), [false, false, true, true]);
+  t.deepEqual(new Set([choose(), choose(), choose(), choose()]), new Set([U3.id, U4.id]));
+
+  actor.send(changed(U3, false));
+  t.deepEqual(logged, [{ level: 'warn', msg: 'panic mode: 1 of 4 upstreams healthy, balancing over all' }]);
+  t.deepEqual(strategy.rebuilds.at(-1)?.map(([, , healthy]) => healthy), [true, true, true, true], 'every candidate reads usable');
+  t.deepEqual([choose(), choose(), choose(), choose()].sort(), FOUR.map((upstream) => upstream.id).sort(), 'dead ones are picked too');
+  t.is(choose(U1.id, U2.id, U3.id), U4.id, 'an upstream the request already tried is still never picked');
+  t.is(choose(U1.id, U2.id, U3.id, U4.id), undefined);
+
+  actor.send(changed(U4, false)); // all dead: still panic, no second line
+  actor.send(changed(U1, true)); // 1 of 4: still panic
+  t.is(logged.length, 1);
+
+  actor.send(changed(U2, true)); // 2 of 4: over
+  t.deepEqual(logged.slice(1), [{ level: 'info', msg: 'panic mode over: 2 of 4 upstreams healthy' }]);
+  t.deepEqual(strategy.rebuilds.at(-1)?.map(([, , healthy]) => healthy), [true, true, false, false]);
+  actor.send(changed(U3, true));
+  t.is(logged.length, 2);
+});
+
+test('panic threshold 0 is off: with three of four dead only the survivor is picked', (t) => {
+  const { actor, logged, choose } = startWithPolicy({ slowStartMs: 0, panicThreshold: 0 });
+  for (const upstream of [U1, U2, U3]) actor.send(changed(upstream, false));
+  t.deepEqual([choose(), choose(), choose()], [U4.id, U4.id, U4.id]);
+  t.deepEqual(logged, []);
+});
+
+test('a reload can change the panic threshold; panic follows membership too', (t) => {
+  const { actor, logged } = startWithPolicy({ slowStartMs: 0, panicThreshold: 0 });
+  actor.send(changed(U1, false));
+  actor.send(changed(U2, false));
+  actor.send({ type: 'balancer.upstreams-set', upstreams: FOUR, policy: { slowStartMs: 0, panicThreshold: 60 } });
+  t.deepEqual(logged.map(({ level }) => level), ['warn'], '2 of 4 is below 60%');
+  actor.send({ type: 'balancer.upstreams-set', upstreams: [U1, U3, U4], policy: { slowStartMs: 0, panicThreshold: 60 } });
+  t.deepEqual(logged.map(({ msg }) => msg), ['panic mode: 2 of 4 upstreams healthy, balancing over all', 'panic mode over: 2 of 3 upstreams healthy']);
+});
+
+test('slow start 10 s: a revived upstream rises from 10% in nine steps to its full weight after 10 s, one rebuild a step', (t) => {
+  const { actor, strategy, clock } = startWithPolicy({ slowStartMs: 10_000, panicThreshold: 0 });
+  const weights = () => strategy.rebuilds.at(-1)?.map(([, weight]) => weight);
+  t.deepEqual(weights(), [10, 10, 10, 20], 'while slow start is on, weights read ×10');
+  t.is(clock.pending.size, 0, 'nothing scheduled while nobody ramps');
+
+  actor.send(changed(U4, false));
+  t.is(clock.pending.size, 0);
+  actor.send(changed(U4, true));
+  t.deepEqual(weights(), [10, 10, 10, 2], 'back at a tenth of its weight 2');
+  t.is(clock.pending.size, 1);
+
+  const seen: number[] = [];
+  const before = strategy.rebuilds.length;
+  const step = Math.round(10_000 / 9); // 1,111 ms: full weight at 9,999 ms
+  for (let i = 1; i <= 9; i++) {
+    clock.increment(step - 1);
+    t.is(strategy.rebuilds.length, before + i - 1, `no step before ${i} × window/9`);
+    clock.increment(1);
+    seen.push(weights()?.[3] ?? -1);
+  }
+  t.deepEqual(seen, [4, 6, 8, 10, 12, 14, 16, 18, 20]);
+  t.is(strategy.rebuilds.length, before + 9, 'one rebuild per step');
+  t.is(clock.pending.size, 0, 'nothing scheduled once it is at full weight');
+  clock.increment(60_000);
+  t.is(strategy.rebuilds.length, before + 9);
+});
+
+test('slow start: an upstream added by a reload ramps; one dying mid-ramp stops ramping; turning it off ends every ramp', (t) => {
+  const { actor, strategy, clock } = startWithPolicy({ slowStartMs: 900, panicThreshold: 0 });
+  const weights = () => strategy.rebuilds.at(-1)?.map(([, weight]) => weight);
+  const policy = { slowStartMs: 900, panicThreshold: 0 };
+  actor.send({ type: 'balancer.upstreams-set', upstreams: [U1, U2], policy });
+  actor.send({ type: 'balancer.upstreams-set', upstreams: [U1, U2, U3], policy });
+  t.deepEqual(weights(), [10, 10, 1], 'a newly added upstream starts at a tenth');
+  clock.increment(100);
+  t.deepEqual(weights(), [10, 10, 2]);
+  actor.send(changed(U3, false));
+  t.is(clock.pending.size, 0, 'dead: no longer ramping, so no timer');
+  actor.send(changed(U3, true));
+  t.deepEqual(weights(), [10, 10, 1], 'revived: from a tenth again');
+  actor.send({ type: 'balancer.upstreams-set', upstreams: [U1, U2, U3], policy: { slowStartMs: 0, panicThreshold: 0 } });
+  t.deepEqual(weights(), [1, 1, 1], 'off: configured weights, nobody ramps');
+  t.is(clock.pending.size, 0);
+});
+
+test('slow start shifts picks gradually: weighted round-robin gives a revived upstream 1 of 41 picks at first', (t) => {
+  const { actor, choose } = startWithPolicy({ slowStartMs: 9_000, panicThreshold: 0 }, new WeightedRoundRobin());
+  actor.send(changed(U1, false));
+  actor.send(changed(U1, true));
+  // Weights 1, 10, 10, 20 (×10 scale; U1 at a tenth): U1 gets one pick in 41.
+  const picks = Array.from({ length: 41 }, () => choose());
+  t.is(picks.filter((id) => id === U1.id).length, 1);
 });

@@ -138,6 +138,27 @@ test('random maps the whole range of the random function onto usable upstreams',
   t.is(built(new RandomChoice(() => 1 - Number.EPSILON), members).pick('', [])?.id, 'c');
 });
 
+test('random picks in proportion to weight: weights 3 and 1 give about 75% and 25%', (t) => {
+  const members = [
+    { id: 'heavy', weight: 3, healthy: true, load: new LoadFigures() },
+    { id: 'light', weight: 1, healthy: true, load: new LoadFigures() },
+    { id: 'dead', weight: 5, healthy: false, load: new LoadFigures() },
+  ];
+  const strategy = built(new RandomChoice(mulberry32(7)), members);
+  const draws = 10_000;
+  const counts = new Map<string | undefined, number>();
+  for (const id of picks(strategy, draws)) counts.set(id, (counts.get(id) ?? 0) + 1);
+  t.deepEqual([...counts.keys()].sort(), ['heavy', 'light']);
+  const heavy = counts.get('heavy') ?? 0;
+  t.true(Math.abs(heavy - draws * 0.75) < draws * 0.02, `heavy picked ${heavy} times of ${draws}`);
+  // The share boundary of a weighted draw: [0, 0.75) is heavy's, [0.75, 1) light's.
+  t.is(built(new RandomChoice(() => 0.7499), members).pick('', [])?.id, 'heavy');
+  t.is(built(new RandomChoice(() => 0.75), members).pick('', [])?.id, 'light');
+  t.is(built(new RandomChoice(() => 1 - Number.EPSILON), members).pick('', [])?.id, 'light');
+  // Excluding the heavy one leaves the light one all of the range.
+  t.is(built(new RandomChoice(() => 0), members).pick('', ['heavy'])?.id, 'light');
+});
+
 test('createStrategy makes the named strategy', (t) => {
   t.true(createStrategy('round-robin') instanceof RoundRobin);
   t.true(createStrategy('random') instanceof RandomChoice);

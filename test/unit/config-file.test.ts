@@ -45,6 +45,8 @@ upstream:
   - { address: 10.0.0.6:8080, weight: 3 }
   - address: "[::1]:8081"
 balance: random
+slow-start: 30
+panic-threshold: 25
 workers: 3
 log-level: warn
 active-health-check-interval: 2.5
@@ -84,6 +86,8 @@ drain-timeout: 0
     rateLimit: { algorithm: 'fixed-window', limit: 20, windowMs: 10_000 },
     balance: 'random',
     hashing: DEFAULT_HASHING,
+    slowStartMs: 30_000,
+    panicThreshold: 25,
     workers: 3,
     logLevel: 'warn',
     clientLimits: {
@@ -212,6 +216,16 @@ test('more workers than twice the CPUs: one warning naming the CPU count', (t) =
   ]);
   const loaded = loadConfig({ upstream: ['a:1'], workers: '3' }, null, 'run', 1);
   t.true(loaded.ok && loaded.warnings.length === 1 && loaded.warnings[0]?.includes('1 CPU:') === true);
+});
+
+test('slow start with round-robin (which ignores weights): a warning', (t) => {
+  t.deepEqual(configWarnings({ workers: 1, balance: 'weighted-round-robin', slowStartMs: 5_000 }, 2), []);
+  t.deepEqual(configWarnings({ workers: 1, balance: 'round-robin', slowStartMs: 0 }, 2), []);
+  t.deepEqual(configWarnings({ workers: 1, balance: 'round-robin', slowStartMs: 5_000 }, 2), [
+    '--slow-start has no effect with --balance round-robin, which ignores weights: use weighted-round-robin',
+  ]);
+  const loaded = loadConfig({ upstream: ['a:1'], 'slow-start': '5' }, null, 'run', 4);
+  t.true(loaded.ok && loaded.warnings.length === 1 && loaded.warnings[0]?.startsWith('--slow-start') === true);
 });
 
 test('a YAML alias bomb is an error naming its key and line, not an exception', (t) => {
