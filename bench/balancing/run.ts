@@ -75,6 +75,7 @@ const directory = mkdtempSync(join(tmpdir(), 'balancebeam-balancing-'));
 removeOnExit(directory);
 process.env[RUN_MARKER] = directory;
 const loadBefore = loadavg();
+log(`scratch directory: ${directory}`);
 log(`skipped: ${skippedList}`);
 log(`${products.length} products × ${LATENCY_SCENARIOS.length} scenarios × 2 loads × ${seconds} s: about ${Math.ceil((products.length * LATENCY_SCENARIOS.length * 2 * seconds) / 60)} min of load`);
 
