@@ -106,8 +106,20 @@ async function measure(product: Product, scenario: LatencyScenario, load: LoadKi
 }
 
 const cells: Cell[] = [];
+/** Cells whose product would not start or whose load failed: named in the report, the run goes on. */
+const failures: string[] = [];
 for (const scenario of LATENCY_SCENARIOS) {
-  for (const load of ['open', 'closed'] as const) for (const product of products) cells.push(await measure(product, scenario, load));
+  for (const load of ['open', 'closed'] as const) {
+    for (const product of products) {
+      try {
+        cells.push(await measure(product, scenario, load));
+      } catch (error) {
+        const message = error instanceof Error ? error.message.split('\n', 1)[0] : String(error);
+        log(`${product.name} · ${scenario.name} · ${load} failed: ${message}`);
+        failures.push(`${product.name} · ${scenario.name} · ${load} (${message})`);
+      }
+    }
+  }
 }
 const hashing = measureHashing();
 const loadAfter = loadavg();
@@ -125,7 +137,7 @@ Upstreams: four node:http servers on loopback; each answer is tagged \`x-upstrea
 Loads (keep-alive, generated in Node): **open** — ${OPEN_RATE} req/s scheduled for ${seconds} s, latency from the scheduled send time (queueing counts), at most ${IN_FLIGHT_CAP} in flight (a request due beyond that is an error); **closed** — ${CLOSED_CLIENTS} clients, each sending its next request when the previous one is answered. Timeout ${REQUEST_TIMEOUT_MS} ms per request. Each product is started afresh for each cell (scenario × load), with fresh upstreams.
 "fast p99" is the p99 of the answers from u1–u3 alone, through the same proxy in the same cell.
 
-Skipped: ${skippedList}.
+Skipped: ${skippedList}.${failures.length === 0 ? '' : ` Failed cells: ${failures.join('; ')}.`}
 
 Products: ${products.map((product) => `\`${product.name}\` (${product.description})`).join('; ')}.
 
