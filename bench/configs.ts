@@ -69,13 +69,17 @@ ${servers}
 `;
 }
 
-/** nginx as the proxy: one worker, a keep-alive pool to the origins. */
-export function proxyNginxConfig(directory: string, port: number, origins: readonly number[]): string {
+/**
+ * nginx as the proxy: one worker, a keep-alive pool to the origins.
+ * `balancing`: a method directive (`least_conn;`), empty for round-robin;
+ * nginx wants it before `keepalive`.
+ */
+export function proxyNginxConfig(directory: string, port: number, origins: readonly number[], balancing = ''): string {
   return `${nginxPreamble(directory, 'proxy-nginx')}
 http {
 ${nginxHttpCommon(directory, 'proxy-nginx')}
   upstream origins {
-${origins.map((origin) => `    server 127.0.0.1:${origin};`).join('\n')}
+${balancing === '' ? '' : `    ${balancing}\n`}${origins.map((origin) => `    server 127.0.0.1:${origin};`).join('\n')}
     keepalive 64;
     keepalive_requests 1000000;
   }
@@ -91,8 +95,8 @@ ${origins.map((origin) => `    server 127.0.0.1:${origin};`).join('\n')}
 `;
 }
 
-/** HAProxy: one thread, round robin, idle server connections reused by any client. */
-export function haproxyConfig(directory: string, port: number, origins: readonly number[]): string {
+/** HAProxy: one thread, round robin unless told, idle server connections reused by any client. */
+export function haproxyConfig(directory: string, port: number, origins: readonly number[], balance = 'roundrobin'): string {
   return `
 global
   nbthread 1
@@ -113,7 +117,7 @@ frontend bench
   default_backend origins
 
 backend origins
-  balance roundrobin
+  balance ${balance}
 ${origins.map((origin, index) => `  server origin${index + 1} 127.0.0.1:${origin}`).join('\n')}
 `;
 }

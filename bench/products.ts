@@ -37,7 +37,8 @@ export interface Product {
   start(context: BenchContext): Promise<RunningProduct>;
 }
 
-async function startPinned(
+/** Starts a proxy pinned with taskset and resolves once it answers `GET /`. */
+export async function startPinned(
   context: BenchContext,
   name: string,
   port: number,
@@ -75,7 +76,7 @@ function nodePeer(name: string, file: string, description: string): Product {
 }
 
 /** The node flags on the bin's `#!/usr/bin/env -S node ...` line: balancebeam runs as `npx balancebeam` would run it. */
-function binNodeFlags(bin: string): string[] {
+export function binNodeFlags(bin: string): string[] {
   const shebang = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
   const words = shebang.split(/\s+/);
   const node = words.indexOf('node');
