@@ -2,7 +2,11 @@
  * `--workers 2` under steady load: SIGKILL one worker. The primary replaces
  * it; clients whose connections the other worker holds never see an error,
  * and each client of the dead worker loses at most the one request it had in
- * flight (its next request opens a new connection to a live worker).
+ * flight and, if its next connection was handed to the dead worker in the
+ * moment before the primary noticed the death, that one too: Node's cluster
+ * hands an accepted connection to a worker over IPC (RoundRobinHandle's
+ * handoff) and a dead worker never takes it. Its next request after that opens
+ * a connection to a live worker.
  */
 import test from 'ava';
 import { Client } from 'undici';
@@ -88,7 +92,7 @@ test('a worker killed under load is replaced; only requests in flight on it may 
   for (const load of clients) {
     const home = homes[load.index];
     if (home === victim) {
-      t.true(load.failed.length <= 1, `client ${load.index} (on the killed ${victim}) lost ${load.failed.length} requests`);
+      t.true(load.failed.length <= 2, `client ${load.index} (on the killed ${victim}) lost ${load.failed.length} requests`);
     } else {
       t.deepEqual(load.failed, [], `client ${load.index} on the surviving ${String(home)} lost nothing`);
     }
