@@ -31,7 +31,8 @@ const PANEL_WIDTH = 380;
 const PANEL_GAP = 90;
 const TOP = 96;
 
-const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/** Text for an SVG element or attribute. */
+export const escapeXml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 function niceMaximum(value: number): number {
   if (!(value > 0)) return 1;
@@ -104,7 +105,7 @@ export function drawChart(rows: readonly SummaryRow[], title: string): string {
   const svg: string[] = [];
   svg.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
   svg.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
-  svg.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">${escape(title)}</text>`);
+  svg.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(title)}</text>`);
 
   // Legend, in product order, wrapped over two lines if needed.
   let legendX = LABEL_WIDTH;
@@ -116,14 +117,14 @@ export function drawChart(rows: readonly SummaryRow[], title: string): string {
       legendY += 16;
     }
     svg.push(`<rect x="${legendX}" y="${legendY - 9}" width="12" height="10" fill="${colour(product)}"/>`);
-    svg.push(`<text x="${legendX + 16}" y="${legendY}">${escape(product)}</text>`);
+    svg.push(`<text x="${legendX + 16}" y="${legendY}">${escapeXml(product)}</text>`);
     legendX += itemWidth;
   }
 
   const plotBottom = TOP + scenarios.length * groupHeight - GROUP_GAP / 2;
   for (const panel of panels) {
     const { scale } = panel;
-    svg.push(`<text x="${panel.left + PANEL_WIDTH / 2}" y="${TOP - 14}" text-anchor="middle" font-weight="bold">${escape(panel.title)}</text>`);
+    svg.push(`<text x="${panel.left + PANEL_WIDTH / 2}" y="${TOP - 14}" text-anchor="middle" font-weight="bold">${escapeXml(panel.title)}</text>`);
     for (const value of panel.ticks) {
       const x = panel.left + scale(value);
       svg.push(`<line x1="${x}" y1="${TOP - 6}" x2="${x}" y2="${plotBottom}" stroke="#e0e0e0"/>`);
@@ -139,7 +140,7 @@ export function drawChart(rows: readonly SummaryRow[], title: string): string {
   scenarios.forEach((scenario, group) => {
     const groupTop = TOP + group * groupHeight;
     const groupMiddle = groupTop + (products.length * (BAR + BAR_GAP)) / 2;
-    svg.push(`<text x="${LABEL_WIDTH - 8}" y="${groupMiddle + 4}" text-anchor="end" font-weight="bold">${escape(scenario)}</text>`);
+    svg.push(`<text x="${LABEL_WIDTH - 8}" y="${groupMiddle + 4}" text-anchor="end" font-weight="bold">${escapeXml(scenario)}</text>`);
     products.forEach((product, index) => {
       const row = rows.find((candidate) => candidate.scenario === scenario && candidate.product === product);
       const y = groupTop + index * (BAR + BAR_GAP);
@@ -150,7 +151,7 @@ export function drawChart(rows: readonly SummaryRow[], title: string): string {
           continue;
         }
         const barWidth = Math.max(1, panel.scale(value));
-        svg.push(`<rect x="${panel.left}" y="${y}" width="${barWidth.toFixed(1)}" height="${BAR}" fill="${colour(product)}"><title>${escape(`${product}, ${scenario}: ${panel.format(value)}`)}</title></rect>`);
+        svg.push(`<rect x="${panel.left}" y="${y}" width="${barWidth.toFixed(1)}" height="${BAR}" fill="${colour(product)}"><title>${escapeXml(`${product}, ${scenario}: ${panel.format(value)}`)}</title></rect>`);
         svg.push(`<text x="${(panel.left + barWidth + 4).toFixed(1)}" y="${y + BAR - 3}" fill="#333">${panel.format(value)}</text>`);
       }
     });

@@ -4,6 +4,7 @@
  * latency (x, log scale, 1 ms … 2 s). Drawn by hand like bench/chart.ts:
  * polylines and text, no dependencies.
  */
+import { escapeXml } from '../chart.js';
 import type { Cell } from './report.js';
 
 const PANEL_WIDTH = 420;
@@ -17,7 +18,6 @@ const MIN_MS = 1;
 const MAX_MS = 2000;
 const COLOURS = ['#e65100', '#ffa726', '#c2185b', '#6a1b9a', '#1e88e5', '#00897b', '#2e7d32', '#7cb342', '#9e9d24', '#1565c0', '#5c6bc0', '#6d4c41', '#546e7a'];
 
-const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const xOf = (valueMs: number): number =>
   (Math.log10(Math.min(Math.max(valueMs, MIN_MS), MAX_MS) / MIN_MS) / Math.log10(MAX_MS / MIN_MS)) * PANEL_WIDTH;
 
@@ -41,12 +41,12 @@ export function drawLatencyCdf(cells: readonly Cell[], title: string): string {
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${MARGIN_LEFT}" y="20" font-size="14" font-weight="bold">${escape(title)}</text>`,
+    `<text x="${MARGIN_LEFT}" y="20" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
   ];
   panels.forEach((panel, panelIndex) => {
     const left = MARGIN_LEFT + (panelIndex % columns) * (PANEL_WIDTH + PANEL_GAP_X);
     const top = MARGIN_TOP + Math.floor(panelIndex / columns) * (PANEL_HEIGHT + PANEL_GAP_Y) + 20;
-    out.push(`<text x="${left}" y="${top - 8}" font-weight="bold">${escape(panel)}</text>`);
+    out.push(`<text x="${left}" y="${top - 8}" font-weight="bold">${escapeXml(panel)}</text>`);
     out.push(`<rect x="${left}" y="${top}" width="${PANEL_WIDTH}" height="${PANEL_HEIGHT}" fill="none" stroke="#999"/>`);
     for (const tick of [1, 10, 100, 1000]) {
       const x = left + xOf(tick);
@@ -72,7 +72,7 @@ export function drawLatencyCdf(cells: readonly Cell[], title: string): string {
     const y = MARGIN_TOP + 32 + index * 18;
     const colour = COLOURS[index % COLOURS.length] ?? '#000';
     out.push(`<line x1="${legendLeft}" y1="${y - 4}" x2="${legendLeft + 20}" y2="${y - 4}" stroke="${colour}" stroke-width="3"/>`);
-    out.push(`<text x="${legendLeft + 26}" y="${y}">${escape(product)}</text>`);
+    out.push(`<text x="${legendLeft + 26}" y="${y}">${escapeXml(product)}</text>`);
   });
   out.push('</svg>');
   return `${out.join('\n')}\n`;

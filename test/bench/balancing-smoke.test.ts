@@ -5,28 +5,14 @@
  * Needs only Node.js: nginx and HAProxy are not asked for.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { RUN_MARKER } from '../../bench/processes.js';
+import { processesOfRun } from '../helpers/bench-processes.js';
 
 const runScript = new URL('../../bench/balancing/run.js', import.meta.url).pathname;
 
-/** Processes whose environment carries the run's marker (balancebeam inherits it). */
-function processesOfRun(scratch: string): string[] {
-  const marker = `${RUN_MARKER}=${scratch}\0`;
-  const found: string[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, 'utf8').includes(marker)) found.push(entry);
-    } catch {
-      // exited while we looked, or not ours to read
-    }
-  }
-  return found;
-}
 
 test('npm run bench:balancing -- --smoke --only "balancebeam round-robin" measures every cell, the hashing scenario, and cleans up', async (t) => {
   t.timeout(60_000);

@@ -8,11 +8,11 @@
  * installs all three, so CI measures every product with wrk.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { RUN_MARKER } from '../../bench/processes.js';
+import { processesOfRun } from '../helpers/bench-processes.js';
 import { PRODUCTS } from '../../bench/products.js';
 import { fromCsv } from '../../bench/report.js';
 import { SCENARIOS } from '../../bench/scenarios.js';
@@ -20,27 +20,6 @@ import { locateTool } from '../../bench/tools.js';
 
 const runScript = new URL('../../bench/run.js', import.meta.url).pathname;
 
-/**
- * Processes of the run: their environment carries the run's marker (Node
- * peers, balancebeam, wrk), or, for nginx, which overwrites its environment
- * with its process title, their command line names the scratch directory.
- */
-function processesOfRun(scratch: string): string[] {
-  const marker = `${RUN_MARKER}=${scratch}\0`;
-  const found: string[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const commandLine = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (commandLine.includes(scratch) || readFileSync(`/proc/${entry}/environ`, 'utf8').includes(marker)) {
-        found.push(`${entry}: ${commandLine}`);
-      }
-    } catch {
-      // exited while we looked
-    }
-  }
-  return found;
-}
 
 test('npm run bench -- --smoke measures every product it can run under every scenario, names the ones it skipped, and cleans up', async (t) => {
   t.timeout(300_000);
