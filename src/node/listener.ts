@@ -297,10 +297,10 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
       socket.on('timeout', silent);
       pending.once('close', () => {
         socket.off('timeout', silent);
-        deps.tunnels.accept(req, socket, head);
+        deps.tunnels.accept(req, socket, head, clientIpOf(socket));
       });
     } else {
-      deps.tunnels.accept(req, socket, head);
+      deps.tunnels.accept(req, socket, head, clientIpOf(socket));
     }
   });
 

@@ -117,9 +117,9 @@ export class Tunnels {
   }
 
   /** Node's 'upgrade' event: `head` holds the bytes the client sent after the request head. */
-  accept(req: IncomingMessage, socket: Socket, head: Buffer): void {
+  accept(req: IncomingMessage, socket: Socket, head: Buffer, clientIp: string): void {
     if (socket.destroyed) return; // gone while earlier responses were still being written
-    const tunnel = new Tunnel(this, req, socket, head);
+    const tunnel = new Tunnel(this, req, socket, head, clientIp);
     this.live.add(tunnel);
     socket.once('close', () => this.live.delete(tunnel));
     try {
@@ -146,7 +146,6 @@ class Tunnel implements TunnelRequest {
   readonly id: number;
   readonly tried: string[] = [];
   private readonly startedAt = performance.now();
-  readonly clientIp: string;
   /** The pipeline it started under, and the index of its next request filter. */
   private readonly pipeline: Pipeline;
   private nextFilter = 0;
@@ -167,11 +166,11 @@ class Tunnel implements TunnelRequest {
     readonly req: IncomingMessage,
     private readonly client: Socket,
     private readonly head: Buffer,
+    /** As the listener reports it (clientIpOf), so logs and rate limits see one address form. */
+    readonly clientIp: string,
   ) {
     this.id = tunnels.requestId();
     this.pipeline = tunnels.settings.pipeline;
-    const address = client.remoteAddress ?? 'unknown';
-    this.clientIp = address.startsWith('::ffff:') ? address.slice(7) : address;
     client.on('error', this.destroy);
     client.once('close', this.onClientClose);
   }
