@@ -113,7 +113,7 @@ function ipv6Groups(address: string): number[] | null {
     const octets = lastPart.split('.').map(Number);
     if (octets.length !== 4) return null;
     tail = [((octets[0] as number) << 8) | (octets[1] as number), ((octets[2] as number) << 8) | (octets[3] as number)];
-    text = text.slice(0, lastColon + 1) + '0';
+    text = text.slice(0, lastColon + 1) + '0:0';
   }
   const halves = text.split('::');
   if (halves.length > 2) return null;
@@ -124,7 +124,7 @@ function ipv6Groups(address: string): number[] | null {
     const rest = parse(halves[1] as string);
     groups = [...head, ...Array<number>(8 - head.length - rest.length).fill(0), ...rest];
   } else groups = head;
-  if (tail.length === 2) groups.splice(groups.length - 1, 1, ...tail);
+  if (tail.length === 2) groups.splice(6, 2, ...tail);
   return groups.length === 8 && groups.every((group) => Number.isInteger(group) && group >= 0 && group <= 0xffff) ? groups : null;
 }
 

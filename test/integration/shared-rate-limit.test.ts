@@ -151,8 +151,8 @@ test('brute-force protection through Redis: failed logins on one instance lock t
   for (const instance of [a, b]) {
     await instance?.process.waitForLog((line) => line.msg === 'rate-limit store connected', { timeoutMs: 10_000, what: 'the store connected' });
   }
-  const first = a as RunningBalancer;
-  const second = b as RunningBalancer;
+  const first = a;
+  const second = b;
   t.is((await limitedGet(first.port, '/login', { headers: { authorization: 'right' } })).status, 200);
   for (let i = 0; i < 3; i++) t.is((await limitedGet(first.port, '/login')).status, 401);
   const locked = await limitedGet(second.port, '/login', { headers: { authorization: 'right' } });
