@@ -4,7 +4,7 @@
  * started again on the same port (a restarted Redis, its data gone), or
  * frozen with SIGSTOP (a Redis that hangs rather than refuses).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import type { ExecutionContext } from 'ava';
 import { waitFor, withDeadline } from './wait.js';
@@ -96,6 +96,11 @@ export class RedisServer {
     child.kill('SIGCONT');
     child.kill('SIGKILL');
     await withDeadline(exited, 10_000, 'redis-server to exit');
+  }
+
+  /** One redis-cli command against this server; its reply as text. */
+  command(...args: string[]): string {
+    return execFileSync('redis-cli', ['-p', String(this.port), ...args], { encoding: 'utf8', timeout: 10_000 }).trim();
   }
 
   /** Hangs: connections stay open, nothing is answered. */

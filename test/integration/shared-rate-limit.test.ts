@@ -161,3 +161,17 @@ test('brute-force protection through Redis: failed logins on one instance lock t
   t.is((await limitedGet(second.port, '/elsewhere')).status, 200, 'only the login paths are locked');
   t.is((await limitedGet(second.port, '/login', { from: '127.0.0.2', headers: { authorization: 'right' } })).status, 200, 'another client is not locked out');
 });
+
+test('a Redis that lost the script (SCRIPT FLUSH, as after a restart) gets it again on NOSCRIPT: the count goes on in Redis, no fall-back; keys expire', async (t) => {
+  const redis = await startRedis(t);
+  const [instance] = await startInstances(t, 1, redis.url, ['--max-requests-per-window', '3', '--rate-limit-algorithm', 'fixed-window', '--rate-limit-store-timeout', '1']);
+  const { port, process: balancer } = instance as RunningBalancer;
+  t.deepEqual(await statusesOver([port], '/', 2), [200, 200]);
+  t.is(redis.command('SCRIPT', 'FLUSH'), 'OK');
+  t.deepEqual(await statusesOver([port], '/', 3), [200, 429, 429], 'the third of 3 admitted, counted in Redis');
+  t.deepEqual(balancer.logsWith((line) => line.msg === 'rate-limit store unavailable'), []);
+  const key = redis.command('KEYS', 'bb:*');
+  t.is(key, 'bb:rl:default:fixed-window:127.0.0.1');
+  const ttl = Number(redis.command('PTTL', key));
+  t.true(ttl > 0 && ttl <= 60_000, `the key expires with its window (${ttl} ms)`);
+});
