@@ -112,3 +112,24 @@ test('brute-force protection in one instance: failed logins by status or header 
   t.is((await limitedGet(balancer.port, '/home')).status, 200);
   await balancer.process.waitForLog((line) => line.msg === 'client locked out', { timeoutMs: 5_000, what: 'the lock-out line' });
 });
+
+test('the same client address feeds consistent-hash: behind a trusted proxy each client sticks to its upstream, a spoofed header moves nobody', async (t) => {
+  const [a, b] = await Promise.all([startUpstream(t, { name: 'a' }), startUpstream(t, { name: 'b' })]);
+  const balancer = await startBalancer(t, [
+    '--upstream', a.id, '--upstream', b.id, '--active-health-check-interval', '0',
+    '--balance', 'consistent-hash', '--hash-key', 'client-ip', '--trusted-proxy', '127.0.0.1',
+  ]); // prettier-ignore
+  const upstreamOf = async (from: string, forwardedFor: string): Promise<string> =>
+    String((await limitedGet(balancer.port, '/', { from, headers: { 'x-forwarded-for': forwardedFor } })).headers['x-upstream']);
+  const seen = new Set<string>();
+  for (let client = 1; client <= 12; client++) {
+    const address = `203.0.113.${client}`;
+    const picks = new Set([await upstreamOf('127.0.0.1', address), await upstreamOf('127.0.0.1', address), await upstreamOf('127.0.0.1', address)]);
+    t.is(picks.size, 1, `${address} sticks to one upstream`);
+    for (const pick of picks) seen.add(pick);
+  }
+  t.deepEqual([...seen].sort(), ['a', 'b'], 'clients behind the proxy are spread over both');
+  const untrusted = new Set<string>();
+  for (let client = 1; client <= 8; client++) untrusted.add(await upstreamOf('127.0.0.2', `203.0.113.${client}`));
+  t.is(untrusted.size, 1, 'from an untrusted peer the header is ignored: one key, one upstream');
+});
