@@ -16,8 +16,7 @@ import { buildPipeline } from '../pipeline/index.js';
 import { balancerAddress, type BalancerPolicy } from '../protocol/index.js';
 import { Tunnels, type TunnelSettings } from '../proxy/tunnel.js';
 import { DEFAULT_POOL_SETTINGS, UpstreamPools, type PoolSettings } from '../proxy/upstream-pools.js';
-import { createRateLimitStore, sameStore } from '../rate-limit/create-store.js';
-import { log } from '../log.js';
+import { createRateLimitStore } from '../rate-limit/create-store.js';
 import { TrustedProxies } from './client-ip.js';
 import { createProxyServer } from './listener.js';
 
@@ -125,9 +124,6 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
         upstreams: next.upstreams,
         policy: balancerPolicy(next),
       });
-      if (!sameStore(config.limiting, next.limiting)) {
-        log.warn('reload: the rate-limit store settings apply at the next restart', { node: router.node });
-      }
       const nextPipeline = buildPipeline(next, { router, rateLimitStore });
       listener.update({
         pipeline: nextPipeline,

@@ -9,8 +9,3 @@ export function createRateLimitStore(limiting: LimitingSettings, router: Mailbox
   if (limiting.store.kind === 'memory') return new PrimaryStore(router);
   return new RedisStore({ url: limiting.store.url, timeoutMs: limiting.storeTimeoutMs, failure: limiting.storeFailure }, router);
 }
-
-/** Whether a reload's limiting settings need another store (they apply at restart: a warning says so). */
-export function sameStore(a: LimitingSettings, b: LimitingSettings): boolean {
-  return JSON.stringify([a.store, a.storeTimeoutMs, a.storeFailure]) === JSON.stringify([b.store, b.storeTimeoutMs, b.storeFailure]);
-}
