@@ -303,12 +303,17 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
       socket.on('timeout', silent);
       pending.once('close', () => {
         socket.off('timeout', silent);
-        deps.tunnels.accept(req, socket, head, trustedProxies.clientIpOf(clientIpOf(socket), req.headers));
+        acceptTunnel(req, socket, head);
       });
     } else {
-      deps.tunnels.accept(req, socket, head, trustedProxies.clientIpOf(clientIpOf(socket), req.headers));
+      acceptTunnel(req, socket, head);
     }
   });
+
+  function acceptTunnel(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const peer = clientIpOf(socket);
+    deps.tunnels.accept(req, socket, head, trustedProxies.clientIpOf(peer, req.headers), peer);
+  }
 
   // balancebeam does not tunnel CONNECT: it is answered here (Node would otherwise drop the socket silently).
   server.on('connect', (req: IncomingMessage, socket: Socket) => {
