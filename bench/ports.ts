@@ -4,7 +4,7 @@
  * number reused. And a bounded wait until a server answers, instead of sleeps.
  */
 import { request } from 'node:http';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -35,6 +35,23 @@ export async function waitUntilAnswering(port: number, what: string, path = '/',
   const deadline = Date.now() + timeoutMs;
   while (!(await answers(port, path))) {
     if (Date.now() > deadline) throw new Error(`${what} did not answer on port ${port} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Polls a TCP connect until it succeeds (a server that does not speak HTTP: redis-server), for at most `timeoutMs`. */
+export async function waitUntilListening(port: number, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const connects = (): Promise<boolean> =>
+    new Promise((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+  while (!(await connects())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not listen on port ${port} within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

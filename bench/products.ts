@@ -4,9 +4,10 @@
  * taskset; `start` returns once it answers `GET /`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { haproxyConfig, proxyNginxConfig } from './configs.js';
-import { freePort, waitUntilAnswering } from './ports.js';
+import { freePort, waitUntilAnswering, waitUntilListening } from './ports.js';
 import { logTail, startTracked, stopTracked, type StartedProcess } from './processes.js';
 import { requireTool, type Tool } from './tools.js';
 
@@ -107,6 +108,50 @@ function balancebeam(workers: number, allCpus = false): Product {
   };
 }
 
+/** A limit no benchmark client reaches: every request is checked and counted, none refused. */
+const UNREACHED_LIMIT = ['--max-requests-per-window', '1000000000', '--rate-limit-window-size', '60', '--rate-limit-algorithm', 'gcra'];
+
+/**
+ * balancebeam with rate limiting on (issue 14), beside the same without it:
+ * the memory store with one process (the limiter in process), with two (a
+ * round trip to the primary over IPC per request), and Redis (a
+ * redis-server started for the row on the load CPU, each worker talking to
+ * it; a 1 s store timeout so that the row measures Redis and not the local
+ * fall-back on a busy machine). Every request is checked against a limit it
+ * never reaches, all from one client key (the worst case for a hot key).
+ */
+function balancebeamLimited(workers: number, store: 'memory' | 'redis'): Product {
+  const name = `balancebeam${workers === 1 ? '' : `-w${workers}`}-rl-${store}`;
+  return {
+    name,
+    needs: store === 'redis' ? ['redis-server'] : [],
+    description: `balancebeam --workers ${workers} with a gcra limit never reached, --rate-limit-store ${store === 'memory' ? 'memory' : 'redis://… (its own redis-server on the load CPU, --save "" --appendonly no; --rate-limit-store-timeout 1)'}${workers > 1 ? ', all pinned to the proxy CPU' : ''}`,
+    async start(context) {
+      const port = await freePort();
+      const bin = join(context.balancebeamRoot, 'dist/src/cli/main.js');
+      const args = [...binNodeFlags(bin), bin, '--bind', `127.0.0.1:${port}`];
+      for (const origin of context.originPorts) args.push('--upstream', `127.0.0.1:${origin}`);
+      args.push('--active-health-check-interval', '0', '--log-level', 'warn', '--workers', String(workers), ...UNREACHED_LIMIT);
+      let redis: StartedProcess | null = null;
+      if (store === 'redis') {
+        const redisPort = await freePort();
+        const redisCpu = availableParallelism() > 1 ? '1' : '0';
+        redis = startTracked('taskset', ['-c', redisCpu, requireTool('redis-server'), '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], join(context.directory, `${name}-redis.log`));
+        await waitUntilListening(redisPort, 'redis-server');
+        args.push('--rate-limit-store', `redis://127.0.0.1:${redisPort}`, '--rate-limit-store-timeout', '1');
+      }
+      const running = await startPinned(context, name, port, process.execPath, args);
+      return {
+        ...running,
+        stop: async () => {
+          await running.stop();
+          if (redis !== null) await stopTracked(redis);
+        },
+      };
+    },
+  };
+}
+
 export const PRODUCTS: readonly Product[] = [
   {
     name: 'direct',
@@ -145,4 +190,7 @@ export const PRODUCTS: readonly Product[] = [
   balancebeam(1),
   balancebeam(2),
   balancebeam(2, true),
+  balancebeamLimited(1, 'memory'),
+  balancebeamLimited(2, 'memory'),
+  balancebeamLimited(1, 'redis'),
 ];

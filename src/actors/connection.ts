@@ -241,6 +241,7 @@ export const connectionMachine = setup({
       const exchange = context.inFlight.get(verdict.requestId);
       if (exchange === undefined || !exchange.awaitingVerdict) return;
       exchange.awaitingVerdict = false;
+      if (verdict.headers !== undefined) exchange.verdictHeaders = verdict.headers;
       if (verdict.answer === null) runRequestFilters(context, exchange, self);
       else answer(context, exchange, verdict.answer.outcome, verdict.answer);
     },

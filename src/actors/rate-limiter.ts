@@ -1,21 +1,22 @@
 /**
- * The rate limiter: one per instance, in the primary, so a client's requests
- * are counted together whichever worker and connection they arrive on.
- * Answers each check with the pipeline's verdict (pass, or 429 with
- * Retry-After); forgets idle clients once a window.
+ * The rate limiter: the memory store, one per instance, in the primary, so a
+ * client's requests are counted together whichever worker and connection
+ * they arrive on. Answers each check with the pipeline's verdict (pass, or
+ * 429 with Retry-After and the RateLimit fields); counts failed logins for
+ * brute-force protection; forgets expired keys periodically.
  *
  * It runs whether limiting is on or not, so that a reload can turn limiting
- * on or off while checks are in flight: with no policy every check passes,
- * and no request ever waits on a limiter that is not there.
+ * on while checks are in flight. Each check carries its limits, so a reload
+ * needs no message here.
  */
 import { setup } from 'xstate';
-import type { RateLimiterEvent, RateLimitReconfigure } from '../protocol/index.js';
-import { WindowCounter, type RateLimitPolicy } from '../rate-limit/window-counter.js';
+import { log } from '../log.js';
+import type { RateLimiterEvent } from '../protocol/index.js';
+import { LimitEngine } from '../rate-limit/limit-math.js';
+import { verdictFor } from '../rate-limit/verdict.js';
 import type { MailboxRouter } from './router.js';
 
 export interface RateLimiterInput {
-  /** null: limiting is off (every check passes). */
-  readonly policy: RateLimitPolicy | null;
   readonly router: MailboxRouter;
   readonly now: () => number;
 }
@@ -23,14 +24,12 @@ export interface RateLimiterInput {
 interface RateLimiterContext {
   readonly router: MailboxRouter;
   readonly now: () => number;
-  /** Per-client counts, updated in place: it is this actor's own state and the check is the hot path. */
-  readonly counter: WindowCounter;
-  /** Limiting is on. While it is off every check passes and nothing is counted. */
-  enabled: boolean;
+  /** Every key's state, updated in place: it is this actor's own state and the check is the hot path. */
+  readonly engine: LimitEngine;
 }
 
-/** How often idle clients are swept while limiting is off (nothing is counted then). */
-const IDLE_SWEEP_MS = 60_000;
+/** How often expired keys are swept (each key also expires when next touched). */
+export const SWEEP_INTERVAL_MS = 10_000;
 
 export const rateLimiterMachine = setup({
   types: {
@@ -41,45 +40,29 @@ export const rateLimiterMachine = setup({
   actions: {
     admitOrReject: ({ context, event }) => {
       if (event.type !== 'rate-limit.check') return;
-      const admission = context.enabled ? context.counter.admit(event.clientIp, context.now()) : null;
-      context.router.send(event.replyTo, {
-        type: 'request.verdict',
-        requestId: event.requestId,
-        answer:
-          admission === null || admission.allowed
-            ? null
-            : { outcome: 'rate-limited', headers: { 'retry-after': admission.retryAfterSeconds } },
-      });
+      const decision = context.engine.decide(event.checks, context.now());
+      context.router.send(event.replyTo, verdictFor(event.requestId, event.checks, decision, event.headersWhenAllowed));
     },
-    reconfigure: ({ context, event }) => {
-      const { policy } = event as RateLimitReconfigure;
-      context.enabled = policy !== null;
-      if (policy !== null) context.counter.reconfigure(policy);
+    countLoginFailure: ({ context, event }) => {
+      if (event.type !== 'rate-limit.login-failed') return;
+      const lockoutMs = context.engine.recordFailure(event.key, event.policy, context.now());
+      if (lockoutMs > 0) log.warn('client locked out', { client: event.key, lockoutMs, reason: 'failed logins' });
     },
-    expireIdleClients: ({ context }) => {
-      context.counter.expireIdle(context.now());
+    expireIdleKeys: ({ context }) => {
+      context.engine.expireIdle(context.now());
     },
-  },
-  delays: {
-    sweepInterval: ({ context }) => (context.enabled ? context.counter.windowMs : IDLE_SWEEP_MS),
   },
 }).createMachine({
   id: 'rate-limiter',
-  context: ({ input }) => ({
-    router: input.router,
-    now: input.now,
-    counter: new WindowCounter(input.policy ?? { algorithm: 'sliding-window', limit: 0, windowMs: IDLE_SWEEP_MS }),
-    enabled: input.policy !== null,
-  }),
+  context: ({ input }) => ({ router: input.router, now: input.now, engine: new LimitEngine() }),
   initial: 'admitting',
   states: {
     admitting: {
       on: {
         'rate-limit.check': { actions: 'admitOrReject' },
-        // Re-entered so the sweep is scheduled on the new window length.
-        'rate-limit.reconfigure': { target: 'admitting', reenter: true, actions: 'reconfigure' },
+        'rate-limit.login-failed': { actions: 'countLoginFailure' },
       },
-      after: { sweepInterval: { target: 'admitting', reenter: true, actions: 'expireIdleClients' } },
+      after: { [SWEEP_INTERVAL_MS]: { target: 'admitting', reenter: true, actions: 'expireIdleKeys' } },
     },
   },
 });

@@ -18,6 +18,7 @@ import { ListenError, type Instance } from '../node/running-instance.js';
 import { log } from '../log.js';
 import { acceptReload } from '../config/reload.js';
 import type { UpstreamTarget } from '../protocol/index.js';
+import { redactedUrl } from '../rate-limit/store-url.js';
 import { HELP, parseCommandLine, reloadConfig, UsageError, type Command } from './options.js';
 
 function version(): string {
@@ -140,11 +141,20 @@ function checkSummary(config: Config, warnings: readonly string[], configFile: s
   const upstreams = config.upstreams.map((u) => (u.weight === 1 ? u.id : `${u.id} (weight ${u.weight})`)).join(', ');
   const health = config.activeHealthCheck === null ? 'off' : `GET ${config.activeHealthCheck.path} every ${config.activeHealthCheck.intervalMs / 1000} s`;
   const rate = config.rateLimit === null ? 'off' : `${config.rateLimit.limit} per ${config.rateLimit.windowMs / 1000} s (${config.rateLimit.algorithm})`;
+  const { limiting } = config;
+  const store = limiting.store.kind === 'memory' ? 'memory' : redactedUrl(limiting.store.url);
+  const extras = [
+    limiting.rules.length > 0 ? `${limiting.rules.length} rule${limiting.rules.length === 1 ? '' : 's'}` : '',
+    limiting.bruteForce === null ? '' : `brute-force on ${limiting.bruteForce.paths.join(', ')}`,
+    config.trustedProxies.length > 0 ? `trusted proxies ${config.trustedProxies.join(', ')}` : '',
+  ].filter((part) => part !== '');
+  const limitingLine = `  rate-limit store: ${store}${extras.length > 0 ? `; ${extras.join('; ')}` : ''}\n`;
   return (
     `balancebeam: configuration ok${configFile === null ? '' : ` (${configFile})`}\n` +
     `  bind ${formatHostPort(config.bind.host, config.bind.port)}, ${config.workers} worker${config.workers === 1 ? '' : 's'}, ${balanceSummary(config)}\n` +
     `  upstreams: ${upstreams}\n` +
     `  active health checks: ${health}; rate limit: ${rate}\n` +
+    limitingLine +
     warnings.map((warning) => `warning: ${warning}\n`).join('')
   );
 }

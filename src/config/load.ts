@@ -159,6 +159,29 @@ export function loadConfig(flags: FlagValues, file: ConfigFileContents | null, m
     },
     retries: values.retries,
     drainTimeoutMs: values['drain-timeout'],
+    trustedProxies: values['trusted-proxy'],
+    limiting: {
+      rules: values['rate-limit-rules'],
+      store: values['rate-limit-store'],
+      storeTimeoutMs: values['rate-limit-store-timeout'],
+      storeFailure: values['rate-limit-store-failure'],
+      ipv6Prefix: values['rate-limit-ipv6-prefix'],
+      headersWhenAllowed: values['rate-limit-headers'],
+      bruteForce:
+        values['brute-force-path'].length === 0
+          ? null
+          : {
+              paths: values['brute-force-path'],
+              failureStatuses: values['brute-force-failure-status'],
+              failureHeader: values['brute-force-failure-header'] === '' ? null : values['brute-force-failure-header'],
+              policy: {
+                maxFailures: values['brute-force-max-failures'],
+                windowMs: values['brute-force-window'],
+                lockoutMs: values['brute-force-lockout'],
+                maxLockoutMs: values['brute-force-lockout'] * 64,
+              },
+            },
+    },
   };
   const warnings = configWarnings(config, cpus);
   return { ok: true, settings: config, upstreams: values.upstream, warnings };
@@ -183,6 +206,9 @@ function combineRateLimit(reader: SettingsReader): Config['rateLimit'] {
   const perMinute = values['max-requests-per-minute'];
   const perWindow = values['max-requests-per-window'];
   const algorithm = values['rate-limit-algorithm'];
+  const burst = values['rate-limit-burst'];
+  if (burst > 0 && algorithm !== 'gcra') reader.error('rate-limit-burst', `goes with ${reader.mention('rate-limit-algorithm')} gcra`);
+  const withBurst = burst > 0 ? { burst } : {};
   if (perMinute > 0 && perWindow > 0) {
     reader.error(
       'max-requests-per-minute',
@@ -194,9 +220,9 @@ function combineRateLimit(reader: SettingsReader): Config['rateLimit'] {
     if (reader.given('rate-limit-window-size')) {
       reader.error('rate-limit-window-size', `goes with ${reader.mention('max-requests-per-window')} (per-minute windows are 60 s)`);
     }
-    return { algorithm, limit: perMinute, windowMs: 60_000 };
+    return { algorithm, limit: perMinute, windowMs: 60_000, ...withBurst };
   }
-  if (perWindow > 0) return { algorithm, limit: perWindow, windowMs: values['rate-limit-window-size'] };
+  if (perWindow > 0) return { algorithm, limit: perWindow, windowMs: values['rate-limit-window-size'], ...withBurst };
   return null;
 }
 

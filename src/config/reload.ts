@@ -29,7 +29,14 @@ export function acceptReload(running: Config, next: Config): AcceptedReload {
     needsRestart.push(`${key}: changing it needs a restart; keeping ${JSON.stringify(running[key])}, not ${JSON.stringify(next[key])}`);
     kept[key] = running[key];
   }
-  const config = { ...next, ...kept } as Config;
+  let config = { ...next, ...kept } as Config;
+  // The rate-limit store is a connection each process holds for its life (issue 14): its settings need a
+  // restart too; the rules, limits, headers and brute-force settings apply at once.
+  const store = (c: Config): unknown => [c.limiting.store, c.limiting.storeTimeoutMs, c.limiting.storeFailure];
+  if (!same(store(running), store(next))) {
+    needsRestart.push('rate-limit-store, rate-limit-store-timeout, rate-limit-store-failure: changing them needs a restart; keeping the running store');
+    config = { ...config, limiting: { ...next.limiting, store: running.limiting.store, storeTimeoutMs: running.limiting.storeTimeoutMs, storeFailure: running.limiting.storeFailure } };
+  }
   const changed = (Object.keys(config) as (keyof Config)[]).filter((key) => !same(running[key], config[key]));
   return { config, needsRestart, changed };
 }

@@ -8,7 +8,8 @@
 import { availableParallelism } from 'node:os';
 import { BALANCE_ALGORITHMS, HASH_FALLBACK_ALGORITHMS, HASH_KEY_FORMS, parseHashKey, showHashKey } from '../balancing/index.js';
 import { LOG_LEVELS } from '../log.js';
-import { RATE_LIMIT_ALGORITHMS } from '../rate-limit/window-counter.js';
+import { RATE_LIMIT_ALGORITHMS } from '../rate-limit/limit-math.js';
+import { cidrList, optionalHeaderName, pathList, rulesList, statusList, storeKind } from './limiting-kinds.js';
 import { DEFAULT_CLIENT_LIMITS, DEFAULT_HASHING, DEFAULT_HEALTH_THRESHOLDS, DEFAULT_REQUEST_POLICY } from './config.js';
 import {
   bindAddress,
@@ -317,6 +318,107 @@ export const SETTINGS = {
     help: 'how a request without the key (no such header, cookie or query argument) is placed',
     feature: 'hashing',
     config: 'hashing.fallback',
+  }),
+
+  // Rate limiting across instances (issue 14): the store, its faults, rules, keys, headers, trusted
+  // proxies; and credential brute-force protection (issue 13's part, counted in the same store).
+  'rate-limit-burst': setting(integer({ min: 0, max: 1e9, zeroMeans: 'the limit' }), {
+    name: 'rate-limit-burst',
+    default: 0,
+    help: 'gcra: requests admitted at once from idle (then one per window / limit)',
+    feature: 'rate-limit',
+    config: 'rateLimit.burst (0: none)',
+  }),
+  'rate-limit-store': setting(storeKind, {
+    name: 'rate-limit-store',
+    default: { kind: 'memory' },
+    help: 'where counts live: memory (the primary: exact for one instance) or a Redis shared by several instances, each worker talking to it directly',
+    feature: 'rate-limit',
+    config: 'limiting.store',
+  }),
+  'rate-limit-store-timeout': setting(seconds({ min: 0.001, max: 10 }), {
+    name: 'rate-limit-store-timeout',
+    default: 5,
+    help: 'longest a request waits for Redis; then it is decided as --rate-limit-store-failure says',
+    feature: 'rate-limit',
+    config: 'limiting.storeTimeoutMs',
+  }),
+  'rate-limit-store-failure': setting(oneOf(['local', 'open', 'closed'] as const), {
+    name: 'rate-limit-store-failure',
+    default: 'local',
+    help: 'when Redis is slow or down: local (each worker limits on its own: up to N× the limit), open (admit), closed (503)',
+    feature: 'rate-limit',
+    config: 'limiting.storeFailure',
+  }),
+  'rate-limit-ipv6-prefix': setting(integer({ min: 1, max: 128 }), {
+    name: 'rate-limit-ipv6-prefix',
+    default: 64,
+    help: 'IPv6 clients are counted by this prefix (one host owns a whole /64)',
+    feature: 'rate-limit',
+    config: 'limiting.ipv6Prefix',
+  }),
+  'rate-limit-headers': setting(boolean, {
+    name: 'rate-limit-headers',
+    default: false,
+    help: 'RateLimit-Policy and RateLimit fields on admitted responses too (always on 429s)',
+    feature: 'rate-limit',
+    config: 'limiting.headersWhenAllowed',
+  }),
+  'rate-limit-rules': setting(rulesList, {
+    name: 'rate-limit-rules',
+    default: [],
+    help: 'more limits, each on a path prefix and/or requests with a header, keyed by client IP or a header (config file; JSON on the command line)',
+    feature: 'rate-limit',
+    config: 'limiting.rules',
+  }),
+  'trusted-proxy': setting(cidrList, {
+    name: 'trusted-proxy',
+    default: [],
+    help: 'a proxy in front whose X-Forwarded-For (or Forwarded) names the client: the rightmost untrusted address is the client for limits, logs and consistent-hash; repeat for each',
+    feature: 'rate-limit',
+    config: 'trustedProxies',
+  }),
+  'brute-force-path': setting(pathList, {
+    name: 'brute-force-path',
+    default: [],
+    help: 'a login path prefix whose failed attempts are counted per client; repeat for each; none: off',
+    feature: 'rate-limit',
+    config: 'limiting.bruteForce.paths (none: bruteForce null)',
+  }),
+  'brute-force-failure-status': setting(statusList, {
+    name: 'brute-force-failure-status',
+    default: [401, 403],
+    help: 'an upstream answer with one of these statuses on a login path is a failed attempt',
+    feature: 'rate-limit',
+    config: 'limiting.bruteForce.failureStatuses (with --brute-force-path)',
+  }),
+  'brute-force-failure-header': setting(optionalHeaderName, {
+    name: 'brute-force-failure-header',
+    default: '',
+    help: 'or: an upstream answer carrying this header is a failed attempt',
+    feature: 'rate-limit',
+    config: 'limiting.bruteForce.failureHeader (with --brute-force-path)',
+  }),
+  'brute-force-max-failures': setting(integer({ min: 1, max: 1_000_000 }), {
+    name: 'brute-force-max-failures',
+    default: 5,
+    help: 'failed attempts within --brute-force-window that lock the client out (429)',
+    feature: 'rate-limit',
+    config: 'limiting.bruteForce.policy.maxFailures (with --brute-force-path)',
+  }),
+  'brute-force-window': setting(seconds(INTERVAL), {
+    name: 'brute-force-window',
+    default: 300_000,
+    help: 'failed attempts are counted in a window from the first one',
+    feature: 'rate-limit',
+    config: 'limiting.bruteForce.policy.windowMs (with --brute-force-path)',
+  }),
+  'brute-force-lockout': setting(seconds(INTERVAL), {
+    name: 'brute-force-lockout',
+    default: 60_000,
+    help: 'the first lock-out; each further one within a day doubles, up to 64×',
+    feature: 'rate-limit',
+    config: 'limiting.bruteForce.policy.lockoutMs (with --brute-force-path)',
   }),
 } as const;
 

@@ -33,6 +33,7 @@ import { relayResponse, respondWithStatus } from '../proxy/relay.js';
 import { DeferredRequestBody, requestHasBody } from '../proxy/request-body.js';
 import type { Tunnels } from '../proxy/tunnel.js';
 import type { UpstreamPools } from '../proxy/upstream-pools.js';
+import { peerIpOf, TrustedProxies } from './client-ip.js';
 import { closeRequestGate, reopenRequestGate } from './read-gate.js';
 
 /** What a reload may change in a listener: read at each new connection or request. */
@@ -42,6 +43,8 @@ export interface ListenerSettings {
   readonly limits: ClientLimits;
   readonly requestPolicy: RequestPolicy;
   readonly retries: number;
+  /** `--trusted-proxy`: whose X-Forwarded-For names the client (client-ip.ts); none when absent. */
+  readonly trustedProxies?: TrustedProxies;
 }
 
 export interface ListenerDeps extends ListenerSettings {
@@ -104,6 +107,8 @@ interface TrackedSocket extends Socket {
 const connectionOf = (socket: Socket): ClientConnection | undefined => (socket as TrackedSocket)[CONNECTION];
 const isRefused = (socket: Socket): boolean => (socket as TrackedSocket)[REFUSED] === true;
 
+const NO_TRUSTED_PROXIES = new TrustedProxies([]);
+
 /** How long a connection refused for being over --max-connections may linger after its 503. */
 const REFUSED_LINGER_MS = 1_000;
 
@@ -111,11 +116,8 @@ function cannedResponse(status: number): string {
   return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`;
 }
 
-/** `::ffff:10.0.0.1` (an IPv4 client on a dual-stack socket) is reported as `10.0.0.1`. */
-export function clientIpOf(socket: Socket): string {
-  const address = socket.remoteAddress ?? 'unknown';
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
-}
+/** The TCP peer of a socket (client-ip.ts); a request's client may differ behind a trusted proxy (`clientIpOf` there). */
+export const clientIpOf = peerIpOf;
 
 /** What the client is told when the parser rejects its bytes (RFC 9112 framing errors and limits). */
 function statusForParseError(code: string): number {
@@ -135,6 +137,7 @@ function statusForParseError(code: string): number {
 
 export function createProxyServer(deps: ListenerDeps): ProxyServer {
   let { limits, requestPolicy } = deps;
+  let trustedProxies = deps.trustedProxies ?? NO_TRUSTED_PROXIES;
   // Shared by every connection actor of this listener; a reload replaces its pipeline and retries in place.
   const ports: Writable<ConnectionPorts> = {
     router: deps.router,
@@ -240,7 +243,10 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
     // The body is not read until an upstream attempt starts sending it (request-body.ts), so a request
     // the pipeline answers by itself never touches it; its 100 Continue is written then too.
     const body = requestHasBody(req) ? new DeferredRequestBody(req, limits.maxBodySize, expect === 'continue' ? res : null) : null;
-    const exchange = new Exchange(connection.nextExchangeId++, req, res, connection.clientIp, performance.now(), body);
+    // One answer for the log, the limiter, consistent-hash and the WAF; the peer still gets x-forwarded-for.
+    const peer = connection.clientIp;
+    const clientIp = trustedProxies.isEmpty ? peer : trustedProxies.clientIpOf(peer, req.headers);
+    const exchange = new Exchange(connection.nextExchangeId++, req, res, clientIp, performance.now(), body, peer);
     connection.latest = exchange;
     if (connection.admitted < maxPipelined) admit(connection, exchange);
     else connection.waiting.push(exchange);
@@ -297,12 +303,17 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
       socket.on('timeout', silent);
       pending.once('close', () => {
         socket.off('timeout', silent);
-        deps.tunnels.accept(req, socket, head, clientIpOf(socket));
+        acceptTunnel(req, socket, head);
       });
     } else {
-      deps.tunnels.accept(req, socket, head, clientIpOf(socket));
+      acceptTunnel(req, socket, head);
     }
   });
+
+  function acceptTunnel(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const peer = clientIpOf(socket);
+    deps.tunnels.accept(req, socket, head, trustedProxies.clientIpOf(peer, req.headers), peer);
+  }
 
   // balancebeam does not tunnel CONNECT: it is answered here (Node would otherwise drop the socket silently).
   server.on('connect', (req: IncomingMessage, socket: Socket) => {
@@ -349,6 +360,7 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
 
   const update = (next: ListenerSettings): void => {
     ({ limits, requestPolicy } = next);
+    trustedProxies = next.trustedProxies ?? NO_TRUSTED_PROXIES;
     ports.pipeline = next.pipeline;
     ports.retries = next.retries;
     timeouts = connectionTimeouts(limits);

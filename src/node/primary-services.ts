@@ -90,14 +90,13 @@ export function startPrimaryServices(router: MailboxRouter, config: Config): Pri
   reconcileUpstreams(config);
   reconcileSupervisor(config);
   // Started even with limiting off, so that a reload can turn it on (or off) with checks in flight.
-  const limiter = startActor(rateLimiterMachine, { id: RATE_LIMITER, input: { policy: config.rateLimit, router, now } });
+  const limiter = startActor(rateLimiterMachine, { id: RATE_LIMITER, input: { router, now } });
   router.register(localNameOf(RATE_LIMITER), limiter);
 
   return {
     update: (next) => {
       reconcileUpstreams(next);
       reconcileSupervisor(next);
-      router.send(RATE_LIMITER, { type: 'rate-limit.reconfigure', policy: next.rateLimit });
     },
     stop: () => {
       for (const id of [...upstreamActors.keys()]) stopUpstream(id);

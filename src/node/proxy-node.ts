@@ -16,6 +16,8 @@ import { buildPipeline } from '../pipeline/index.js';
 import { balancerAddress, type BalancerPolicy } from '../protocol/index.js';
 import { Tunnels, type TunnelSettings } from '../proxy/tunnel.js';
 import { DEFAULT_POOL_SETTINGS, UpstreamPools, type PoolSettings } from '../proxy/upstream-pools.js';
+import { createRateLimitStore } from '../rate-limit/create-store.js';
+import { TrustedProxies } from './client-ip.js';
 import { createProxyServer } from './listener.js';
 
 /** How often a draining node closes the keep-alive connections that have just gone idle. */
@@ -78,7 +80,9 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
   router.register('balancer', balancer);
 
   const chooseUpstream = createChooser(strategy, requestKeyOf(config.hashing.key));
-  const pipeline = buildPipeline(config, { router });
+  // One store per process for its whole life: a Redis connection is not rebuilt per settings version.
+  const rateLimitStore = createRateLimitStore(config.limiting, router);
+  const pipeline = buildPipeline(config, { router, rateLimitStore });
   let targets = new Map(config.upstreams.map((upstream) => [upstream.id, upstream]));
   const tunnels = new Tunnels({
     router,
@@ -93,6 +97,7 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
     limits: config.clientLimits,
     requestPolicy: config.requestPolicy,
     retries: config.retries,
+    trustedProxies: new TrustedProxies(config.trustedProxies),
     loads,
     chooseUpstream,
     tunnels,
@@ -119,12 +124,13 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
         upstreams: next.upstreams,
         policy: balancerPolicy(next),
       });
-      const nextPipeline = buildPipeline(next, { router });
+      const nextPipeline = buildPipeline(next, { router, rateLimitStore });
       listener.update({
         pipeline: nextPipeline,
         limits: next.clientLimits,
         requestPolicy: next.requestPolicy,
         retries: next.retries,
+        trustedProxies: new TrustedProxies(next.trustedProxies),
       });
       tunnels.settings = { ...tunnels.settings, ...tunnelSettings(next, nextPipeline) };
     },
@@ -146,6 +152,7 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
       clearTimeout(deadline);
       clearInterval(sweep);
       balancer.stop();
+      await rateLimitStore.close();
       // Upstream requests whose clients have gone are aborted, so this rarely waits; it never outlasts the deadline.
       await pools.close(cut ? 0 : Math.max(0, drainMs - (performance.now() - started)));
     },

@@ -23,7 +23,10 @@ import type { Address, Answer, Outcome } from '../protocol/index.js';
 export interface RequestView {
   readonly id: number;
   readonly req: IncomingMessage;
+  /** The client as src/node/client-ip.ts sees it (behind a trusted proxy: what the proxy reports). */
   readonly clientIp: string;
+  /** Response fields a PENDING filter's pass asked for (the RateLimit fields); null: none. */
+  readonly verdictHeaders?: Readonly<Record<string, string>> | null;
 }
 
 /** What a finished hook sees: the request and how it ended. */

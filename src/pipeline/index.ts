@@ -18,18 +18,32 @@ import type { MailboxRouter } from '../actors/router.js';
 import type { Config } from '../config/config.js';
 import { AccessLog } from './access-log.js';
 import type { FinishedHook, Pipeline, RequestFilter, ResponseFilter } from './filter.js';
-import { RateLimitFilter } from './rate-limit.js';
+import { PrimaryStore } from '../rate-limit/primary-store.js';
+import type { RateLimitStore } from '../rate-limit/store.js';
+import { LoginFailureWatch, RateLimitFilter, RateLimitHeadersFilter } from './rate-limit.js';
 import { RequestLimitsFilter } from './request-limits.js';
 import { StripHopByHopFilter } from './response-headers.js';
 import { UnsupportedExpectationFilter } from './expectation.js';
 import { RefuseTraceFilter } from './trace-method.js';
 
-export type PipelineSettings = Pick<Config, 'clientLimits' | 'requestPolicy' | 'rateLimit'>;
+export type PipelineSettings = Pick<Config, 'clientLimits' | 'requestPolicy' | 'rateLimit'> & Partial<Pick<Config, 'limiting'>>;
 
 export interface PipelineServices {
   /** Where filters that decide elsewhere (the rate limiter) send their questions. */
   readonly router: MailboxRouter;
+  /** Where rate-limit counts live (src/rate-limit/store.ts); default: the primary's actor, through the router. */
+  readonly rateLimitStore?: RateLimitStore;
 }
+
+const NO_LIMITING: NonNullable<PipelineSettings['limiting']> = {
+  rules: [],
+  store: { kind: 'memory' },
+  storeTimeoutMs: 5,
+  storeFailure: 'local',
+  ipv6Prefix: 64,
+  headersWhenAllowed: false,
+  bruteForce: null,
+};
 
 export function buildPipeline(settings: PipelineSettings, services: PipelineServices): Pipeline {
   const requestFilters: RequestFilter[] = [
@@ -40,13 +54,22 @@ export function buildPipeline(settings: PipelineSettings, services: PipelineServ
   requestFilters.push(new UnsupportedExpectationFilter());
   // 405 for TRACE (cross-site tracing), unless --allow-trace.
   if (!settings.requestPolicy.allowTrace) requestFilters.push(new RefuseTraceFilter());
-  // 429 over the client's limit; counted in the primary, so the verdict comes back as a message.
-  if (settings.rateLimit !== null) requestFilters.push(new RateLimitFilter(services.router));
+  // 429 over the client's limits (the default, each matching rule) or while it is locked out after failed
+  // logins; counted in the store (the primary, or Redis), so the verdict comes back as a message.
+  const limiting = settings.limiting ?? NO_LIMITING;
+  const store = services.rateLimitStore ?? new PrimaryStore(services.router);
+  if (settings.rateLimit !== null || limiting.rules.length > 0 || limiting.bruteForce !== null) {
+    requestFilters.push(new RateLimitFilter(store, settings.rateLimit, limiting));
+  }
 
   const responseFilters: ResponseFilter[] = [
     // Hop-by-hop fields, and those the upstream's Connection names, never reach the client.
     new StripHopByHopFilter(),
   ];
+  // The RateLimit fields on admitted requests' responses (--rate-limit-headers).
+  if (limiting.headersWhenAllowed) responseFilters.push(new RateLimitHeadersFilter());
+  // A failure status or header on a login path counts a failed login (brute-force protection).
+  if (limiting.bruteForce !== null) responseFilters.push(new LoginFailureWatch(store, limiting.bruteForce, limiting.ipv6Prefix));
 
   const finishedHooks: FinishedHook[] = [
     // One info line per request (client, method, url, upstream, status, ms, outcome).

@@ -7,7 +7,7 @@ import type { ClientDisconnected, ClientSilent, RequestMalformed, RequestReceive
 import type { HealthProbeResult, HealthRoundFinished } from './health.js';
 import type { InspectionRecord, InspectionStateCounts } from './inspection.js';
 import type { WorkerFailed, WorkerListening } from './lifecycle.js';
-import type { RateLimitCheck, RateLimitReconfigure } from './rate-limit.js';
+import type { LoginFailed, RateLimitCheck } from './rate-limit.js';
 import type { RequestVerdict } from './request.js';
 import type { SettingsChanged, SettingsWanted } from './settings.js';
 import type { UpstreamConnectFailed, UpstreamHealthChanged, UpstreamMisbehaved, UpstreamSubscribe } from './upstream.js';
@@ -26,7 +26,7 @@ export type * from './upstream.js';
 /** Messages that travel through the mailbox router, possibly between processes: plain data only. */
 export type RoutedMessage =
   | RateLimitCheck
-  | RateLimitReconfigure
+  | LoginFailed
   | RequestVerdict
   | UpstreamConnectFailed
   | UpstreamMisbehaved
@@ -54,6 +54,6 @@ export type ConnectionEvent<X, R> =
 
 export type UpstreamEvent = UpstreamConnectFailed | UpstreamMisbehaved | UpstreamSubscribe | HealthProbeResult;
 export type HealthSupervisorEvent = HealthProbeResult | HealthRoundFinished;
-export type RateLimiterEvent = RateLimitCheck | RateLimitReconfigure;
+export type RateLimiterEvent = RateLimitCheck | LoginFailed;
 export type BalancerEvent = UpstreamHealthChanged | BalancerUpstreamsSet;
 export type LifecycleEvent = WorkerListening | WorkerFailed;

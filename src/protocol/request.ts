@@ -48,6 +48,8 @@ export type Outcome =
   | 'expectation-failed'
   | 'method-not-allowed'
   | 'rate-limited'
+  // The rate-limit store could not decide and --rate-limit-store-failure is closed: 503.
+  | 'rate-limit-unavailable'
   // Upstream selection and attempts.
   | 'no-live-upstream'
   | Exclude<ProxyFailureKind, 'request-body-failed'>
@@ -77,4 +79,6 @@ export interface RequestVerdict {
   readonly type: 'request.verdict';
   readonly requestId: number;
   readonly answer: Answer | null;
+  /** With a pass: fields for the response the client will get (the RateLimit fields), added by the pipeline. */
+  readonly headers?: Readonly<Record<string, string>>;
 }

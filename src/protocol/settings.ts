@@ -4,7 +4,7 @@
  * started later asks for them the same way). src/config/ builds and checks
  * them (the schema, flags, the YAML file); everything else reads them.
  */
-import type { RateLimitSettings } from './rate-limit.js';
+import type { LimitingSettings, RateLimitSettings } from './rate-limit.js';
 import type { UpstreamTarget } from './upstream.js';
 import type { Address, NodeId } from './address.js';
 
@@ -119,6 +119,11 @@ export interface Config {
   readonly retries: number;
   /** How long SIGTERM/SIGINT lets in-flight requests finish before their connections are cut. */
   readonly drainTimeoutMs: number;
+
+  // Rate limiting across instances, client addresses behind proxies, brute-force protection (issue 14).
+  /** `--trusted-proxy`: CIDRs whose X-Forwarded-For / Forwarded is believed (src/node/client-ip.ts). */
+  readonly trustedProxies: readonly string[];
+  readonly limiting: LimitingSettings;
 }
 
 export interface UpstreamTimeouts {

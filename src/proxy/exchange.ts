@@ -41,6 +41,8 @@ export class Exchange {
   nextFilter = 0;
   /** A filter said PENDING: the next `request.verdict` for this request resumes it (once). */
   awaitingVerdict = false;
+  /** Fields a filter's pass asked for on the response (the RateLimit fields); added by the response filters. */
+  verdictHeaders: Readonly<Record<string, string>> | null = null;
   /**
    * The attempt under way, if any: given up when the client's response closes
    * before it is done, or the client leaves. `awaitingClientSince` (ms, the
@@ -57,5 +59,7 @@ export class Exchange {
     readonly startedAt: number,
     /** Replaced by a fresh one when a fail-over or a resend sends the request elsewhere (only while unread). */
     public body: DeferredRequestBody | null,
+    /** The TCP peer, appended to x-forwarded-for; differs from clientIp behind a trusted proxy (src/node/client-ip.ts). */
+    readonly peerIp: string = clientIp,
   ) {}
 }

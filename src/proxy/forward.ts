@@ -44,7 +44,7 @@ export function forwardToUpstream(
     {
       path: req.url ?? '/',
       method: req.method as Dispatcher.HttpMethod,
-      headers: upstreamRequestHeaders(req.rawHeaders, req.headers.connection, exchange.clientIp, policy),
+      headers: upstreamRequestHeaders(req.rawHeaders, req.headers.connection, exchange.peerIp, policy),
       body: exchange.body,
     },
     call,

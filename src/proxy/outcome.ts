@@ -14,6 +14,7 @@ const STATUS: Readonly<Record<AnswerOutcome, number>> = {
   'expectation-failed': 417,
   'method-not-allowed': 405,
   'rate-limited': 429,
+  'rate-limit-unavailable': 503,
   'no-live-upstream': 502,
   'upstream-refused': 502,
   'upstream-unreachable': 502,

@@ -117,9 +117,10 @@ export class Tunnels {
   }
 
   /** Node's 'upgrade' event: `head` holds the bytes the client sent after the request head. */
-  accept(req: IncomingMessage, socket: Socket, head: Buffer, clientIp: string): void {
+  /** `clientIp` as src/node/client-ip.ts resolves it; `peerIp` (the TCP peer, appended to x-forwarded-for) when it differs. */
+  accept(req: IncomingMessage, socket: Socket, head: Buffer, clientIp: string, peerIp: string = clientIp): void {
     if (socket.destroyed) return; // gone while earlier responses were still being written
-    const tunnel = new Tunnel(this, req, socket, head, clientIp);
+    const tunnel = new Tunnel(this, req, socket, head, clientIp, peerIp);
     this.live.add(tunnel);
     socket.once('close', () => this.live.delete(tunnel));
     try {
@@ -166,8 +167,10 @@ class Tunnel implements TunnelRequest {
     readonly req: IncomingMessage,
     private readonly client: Socket,
     private readonly head: Buffer,
-    /** As the listener reports it (clientIpOf), so logs and rate limits see one address form. */
+    /** As the listener reports it (client-ip.ts), so logs and rate limits see one address form. */
     readonly clientIp: string,
+    /** The TCP peer: what x-forwarded-for gets appended. */
+    readonly peerIp: string,
   ) {
     this.id = tunnels.requestId();
     this.pipeline = tunnels.settings.pipeline;
@@ -234,7 +237,7 @@ class Tunnel implements TunnelRequest {
     }
     this.tried.push(upstreamId);
     this.upstreamId = upstreamId;
-    const headers = upstreamRequestHeaders(this.req.rawHeaders, this.req.headers.connection, this.clientIp, settings.requestPolicy);
+    const headers = upstreamRequestHeaders(this.req.rawHeaders, this.req.headers.connection, this.peerIp, settings.requestPolicy);
     // Hop-by-hop everywhere else, these two are what the tunnel is for.
     headers.push('Connection', 'upgrade', 'Upgrade', this.req.headers.upgrade ?? '');
     let request: ClientRequest;

@@ -13,6 +13,10 @@ import { startActor } from '../../src/actors/inspection.js';
 import { MailboxRouter } from '../../src/actors/router.js';
 import type { Pipeline, RequestFilter } from '../../src/pipeline/filter.js';
 import { RateLimitFilter } from '../../src/pipeline/rate-limit.js';
+import { PrimaryStore } from '../../src/rate-limit/primary-store.js';
+
+const TEST_LIMIT = { algorithm: 'fixed-window', limit: 10, windowMs: 60_000 } as const;
+const NO_EXTRA_LIMITS = { rules: [], store: { kind: 'memory' }, storeTimeoutMs: 5, storeFailure: 'local', ipv6Prefix: 64, headersWhenAllowed: false, bruteForce: null } as const;
 import type {
   Address,
   ProxyFailure,
@@ -67,7 +71,7 @@ class FakePorts implements ConnectionPorts {
       this.router.register(name, { send: (message: RoutedMessage) => this.sent.push({ to, message }) });
     }
     this.pipeline = {
-      requestFilters: rateLimited ? [...filters, new RateLimitFilter(this.router)] : filters,
+      requestFilters: rateLimited ? [...filters, new RateLimitFilter(new PrimaryStore(this.router), TEST_LIMIT, NO_EXTRA_LIMITS)] : filters,
       responseFilters: [],
       finishedHooks: [{ name: 'record', finished: (request) => this.completed_.push(request as Exchange) }],
     };
@@ -275,7 +279,7 @@ test('with rate limiting, the limiter is asked first, with this connection as th
   t.deepEqual(ports.sent, [
     {
       to: 'p/rate-limiter',
-      message: { type: 'rate-limit.check', requestId: 7, clientIp: CLIENT_IP, replyTo: SELF },
+      message: { type: 'rate-limit.check', requestId: 7, checks: [{ rule: 'default', key: CLIENT_IP, limit: TEST_LIMIT }], headersWhenAllowed: false, replyTo: SELF },
     },
   ]);
   t.deepEqual(ports.chooseCalls, [], 'nothing is chosen before the verdict');

@@ -15,21 +15,26 @@ import {
   startActor,
   type AttachOptions,
 } from '../../src/actors/inspection.js';
-import { rateLimiterMachine } from '../../src/actors/rate-limiter.js';
+import { rateLimiterMachine, SWEEP_INTERVAL_MS } from '../../src/actors/rate-limiter.js';
 import { localNameOf, MailboxRouter, type Envelope } from '../../src/actors/router.js';
-import type { Address, InspectionRecord, RateLimitCheck } from '../../src/protocol/index.js';
+import type { Address, InspectionRecord, RateLimitCheck, RateLimitSettings } from '../../src/protocol/index.js';
 import { Exchange, type UpstreamResponse } from '../../src/proxy/exchange.js';
-import type { RateLimitPolicy } from '../../src/rate-limit/window-counter.js';
 
-const POLICY: RateLimitPolicy = { algorithm: 'fixed-window', limit: 1, windowMs: 1_000 };
+const POLICY: RateLimitSettings = { algorithm: 'fixed-window', limit: 1, windowMs: 1_000 };
 const TIME = 1_700_000_000_000;
 
 let checks = 0;
-const check = (): RateLimitCheck => ({ type: 'rate-limit.check', requestId: ++checks, clientIp: '10.0.0.1', replyTo: 'p/conn/a' });
+const check = (): RateLimitCheck => ({
+  type: 'rate-limit.check',
+  requestId: ++checks,
+  checks: [{ rule: 'default', key: '10.0.0.1', limit: POLICY }],
+  headersWhenAllowed: false,
+  replyTo: 'p/conn/a',
+});
 
 /** A rate limiter registered in `router` under `id`, as the primary's services start one. */
 function startLimiter(t: ExecutionContext, router: MailboxRouter, id: Address, clock = new SimulatedClock()) {
-  const actor = startActor(rateLimiterMachine, { id, input: { policy: POLICY, router, now: () => clock.now() }, clock });
+  const actor = startActor(rateLimiterMachine, { id, input: { router, now: () => clock.now() }, clock });
   router.register(localNameOf(id), actor);
   t.teardown(() => {
     actor.stop();
@@ -188,12 +193,12 @@ test.serial('startActor starts the actor on the clock it is given', (t) => {
   const clock = new SimulatedClock();
   const actor = startLimiter(t, new MailboxRouter('p'), 'p/rate-limiter-10', clock);
   t.is(actor.getSnapshot().status, 'active');
-  actor.send({ type: 'rate-limit.check', requestId: 1, clientIp: '10.0.0.1', replyTo: 'p/conn/a' });
-  t.is(actor.getSnapshot().context.counter.trackedClients, 1);
-  clock.increment(POLICY.windowMs);
-  t.is(actor.getSnapshot().context.counter.trackedClients, 1);
-  clock.increment(POLICY.windowMs);
-  t.is(actor.getSnapshot().context.counter.trackedClients, 0, 'the sweep ran on simulated time');
+  actor.send(check());
+  t.is(actor.getSnapshot().context.engine.trackedKeys, 1);
+  clock.increment(SWEEP_INTERVAL_MS - 1);
+  t.is(actor.getSnapshot().context.engine.trackedKeys, 1);
+  clock.increment(1);
+  t.is(actor.getSnapshot().context.engine.trackedKeys, 0, 'the sweep ran on simulated time');
 });
 
 const fakeUpstreamResponse: UpstreamResponse = { statusCode: 200, pipeTo: () => undefined, discard: () => undefined };

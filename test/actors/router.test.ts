@@ -3,7 +3,13 @@ import test from 'ava';
 import { isEnvelope, MailboxRouter, nodeOf, type Envelope, type Link } from '../../src/actors/router.js';
 import type { RoutedMessage } from '../../src/protocol/index.js';
 
-const CHECK: RoutedMessage = { type: 'rate-limit.check', requestId: 1, clientIp: '10.0.0.1', replyTo: 'w1/conn/abc' };
+const CHECK: RoutedMessage = {
+  type: 'rate-limit.check',
+  requestId: 1,
+  checks: [{ rule: 'default', key: '10.0.0.1', limit: { algorithm: 'fixed-window', limit: 5, windowMs: 1_000 } }],
+  headersWhenAllowed: false,
+  replyTo: 'w1/conn/abc',
+};
 const VERDICT: RoutedMessage = { type: 'request.verdict', requestId: 1, answer: null };
 
 function recordingMailbox() {

@@ -73,6 +73,28 @@ upstream-response-timeout: 30
 upstream-body-timeout: 15
 retries: 3
 drain-timeout: 0
+rate-limit-burst: 0
+rate-limit-store: redis://127.0.0.1:6379
+rate-limit-store-timeout: 0.02
+rate-limit-store-failure: open
+rate-limit-ipv6-prefix: 48
+rate-limit-headers: true
+rate-limit-rules:
+  - { name: signin, limit: 5, window: 60, path-prefix: /signin }
+  - name: api
+    limit: 100
+    window: 60
+    algorithm: gcra
+    burst: 20
+    header: X-Api-Key
+    key: header:X-Api-Key
+trusted-proxy: [10.0.0.0/8]
+brute-force-path: [/login, /admin/login]
+brute-force-failure-status: [401, 403]
+brute-force-failure-header: ''
+brute-force-max-failures: 10
+brute-force-window: 600
+brute-force-lockout: 120
 `,
   );
   t.deepEqual(runConfig(['--config', path]), {
@@ -107,6 +129,30 @@ drain-timeout: 0
     upstreamTimeouts: { connectMs: 250, responseMs: 30_000, bodyIdleMs: 15_000 },
     retries: 3,
     drainTimeoutMs: 0,
+    trustedProxies: ['10.0.0.0/8'],
+    limiting: {
+      rules: [
+        { name: 'signin', limit: { algorithm: 'sliding-window', limit: 5, windowMs: 60_000 }, pathPrefix: '/signin', header: null, key: { from: 'client-ip' } },
+        {
+          name: 'api',
+          limit: { algorithm: 'gcra', limit: 100, windowMs: 60_000, burst: 20 },
+          pathPrefix: null,
+          header: 'x-api-key',
+          key: { from: 'header', name: 'x-api-key' },
+        },
+      ],
+      store: { kind: 'redis', url: 'redis://127.0.0.1:6379' },
+      storeTimeoutMs: 20,
+      storeFailure: 'open',
+      ipv6Prefix: 48,
+      headersWhenAllowed: true,
+      bruteForce: {
+        paths: ['/login', '/admin/login'],
+        failureStatuses: [401, 403],
+        failureHeader: null,
+        policy: { maxFailures: 10, windowMs: 600_000, lockoutMs: 120_000, maxLockoutMs: 7_680_000 },
+      },
+    },
   });
 });
 

@@ -41,6 +41,16 @@ test('defaults', (t) => {
     upstreamTimeouts: { connectMs: 5_000, responseMs: 60_000, bodyIdleMs: 60_000 },
     retries: 1,
     drainTimeoutMs: 10_000,
+    trustedProxies: [],
+    limiting: {
+      rules: [],
+      store: { kind: 'memory' },
+      storeTimeoutMs: 5,
+      storeFailure: 'local',
+      ipv6Prefix: 64,
+      headersWhenAllowed: false,
+      bruteForce: null,
+    },
   });
 });
 
@@ -63,6 +73,20 @@ test('every flag given', (t) => {
     '--upstream-body-timeout', '15',
     '--retries', '3',
     '--drain-timeout', '0',
+    '--rate-limit-store', 'rediss://user:secret@redis.internal:6380/2',
+    '--rate-limit-store-timeout', '0.01',
+    '--rate-limit-store-failure', 'closed',
+    '--rate-limit-ipv6-prefix', '56',
+    '--rate-limit-headers',
+    '--rate-limit-rules', '[{"name":"api","limit":10,"window":1,"key":"header:X-Api-Key"}]',
+    '--trusted-proxy', '10.0.0.0/8',
+    '--trusted-proxy', '::1',
+    '--brute-force-path', '/login',
+    '--brute-force-failure-status', '401',
+    '--brute-force-failure-header', 'X-Login-Failed',
+    '--brute-force-max-failures', '3',
+    '--brute-force-window', '60',
+    '--brute-force-lockout', '30',
   ]); // prettier-ignore
   t.deepEqual(config, {
     bind: { host: '127.0.0.1', port: 0 },
@@ -81,6 +105,29 @@ test('every flag given', (t) => {
     upstreamTimeouts: { connectMs: 250, responseMs: 30_000, bodyIdleMs: 15_000 },
     retries: 3,
     drainTimeoutMs: 0,
+    trustedProxies: ['10.0.0.0/8', '::1'],
+    limiting: {
+      rules: [
+        {
+          name: 'api',
+          limit: { algorithm: 'sliding-window', limit: 10, windowMs: 1_000 },
+          pathPrefix: null,
+          header: null,
+          key: { from: 'header', name: 'x-api-key' },
+        },
+      ],
+      store: { kind: 'redis', url: 'rediss://user:secret@redis.internal:6380/2' },
+      storeTimeoutMs: 10,
+      storeFailure: 'closed',
+      ipv6Prefix: 56,
+      headersWhenAllowed: true,
+      bruteForce: {
+        paths: ['/login'],
+        failureStatuses: [401],
+        failureHeader: 'x-login-failed',
+        policy: { maxFailures: 3, windowMs: 60_000, lockoutMs: 30_000, maxLockoutMs: 1_920_000 },
+      },
+    },
   });
 });
 

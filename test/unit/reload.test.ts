@@ -35,3 +35,19 @@ test('bind, workers and balance keep their running values, each with a line sayi
   t.regex(accepted.needsRestart.join('\n'), /^balance: changing it needs a restart/m);
   t.deepEqual(accepted.changed, ['retries']);
 });
+
+test('the rate-limit store needs a restart; rules, trusted proxies and the rest of limiting change at once', (t) => {
+  const running = config('--max-requests-per-minute', '5');
+  const next = config(
+    '--max-requests-per-minute', '5', '--rate-limit-store', 'redis://127.0.0.1:6379', '--rate-limit-store-failure', 'closed',
+    '--rate-limit-headers', '--trusted-proxy', '10.0.0.0/8',
+  ); // prettier-ignore
+  const accepted = acceptReload(running, next);
+  t.is(accepted.needsRestart.length, 1);
+  t.regex(accepted.needsRestart[0] ?? '', /^rate-limit-store, rate-limit-store-timeout, rate-limit-store-failure: changing them needs a restart/);
+  t.deepEqual(accepted.config.limiting.store, { kind: 'memory' });
+  t.is(accepted.config.limiting.storeFailure, 'local');
+  t.true(accepted.config.limiting.headersWhenAllowed);
+  t.deepEqual(accepted.config.trustedProxies, ['10.0.0.0/8']);
+  t.deepEqual([...accepted.changed].sort(), ['limiting', 'trustedProxies']);
+});

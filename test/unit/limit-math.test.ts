@@ -1,7 +1,26 @@
-/** The rate limiter's arithmetic, without actors or clocks. */
+/** The rate limiter's arithmetic (the memory store's engine), without actors or clocks. */
 import test from 'ava';
 import fc from 'fast-check';
-import { slidingWindowCount, WindowCounter, type RateLimitPolicy } from '../../src/rate-limit/window-counter.js';
+import type { RateLimitSettings } from '../../src/protocol/index.js';
+import { LimitEngine, slidingWindowCount } from '../../src/rate-limit/limit-math.js';
+
+type RateLimitPolicy = RateLimitSettings;
+
+/** One limit per client over the engine, as the default rule is checked. */
+class WindowCounter {
+  readonly engine = new LimitEngine();
+  constructor(private readonly policy: RateLimitPolicy) {}
+  admit(client: string, now: number): { allowed: boolean; retryAfterSeconds: number } {
+    const decision = this.engine.decide([{ rule: 'default', key: client, limit: this.policy }], now);
+    return { allowed: decision.allowed, retryAfterSeconds: decision.allowed ? 0 : Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) };
+  }
+  expireIdle(now: number): number {
+    return this.engine.expireIdle(now);
+  }
+  get trackedClients(): number {
+    return this.engine.trackedKeys;
+  }
+}
 
 const fixed = (limit: number, windowMs = 1_000): RateLimitPolicy => ({ algorithm: 'fixed-window', limit, windowMs });
 const sliding = (limit: number, windowMs = 1_000): RateLimitPolicy => ({ algorithm: 'sliding-window', limit, windowMs });
