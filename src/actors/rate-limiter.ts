@@ -27,6 +27,8 @@ interface RateLimiterContext {
   readonly counter: WindowCounter;
   /** Limiting is on. While it is off every check passes and nothing is counted. */
   enabled: boolean;
+  /** Checks answered while limiting is on, for /metrics: counted in place, like the windows. */
+  readonly decisions: { admitted: number; denied: number };
 }
 
 /** How often idle clients are swept while limiting is off (nothing is counted then). */
@@ -42,6 +44,7 @@ export const rateLimiterMachine = setup({
     admitOrReject: ({ context, event }) => {
       if (event.type !== 'rate-limit.check') return;
       const admission = context.enabled ? context.counter.admit(event.clientIp, context.now()) : null;
+      if (admission !== null) context.decisions[admission.allowed ? 'admitted' : 'denied']++;
       context.router.send(event.replyTo, {
         type: 'request.verdict',
         requestId: event.requestId,
@@ -70,6 +73,7 @@ export const rateLimiterMachine = setup({
     now: input.now,
     counter: new WindowCounter(input.policy ?? { algorithm: 'sliding-window', limit: 0, windowMs: IDLE_SWEEP_MS }),
     enabled: input.policy !== null,
+    decisions: { admitted: 0, denied: 0 },
   }),
   initial: 'admitting',
   states: {

@@ -29,6 +29,8 @@ export type PipelineSettings = Pick<Config, 'clientLimits' | 'requestPolicy' | '
 export interface PipelineServices {
   /** Where filters that decide elsewhere (the rate limiter) send their questions. */
   readonly router: MailboxRouter;
+  /** The node's request metrics (src/metrics/request-metrics.ts), kept across reloads; absent with the admin server off. */
+  readonly requestMetrics?: FinishedHook | null;
 }
 
 export function buildPipeline(settings: PipelineSettings, services: PipelineServices): Pipeline {
@@ -52,6 +54,8 @@ export function buildPipeline(settings: PipelineSettings, services: PipelineServ
     // One info line per request (client, method, url, upstream, status, ms, outcome).
     new AccessLog(),
   ];
+  // Requests by upstream, outcome and status class, and their latency, for /metrics (admin server on).
+  if (services.requestMetrics != null) finishedHooks.push(services.requestMetrics);
 
   return { requestFilters, responseFilters, finishedHooks };
 }

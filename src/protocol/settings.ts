@@ -119,6 +119,17 @@ export interface Config {
   readonly retries: number;
   /** How long SIGTERM/SIGINT lets in-flight requests finish before their connections are cut. */
   readonly drainTimeoutMs: number;
+
+  /** The admin server (`--admin`): API, metrics, visualizer; null: off. Restart-only. */
+  readonly admin: AdminSettings | null;
+}
+
+/** Where the admin server listens, and the bearer token every request to it must carry (null: none asked). */
+export interface AdminSettings {
+  readonly host: string;
+  readonly port: number;
+  /** Secret: redacted wherever the configuration is shown. */
+  readonly token: string | null;
 }
 
 export interface UpstreamTimeouts {
@@ -135,6 +146,13 @@ export interface SettingsChanged {
   readonly type: 'settings.changed';
   readonly version: number;
   readonly config: Config;
+}
+
+/** A worker applied settings version `version` (sent to the primary's `settings` mailbox). */
+export interface SettingsApplied {
+  readonly type: 'settings.applied';
+  readonly node: NodeId;
+  readonly version: number;
 }
 
 /** A worker has started and needs the current settings before it can listen; the primary answers with `settings.changed`. */

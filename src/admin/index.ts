@@ -1,0 +1,31 @@
+/**
+ * The admin server assembled: its routes from every source, in one list.
+ * The visualizer's routes join `adminRoutes` here; it keeps `/`, `/viz/`
+ * and `/feed` for itself, and gets the router and the proxy nodes from
+ * `deps.instance` (`router`, `proxyNodes()`, `workerNodes()`).
+ */
+import type { AdminSettings } from '../protocol/index.js';
+import { MetricsGatherer } from '../metrics/gather.js';
+import type { Instance } from '../node/running-instance.js';
+import type { SettingsControl } from '../node/settings-control.js';
+import { apiRoutes, type AdminApiDeps } from './api-routes.js';
+import { metricsRoutes } from './metrics-routes.js';
+import type { AdminRoute } from './route.js';
+import { startAdminServer, type AdminServer } from './server.js';
+
+export type AdminDeps = AdminApiDeps;
+
+export function adminRoutes(deps: AdminDeps): AdminRoute[] {
+  return [
+    ...apiRoutes(deps),
+    ...metricsRoutes(deps),
+    // ...visualizerRoutes(deps): the page, /viz/ and /feed.
+  ];
+}
+
+/** Starts the admin server for a running instance (the primary process); rejects when it cannot listen. */
+export async function startAdmin(settings: AdminSettings, instance: Instance, control: SettingsControl): Promise<AdminServer> {
+  if (instance.metrics === null) throw new Error('the instance was started without the admin server');
+  const gatherer = new MetricsGatherer(instance.router, instance.metrics, () => instance.workerNodes());
+  return startAdminServer(settings, adminRoutes({ instance, control, gatherer }));
+}
