@@ -3,7 +3,11 @@
  * memory, event-loop lag, GC), its actors by kind and state, and whatever
  * sources its roles add (a proxy node's requests, the primary's upstream
  * health; later the cache's and the WAF's). Created only when the admin
- * server is on, so an instance without one pays nothing.
+ * server is on, so an instance without one pays nothing; prom-client's
+ * collectors (an event-loop delay monitor, a GC observer called on every
+ * GC) start at the first scrape, so an admin server nobody reads costs only
+ * the request counters. Their CPU and memory figures are the process's
+ * since its start either way; GC and event-loop figures count from then.
  *
  * A worker answers `metrics.wanted` from its `metrics` mailbox; the primary
  * reads its own directly (gather.ts) and aggregates.
@@ -17,16 +21,19 @@ import { gaugeFamily, type MetricSource } from './families.js';
 export class ProcessMetrics {
   private readonly registry = new Registry();
   private readonly sources: MetricSource[] = [];
+  private collecting = false;
 
-  constructor(private readonly router: MailboxRouter) {
-    collectDefaultMetrics({ register: this.registry });
-  }
+  constructor(private readonly router: MailboxRouter) {}
 
   add(source: MetricSource): void {
     this.sources.push(source);
   }
 
   async families(): Promise<MetricFamily[]> {
+    if (!this.collecting) {
+      this.collecting = true;
+      collectDefaultMetrics({ register: this.registry });
+    }
     // prom-client's JSON form is the protocol's MetricFamily (its `type` is the string at run time).
     const defaults = ((await this.registry.getMetricsAsJSON()) as unknown as MetricFamily[]).map(withoutGaugeTotal);
     const families = [...defaults, actorStates(this.router)];
