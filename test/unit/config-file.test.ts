@@ -73,6 +73,8 @@ upstream-response-timeout: 30
 upstream-body-timeout: 15
 retries: 3
 drain-timeout: 0
+admin: 127.0.0.1:9100
+admin-token: file-token-0123456789
 `,
   );
   t.deepEqual(runConfig(['--config', path]), {
@@ -107,6 +109,7 @@ drain-timeout: 0
     upstreamTimeouts: { connectMs: 250, responseMs: 30_000, bodyIdleMs: 15_000 },
     retries: 3,
     drainTimeoutMs: 0,
+    admin: { host: '127.0.0.1', port: 9100, token: 'file-token-0123456789' },
   });
 });
 
