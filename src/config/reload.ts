@@ -6,7 +6,7 @@
  * settings) and the admin server keep their running values until a restart, as nginx and HAProxy
  * users expect of a reload.
  */
-import type { Config } from './config.js';
+import { formatHostPort, type Config } from './config.js';
 
 export interface AcceptedReload {
   /** The settings to apply: the new ones, with the restart-only ones kept as they run. */
@@ -38,5 +38,5 @@ export function acceptReload(running: Config, next: Config): AcceptedReload {
 
 function describeAdmin(admin: Config['admin']): string {
   if (admin === null) return 'off';
-  return `${admin.host}:${admin.port}${admin.token === null ? '' : ' with a token'}`;
+  return `${formatHostPort(admin.host, admin.port)}${admin.token === null ? '' : ' with a token'}`;
 }

@@ -72,3 +72,14 @@ test('secrets are redacted from what the API shows', (t) => {
   t.false(JSON.stringify(shown).includes(TOKEN));
   t.deepEqual(redactSecrets({ admin: { token: null } }), { admin: { token: null } });
 });
+
+test('the admin server is restart-only, and a reload that changes it never logs the token', async (t) => {
+  const { acceptReload } = await import('../../src/config/reload.js');
+  const running = run(['--admin', '127.0.0.1:9100']);
+  const next = run(['--admin', '0.0.0.0:9100', '--admin-token', TOKEN]);
+  const accepted = acceptReload(running, next);
+  t.deepEqual(accepted.config.admin, running.admin);
+  t.deepEqual(accepted.changed, []);
+  t.deepEqual(accepted.needsRestart, ['admin: changing it needs a restart; keeping 127.0.0.1:9100, not 0.0.0.0:9100 with a token']);
+  t.false(accepted.needsRestart.join('').includes(TOKEN));
+});
