@@ -84,7 +84,8 @@ test('drain (--workers 2): no new request reaches a drained upstream from any wo
   ]); // prettier-ignore
 
   // Requests held at a: round robin sends every other one there, and each worker has its own turn.
-  const held = Array.from({ length: 6 }, () => httpCall(balancer.port, { path: '/hold' }));
+  // A long bound: they stay held while the drain is applied and checked, which takes seconds on a busy machine.
+  const held = Array.from({ length: 6 }, () => httpCall(balancer.port, { path: '/hold', timeoutMs: 45_000 }));
   await waitFor(() => (hold.held >= 2 ? true : undefined), { timeoutMs: 10_000, what: 'requests held at a' });
   const heldAtA = hold.held;
   await waitFor(async () => ((await admin.upstreams()).get(a.id)?.inFlight ?? 0) >= heldAtA || undefined, {
