@@ -1,8 +1,12 @@
 /**
  * The admin server assembled: its routes from every source, in one list.
- * The visualizer's routes join `adminRoutes` here; it keeps `/`, `/viz/`
- * and `/feed` for itself, and gets the router and the proxy nodes from
- * `deps.instance` (`router`, `proxyNodes()`, `workerNodes()`).
+ * The visualizer's routes join `adminRoutes` here, e.g.
+ *   ...visualizerRoutes({ router: deps.instance.router, nodes: () => deps.instance.proxyNodes(), changes: deps.control.changes })
+ * It keeps `/`, `/viz/` and `/feed` for itself. What it can read from `deps`:
+ * `instance.router` (the primary's; workers are reached through it),
+ * `instance.proxyNodes()` (`['p']`, or the live `w1`…`wN`), `instance.workerNodes()`
+ * ([] with --workers 1), `instance.services.upstreamHealth()`, `control.changes`
+ * (the change log), `gatherer.gather()` (every process's metrics).
  */
 import type { AdminSettings } from '../protocol/index.js';
 import { MetricsGatherer } from '../metrics/gather.js';
