@@ -20,6 +20,7 @@ const COLOURS: Record<string, string> = {
   balancebeam: '#e65100',
   'balancebeam-w2': '#ffa726',
   'balancebeam-w2-2cpu': '#ffd180',
+  'balancebeam-admin': '#bf360c',
 };
 const FALLBACK_COLOURS = ['#546e7a', '#c2185b', '#7cb342', '#5c6bc0'];
 

@@ -90,19 +90,21 @@ export function binNodeFlags(bin: string): string[] {
  * caps it. The only row that is not on one core: read it as "what a second
  * core buys", not beside the others.
  */
-function balancebeam(workers: number, allCpus = false): Product {
-  const name = `balancebeam${workers === 1 ? '' : `-w${workers}`}${allCpus ? '-2cpu' : ''}`;
+function balancebeam(workers: number, allCpus = false, admin = false): Product {
+  const name = `balancebeam${workers === 1 ? '' : `-w${workers}`}${allCpus ? '-2cpu' : ''}${admin ? '-admin' : ''}`;
   const pinning = allCpus ? ' (pinned to both CPUs, sharing CPU 1 with wrk and the origins)' : workers > 1 ? ' (primary + workers, all pinned to the proxy CPU)' : '';
+  const adminText = admin ? ', with the admin server on (--admin 127.0.0.1:PORT, nobody scraping or watching)' : '';
   return {
     name,
     needs: [],
-    description: `balancebeam --workers ${workers}${pinning}, active health checks off, --log-level warn, run with the node flags of its bin`,
+    description: `balancebeam --workers ${workers}${pinning}, active health checks off, --log-level warn${adminText}, run with the node flags of its bin`,
     async start(context) {
       const port = await freePort();
       const bin = join(context.balancebeamRoot, 'dist/src/cli/main.js');
       const args = [...binNodeFlags(bin), bin, '--bind', `127.0.0.1:${port}`];
       for (const origin of context.originPorts) args.push('--upstream', `127.0.0.1:${origin}`);
       args.push('--active-health-check-interval', '0', '--log-level', 'warn', '--workers', String(workers));
+      if (admin) args.push('--admin', `127.0.0.1:${await freePort()}`);
       return startPinned(context, name, port, process.execPath, args, allCpus ? '0,1' : context.proxyCpu);
     },
   };
@@ -188,6 +190,8 @@ export const PRODUCTS: readonly Product[] = [
   nodePeer('fastify-reply-from', 'fastify-reply-from.js', 'Fastify + @fastify/reply-from (undici, 256 connections per origin)'),
   nodePeer('undici-minimal', 'undici-proxy.js', 'node:http + one undici Pool per origin + pool.stream, ~40 lines'),
   balancebeam(1),
+  // Issue 15's target: the admin server on with no page open costs < 1% CPU per request (the report's ratio table).
+  balancebeam(1, false, true),
   balancebeam(2),
   balancebeam(2, true),
   balancebeamLimited(1, 'memory'),

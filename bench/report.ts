@@ -159,6 +159,56 @@ export interface ReportInput {
   /** What drove the load, what the origins were, which products were skipped for a missing tool. */
   harness: string;
   chartFile: string;
+  /** balancebeam with the admin server on beside it off, per scenario (empty when either row did not run). */
+  adminOverhead?: readonly AdminOverheadRow[];
+  /** bench/admin-cost.ts: CPU ns the admin server's figures add to each request, measured alone. */
+  adminFiguresNs?: number | null;
+}
+
+export const ADMIN_ON = 'balancebeam-admin';
+export const ADMIN_OFF = 'balancebeam';
+
+export interface AdminOverheadRow {
+  scenario: string;
+  rounds: number;
+  cpuOffUs: number | null;
+  cpuOnUs: number | null;
+  /** Median over rounds of (CPU µs/req with the admin server on ÷ off, in the same round). */
+  cpuRatio: number | null;
+  /** The same for req/s. */
+  requestsRatio: number | null;
+}
+
+/** The admin server's cost with nobody watching: per round the on/off ratio of the two balancebeam rows, then the median. */
+export function adminOverhead(measurements: readonly Measurement[], scenarios: readonly Scenario[]): AdminOverheadRow[] {
+  const rows: AdminOverheadRow[] = [];
+  for (const scenario of scenarios) {
+    const of = (product: string): Map<number, Measurement> =>
+      new Map(measurements.filter((m) => m.scenario === scenario.name && m.product === product).map((m) => [m.round, m]));
+    const on = of(ADMIN_ON);
+    const off = of(ADMIN_OFF);
+    const rounds = [...on.keys()].filter((round) => off.has(round));
+    if (rounds.length === 0) continue;
+    const ratio = (pick: (m: Measurement) => number | null): number | null =>
+      median(
+        present(
+          rounds.map((round) => {
+            const a = pick(on.get(round) as Measurement);
+            const b = pick(off.get(round) as Measurement);
+            return a === null || b === null || b === 0 ? null : a / b;
+          }),
+        ),
+      );
+    rows.push({
+      scenario: scenario.name,
+      rounds: rounds.length,
+      cpuOffUs: median(present([...off.values()].map((m) => m.cpuUsPerRequest))),
+      cpuOnUs: median(present([...on.values()].map((m) => m.cpuUsPerRequest))),
+      cpuRatio: ratio((m) => m.cpuUsPerRequest),
+      requestsRatio: ratio((m) => m.requestsPerS),
+    });
+  }
+  return rows;
 }
 
 export function actorCostTable(actorCost: readonly ActorCost[]): string {
@@ -212,6 +262,30 @@ export function toMarkdown(input: ReportInput): string {
       );
     }
     out.push('');
+  }
+  if (input.adminOverhead !== undefined && input.adminOverhead.length > 0) {
+    out.push('## Admin server on, no page open, vs off');
+    out.push('');
+    out.push(
+      `\`${ADMIN_ON}\` beside \`${ADMIN_OFF}\` in the same round (nobody scraping /metrics or watching the page); ratios per round, then the median. Target (issue 15): CPU × < 1.01.`,
+    );
+    out.push('');
+    out.push('| scenario | rounds | CPU µs/req off | CPU µs/req on | CPU on ÷ off | req/s on ÷ off |');
+    out.push('|---|---:|---:|---:|---:|---:|');
+    for (const row of input.adminOverhead) {
+      out.push(
+        `| ${row.scenario} | ${row.rounds} | ${fixed(row.cpuOffUs, 1)} | ${fixed(row.cpuOnUs, 1)} | ${fixed(row.cpuRatio, 3)} | ${fixed(row.requestsRatio, 3)} |`,
+      );
+    }
+    out.push('');
+    if (input.adminFiguresNs != null) {
+      const offUs = input.adminOverhead.find((row) => row.scenario === 'keepalive-50')?.cpuOffUs ?? null;
+      const share = offUs === null ? '' : ` (${((input.adminFiguresNs / 1000 / offUs) * 100).toFixed(2)} % of keepalive-50's CPU µs/req off)`;
+      out.push(
+        `Measured alone (\`bench/admin-cost.ts\`, CPU time): the admin server's per-request figures add ${input.adminFiguresNs.toFixed(1)} ns to each request${share}.`,
+      );
+      out.push('');
+    }
   }
   out.push('## Per-request cost of the actor path');
   out.push('');

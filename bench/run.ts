@@ -21,7 +21,7 @@ import { samplePeakRss, treeCpuSeconds } from './proc-stats.js';
 import { cleanUpOnExit, removeOnExit, RUN_MARKER } from './processes.js';
 import { PRODUCTS, type BenchContext, type Product } from './products.js';
 import { startOrigins } from './origins.js';
-import { REFERENCE_PRODUCT, summarize, toCsv, toMarkdown, type Measurement } from './report.js';
+import { adminOverhead, REFERENCE_PRODUCT, summarize, toCsv, toMarkdown, type Measurement } from './report.js';
 import { SCENARIOS } from './scenarios.js';
 import { locateTool } from './tools.js';
 import { chooseLoadTool, runWrk, writeWrkScript } from './wrk.js';
@@ -85,6 +85,13 @@ const machine = describeMachine(repoRoot);
 log('actor-path micro-benchmark…');
 const actorCost = await measureActorCost(repoRoot, proxyCpu, options.smoke);
 for (const cost of actorCost) log(`  ${cost.label}: ${cost.microsecondsPerRequest.toFixed(2)} µs, ${cost.heapBytesPerRequest ?? 'n/a'} heap bytes`);
+// What --admin adds to each request, alone (bench/admin-cost.ts): steadier than the end-to-end on/off rows.
+const adminFigures = JSON.parse(
+  execFileSync('taskset', ['-c', proxyCpu, process.execPath, join(repoRoot, 'dist/bench/admin-cost.js'), ...(options.smoke ? ['--quick'] : [])], {
+    encoding: 'utf8',
+  }).split('\n')[0] ?? '{}',
+) as { nanosecondsPerRequest?: number };
+log(`  admin server's per-request figures: ${adminFigures.nanosecondsPerRequest ?? '?'} ns CPU`);
 
 const origins = await startOrigins(directory, loadCpu);
 log(`origins: ${origins.description}`);
@@ -165,6 +172,8 @@ const markdown = toMarkdown({
   pinning,
   harness: `load by ${loadTool === 'wrk' ? 'wrk' : 'the Node load loop (wrk not installed; figures capped by it)'}; origins: ${origins.description}; skipped: ${skippedList}.`,
   chartFile: 'latest.svg',
+  adminOverhead: adminOverhead(measurements, scenarios),
+  adminFiguresNs: adminFigures.nanosecondsPerRequest ?? null,
 });
 writeFileSync(mdPath, markdown);
 console.log(`\n${markdown}`);

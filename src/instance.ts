@@ -9,7 +9,8 @@ import type { Config } from './config/config.js';
 import { followLogLevel } from './node/log-level.js';
 import { startPrimaryServices } from './node/primary-services.js';
 import { startProxyNode } from './node/proxy-node.js';
-import { describeListenError, ListenError, type Instance } from './node/running-instance.js';
+import { ProcessMetrics } from './metrics/process-metrics.js';
+import { describeListenError, ListenError, type AppliedSettings, type Instance } from './node/running-instance.js';
 import { PRIMARY_NODE } from './protocol/index.js';
 
 /** `stop` was aborted while the instance was starting: what had started has been shut down. */
@@ -42,19 +43,35 @@ export async function runInstance(config: Config, stop?: AbortSignal): Promise<I
   }
   const { node, address } = started;
   let drainTimeoutMs = config.drainTimeoutMs;
+  let version = 1;
+  const metrics = config.admin === null ? null : new ProcessMetrics(router);
+  metrics?.add(services.metrics);
+  if (node.metrics !== null) metrics?.add(node.metrics);
   const shutdown = async (): Promise<void> => {
     await node.shutdown(drainTimeoutMs);
     services.stop();
   };
-  const applySettings = (next: Config): void => {
+  // One process: the proxy node has applied the settings when update returns (its balancer's message is local).
+  const applySettings = (next: Config): Promise<AppliedSettings> => {
     setLogLevel(next.logLevel);
     drainTimeoutMs = next.drainTimeoutMs;
     services.update(next);
     node.update(next);
+    version++;
+    return Promise.resolve({ version, confirmed: [PRIMARY_NODE], unconfirmed: [] });
   };
   if (stop?.aborted === true) {
     await shutdown();
     throw new StartAborted('stopped during start-up');
   }
-  return { address, shutdown, applySettings };
+  return {
+    address,
+    shutdown,
+    applySettings,
+    router,
+    services,
+    metrics,
+    proxyNodes: () => [PRIMARY_NODE],
+    workerNodes: () => [],
+  };
 }

@@ -22,6 +22,10 @@
  *   every candidate's weight reads ×10 (a ramping one 1..10 × its weight);
  *   every strategy compares weights only relative to each other.
  *   A timer runs only while some candidate ramps.
+ * - drain (the admin API): a drained upstream (`draining` in its target) reads
+ *   unhealthy to every strategy, panic or not, so it gets no new request in
+ *   any process, while the attempts it has in flight finish; it does not
+ *   count toward panic.
  */
 import { setup } from 'xstate';
 import type { Candidate, KeySource, RequestKeyOf, SelectionStrategy, UpstreamLoad, UpstreamLoads } from '../balancing/index.js';
@@ -55,6 +59,8 @@ class HeldCandidate implements Candidate {
   healthy: boolean;
   /** Slow start: tenths of the weight it has now, 1..STEPS-1; 0 when not ramping. */
   ramp = 0;
+  /** Drained through the admin API: reads unhealthy to strategies, whatever its health and panic say. */
+  draining = false;
 
   constructor(
     readonly id: string,
@@ -79,7 +85,9 @@ interface BalancerContext extends Omit<BalancerInput, 'policy' | 'log'> {
 
 /** A newly known upstream is taken as healthy until its actor's first report, which follows the subscription. */
 function newCandidate(target: UpstreamTarget, loads: UpstreamLoads): HeldCandidate {
-  return new HeldCandidate(target.id, target.weight, true, loads.of(target.id));
+  const candidate = new HeldCandidate(target.id, target.weight, true, loads.of(target.id));
+  candidate.draining = target.draining === true;
+  return candidate;
 }
 
 function subscribe(context: BalancerContext, upstreamId: string): void {
@@ -94,9 +102,14 @@ function startRamp(context: BalancerContext, candidate: HeldCandidate): void {
 /** Panic starts or ends on this membership and health: logged on each change. */
 function updatePanic(context: BalancerContext): void {
   const { candidates, policy } = context;
+  // Drained upstreams are out of the count both ways: draining one must not tip the rest into panic.
   let healthy = 0;
-  for (const candidate of candidates) if (candidate.reportedHealthy) healthy++;
-  const total = candidates.length;
+  let total = 0;
+  for (const candidate of candidates) {
+    if (candidate.draining) continue;
+    total++;
+    if (candidate.reportedHealthy) healthy++;
+  }
   const panicking = policy.panicThreshold > 0 && total > 0 && healthy * 100 < policy.panicThreshold * total;
   if (panicking === context.panicking) return;
   context.panicking = panicking;
@@ -109,7 +122,8 @@ function updatePanic(context: BalancerContext): void {
 function present(context: BalancerContext): void {
   const scale = context.policy.slowStartMs > 0 ? STEPS : 1;
   for (const candidate of context.candidates) {
-    candidate.healthy = candidate.reportedHealthy || context.panicking;
+    // A drained one gets no new request, even in panic; those in flight finish on their own.
+    candidate.healthy = !candidate.draining && (candidate.reportedHealthy || context.panicking);
     candidate.weight = candidate.configuredWeight * (candidate.ramp > 0 ? candidate.ramp : scale);
   }
 }
@@ -180,6 +194,7 @@ export const balancerMachine = setup({
         const known = before.get(target.id);
         if (known !== undefined) {
           known.configuredWeight = target.weight;
+          known.draining = target.draining === true;
           after.push(known);
           before.delete(target.id);
         } else {

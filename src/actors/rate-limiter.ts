@@ -26,6 +26,8 @@ interface RateLimiterContext {
   readonly now: () => number;
   /** Every key's state, updated in place: it is this actor's own state and the check is the hot path. */
   readonly engine: LimitEngine;
+  /** Checks answered, for /metrics: counted in place, like the keys. */
+  readonly decisions: { admitted: number; denied: number };
 }
 
 /** How often expired keys are swept (each key also expires when next touched). */
@@ -41,6 +43,7 @@ export const rateLimiterMachine = setup({
     admitOrReject: ({ context, event }) => {
       if (event.type !== 'rate-limit.check') return;
       const decision = context.engine.decide(event.checks, context.now());
+      if (event.checks.length > 0) context.decisions[decision.allowed ? 'admitted' : 'denied']++;
       context.router.send(event.replyTo, verdictFor(event.requestId, event.checks, decision, event.headersWhenAllowed));
     },
     countLoginFailure: ({ context, event }) => {
@@ -54,7 +57,7 @@ export const rateLimiterMachine = setup({
   },
 }).createMachine({
   id: 'rate-limiter',
-  context: ({ input }) => ({ router: input.router, now: input.now, engine: new LimitEngine() }),
+  context: ({ input }) => ({ router: input.router, now: input.now, engine: new LimitEngine(), decisions: { admitted: 0, denied: 0 } }),
   initial: 'admitting',
   states: {
     admitting: {

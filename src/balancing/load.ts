@@ -10,6 +10,7 @@
  * response head; a failure the upstream is to blame for is a slow sample.
  * Readers: strategies, through the read-only `UpstreamLoad`.
  */
+import { LatencyHistogram } from '../metrics/histogram.js';
 
 /** What a strategy may read. Read-only: only the byte path writes these figures. */
 export interface UpstreamLoad {
@@ -42,6 +43,8 @@ export class LoadFigures implements UpstreamLoad {
   inFlight = 0;
   latencyEwmaMs: number;
   sampledAt = 0;
+  /** Times to the response head, for /metrics; null (one test per response) while the admin server is off. */
+  headLatency: LatencyHistogram | null = null;
 
   constructor(private readonly estimate: LatencyEstimate = DEFAULT_LATENCY_ESTIMATE) {
     this.latencyEwmaMs = estimate.initialMs;
@@ -83,15 +86,25 @@ export class LoadFigures implements UpstreamLoad {
 export class UpstreamLoads {
   private readonly byId = new Map<string, LoadFigures>();
 
-  constructor(private readonly estimate: LatencyEstimate = DEFAULT_LATENCY_ESTIMATE) {}
+  constructor(
+    private readonly estimate: LatencyEstimate = DEFAULT_LATENCY_ESTIMATE,
+    /** Keep a response-head latency histogram per upstream (the admin server's metrics). */
+    private readonly histograms = false,
+  ) {}
 
   of(upstreamId: string): LoadFigures {
     let figures = this.byId.get(upstreamId);
     if (figures === undefined) {
       figures = new LoadFigures(this.estimate);
+      if (this.histograms) figures.headLatency = new LatencyHistogram();
       this.byId.set(upstreamId, figures);
     }
     return figures;
+  }
+
+  /** Every upstream's figures, for metrics (read-only use). */
+  forEach(visit: (figures: LoadFigures, upstreamId: string) => void): void {
+    this.byId.forEach(visit);
   }
 
   forget(upstreamId: string): void {

@@ -16,7 +16,9 @@ import { startDemoUpstreams } from '../demo.js';
 import { runInstance, StartAborted } from '../instance.js';
 import { ListenError, type Instance } from '../node/running-instance.js';
 import { log } from '../log.js';
-import { acceptReload } from '../config/reload.js';
+import { startAdmin } from '../admin/index.js';
+import type { AdminServer } from '../admin/server.js';
+import { SettingsControl } from '../node/settings-control.js';
 import type { UpstreamTarget } from '../protocol/index.js';
 import { redactedUrl } from '../rate-limit/store-url.js';
 import { HELP, parseCommandLine, reloadConfig, UsageError, type Command } from './options.js';
@@ -40,24 +42,6 @@ function exitAfterLogging(code: number): never {
 let onReload = (): void => {
   log.info('SIGHUP before the instance is running: ignored');
 };
-
-function reloadSettings(instance: Instance, argv: readonly string[], running: Config, demoUpstreams: readonly UpstreamTarget[]): Config {
-  const result = reloadConfig(argv, demoUpstreams);
-  if (!result.ok) {
-    log.error('config reload failed; the running settings are kept', { errors: result.errors.join('; ') });
-    return running;
-  }
-  for (const warning of result.warnings) log.warn(warning);
-  const accepted = acceptReload(running, result.config);
-  for (const line of accepted.needsRestart) log.warn(`config reload: ${line}`);
-  if (accepted.changed.length === 0) {
-    log.info('config reloaded: nothing changed');
-    return running;
-  }
-  instance.applySettings(accepted.config);
-  log.info('config reloaded', { changed: accepted.changed.join(', ') });
-  return accepted.config;
-}
 
 /**
  * Installed before the instance starts, so that no signal during start-up is fatal: SIGHUP goes
@@ -101,19 +85,28 @@ async function run(
     }
     throw error;
   }
-  log.info('listening', { address: instance.address, workers: config.workers, upstreams: config.upstreams.length });
-  let running = config;
+  // Every change of the running settings goes through here: SIGHUP, and the admin API's reload and edits.
+  const control = new SettingsControl(instance, config, () => reloadConfig(argv, demo?.upstreams ?? []));
   onReload = () => {
-    try {
-      running = reloadSettings(instance, argv, running, demo?.upstreams ?? []);
-    } catch (error) {
-      // Whatever a config file does to the loader, a reload never stops a running instance.
-      log.error('config reload failed; the running settings are kept', { errors: error instanceof Error ? error.message : String(error) });
-    }
+    // Whatever a config file does to the loader, a reload never stops a running instance (the control catches it).
+    void control.reload('SIGHUP');
   };
+  let admin: AdminServer | null = null;
+  if (config.admin !== null) {
+    try {
+      admin = await startAdmin(config.admin, instance, control);
+    } catch (error) {
+      log.error(`cannot listen on ${formatHostPort(config.admin.host, config.admin.port)} (--admin): ${error instanceof Error ? error.message : String(error)}`);
+      await instance.shutdown();
+      await demo?.close();
+      exitAfterLogging(1);
+    }
+    log.info('admin listening', { address: admin.address, token: config.admin.token !== null });
+  }
+  log.info('listening', { address: instance.address, workers: config.workers, upstreams: config.upstreams.length });
   const shutDown = (): void => {
-    void instance
-      .shutdown()
+    void Promise.resolve(admin?.close())
+      .then(async () => instance.shutdown())
       .then(async () => demo?.close())
       .then(() => exitAfterLogging(0));
   };

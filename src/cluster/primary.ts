@@ -13,17 +13,30 @@ import cluster, { type Worker } from 'node:cluster';
 import { localNameOf, MailboxRouter } from '../actors/router.js';
 import type { Config } from '../config/config.js';
 import { log } from '../log.js';
-import { LIFECYCLE, PRIMARY_NODE, SETTINGS, settingsAddress, type LifecycleEvent, type SettingsChanged, type SettingsWanted } from '../protocol/index.js';
+import { ProcessMetrics } from '../metrics/process-metrics.js';
+import {
+  LIFECYCLE,
+  PRIMARY_NODE,
+  SETTINGS,
+  settingsAddress,
+  type LifecycleEvent,
+  type SettingsApplied,
+  type SettingsChanged,
+  type SettingsWanted,
+} from '../protocol/index.js';
 import { followLogLevel } from '../node/log-level.js';
 import { startPrimaryServices } from '../node/primary-services.js';
 import { linkWorker } from './links.js';
-import type { Instance } from '../node/running-instance.js';
+import type { AppliedSettings, Instance } from '../node/running-instance.js';
 
 /** The environment variable that gives a worker its node id (and nothing else). */
 export const WORKER_ENV = 'BALANCEBEAM_WORKER';
 
 /** Time a worker gets, beyond the drain deadline, to close its pools and exit. */
 const WORKER_EXIT_MARGIN_MS = 5_000;
+
+/** How long applySettings waits for the workers to confirm a version (the admin API answers then). */
+const APPLY_WAIT_MS = 5_000;
 
 /**
  * Resolves once every worker is listening. When `stop` is aborted before that (SIGTERM during
@@ -37,9 +50,25 @@ export async function runClusterPrimary(config: Config, stop?: AbortSignal): Pro
   const workers = new Map<string, Worker>();
   let stopping = false;
   let settings: SettingsChanged = { type: 'settings.changed', version: 1, config };
+  /** The settings version each worker last confirmed (`settings.applied`); forgotten when it exits. */
+  const applied = new Map<string, number>();
+  /** applySettings calls waiting for every worker to confirm their version. */
+  const confirmations = new Set<{ readonly version: number; check(): void }>();
+  const checkConfirmations = (): void => {
+    for (const waiting of confirmations) waiting.check();
+  };
   router.register(localNameOf(SETTINGS), {
-    send: (wanted: SettingsWanted) => router.send(wanted.replyTo, settings),
+    send: (message: SettingsWanted | SettingsApplied) => {
+      if (message.type === 'settings.wanted') {
+        router.send(message.replyTo, settings);
+        return;
+      }
+      applied.set(message.node, Math.max(applied.get(message.node) ?? 0, message.version));
+      checkConfirmations();
+    },
   });
+  const metrics = config.admin === null ? null : new ProcessMetrics(router);
+  metrics?.add(services.metrics);
 
   let announce: (address: string) => void = () => {};
   let fail: (reason: string) => void = () => {};
@@ -69,6 +98,8 @@ export async function runClusterPrimary(config: Config, stop?: AbortSignal): Pro
     worker.once('online', () => log.info('worker started', { worker: node, pid: worker.process.pid }));
     worker.on('exit', (code, signal) => {
       router.disconnectNode(node);
+      applied.delete(node);
+      checkConfirmations();
       if (workers.get(node) === worker) workers.delete(node);
       if (stopping) return;
       log.warn('worker exited; starting a replacement', { worker: node, code, signal });
@@ -98,18 +129,55 @@ export async function runClusterPrimary(config: Config, stop?: AbortSignal): Pro
     services.stop();
   };
 
-  const applySettings = (next: Config): void => {
+  const applySettings = (next: Config): Promise<AppliedSettings> => {
     settings = { type: 'settings.changed', version: settings.version + 1, config: next };
     setLogLevel(next.logLevel);
     // The primary's actors first, so upstreams a worker's balancer is told about already have their actor.
     services.update(next);
     for (const node of workers.keys()) router.send(settingsAddress(node), settings);
+    const { version } = settings;
+    // Resolves once every live worker has confirmed this version (a replacement confirms the version it starts
+    // with), or after APPLY_WAIT_MS with the ones that did not named.
+    return new Promise<AppliedSettings>((resolve) => {
+      const result = (): AppliedSettings => {
+        const nodes = [...workers.keys()];
+        return {
+          version,
+          confirmed: nodes.filter((node) => (applied.get(node) ?? 0) >= version),
+          unconfirmed: nodes.filter((node) => (applied.get(node) ?? 0) < version),
+        };
+      };
+      const waiting = {
+        version,
+        check: () => {
+          if (result().unconfirmed.length > 0) return;
+          finish();
+        },
+      };
+      const timer = setTimeout(() => finish(), APPLY_WAIT_MS);
+      const finish = (): void => {
+        clearTimeout(timer);
+        confirmations.delete(waiting);
+        resolve(result());
+      };
+      confirmations.add(waiting);
+      waiting.check();
+    });
   };
 
   try {
     if (stop?.aborted === true) abortStart();
     const address = await ready;
-    return { address, shutdown, applySettings };
+    return {
+      address,
+      shutdown,
+      applySettings,
+      router,
+      services,
+      metrics,
+      proxyNodes: () => [...workers.keys()],
+      workerNodes: () => [...workers.keys()],
+    };
   } catch (error) {
     await shutdown();
     throw error;

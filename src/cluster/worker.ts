@@ -9,6 +9,7 @@ import cluster from 'node:cluster';
 import { localNameOf, MailboxRouter } from '../actors/router.js';
 import { log } from '../log.js';
 import { followLogLevel } from '../node/log-level.js';
+import { ProcessMetrics } from '../metrics/process-metrics.js';
 import { startProxyNode, type ProxyNode } from '../node/proxy-node.js';
 import { LIFECYCLE, SETTINGS, settingsAddress, type Config, type SettingsChanged } from '../protocol/index.js';
 import { describeListenError } from '../node/running-instance.js';
@@ -64,7 +65,14 @@ export function runClusterWorker(): void {
     try {
       const started = await startProxyNode(router, config);
       proxy = started.node;
+      if (config.admin !== null) {
+        // The admin server (in the primary) asks this process for its metrics over the router.
+        const metrics = new ProcessMetrics(router);
+        if (proxy.metrics !== null) metrics.add(proxy.metrics);
+        metrics.serve();
+      }
       router.send(LIFECYCLE, { type: 'worker.listening', node, address: started.address });
+      router.send(SETTINGS, { type: 'settings.applied', node, version: running });
       follow(); // a reload may have come while it was starting
     } catch (error) {
       router.send(LIFECYCLE, { type: 'worker.failed', node, reason: describeListenError(config, error) });
@@ -76,6 +84,8 @@ export function runClusterWorker(): void {
     running = latest.version;
     proxy.update(latest.config);
     log.info('settings applied', { version: running });
+    // The primary's applySettings (and so the admin API's answer) waits for this.
+    router.send(SETTINGS, { type: 'settings.applied', node, version: running });
   };
   router.register(localNameOf(settingsAddress(node)), {
     send: (changed: SettingsChanged) => {

@@ -5,10 +5,12 @@
  * the flag (`--max-headers: ...`) or the file's key and line
  * (`lb.yaml:7: max-headers: ...`), so one run lists them all.
  */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
-import type { Config } from './config.js';
+import { formatHostPort, type Config } from './config.js';
 import type { ConfigFileContents } from './config-file.js';
-import { isSettingName, SETTING_NAMES, SETTINGS, type Setting, type SettingName, type SettingValues } from './schema.js';
+import { checkAdminTokenText, isSettingName, SETTING_NAMES, SETTINGS, type Setting, type SettingName, type SettingValues } from './schema.js';
 import type { FlagValue, Read } from './setting-types.js';
 
 /** What the settings are for: `demo` starts its own upstreams, the others need some. */
@@ -111,6 +113,7 @@ export function loadConfig(flags: FlagValues, file: ConfigFileContents | null, m
   const { values } = reader;
 
   const rateLimit = combineRateLimit(reader);
+  const admin = combineAdmin(reader);
   if (mode === 'demo' && reader.given('upstream')) {
     reader.error('upstream', `demo starts its own upstreams; leave ${reader.mention('upstream')} out`);
   }
@@ -182,6 +185,7 @@ export function loadConfig(flags: FlagValues, file: ConfigFileContents | null, m
               },
             },
     },
+    admin,
   };
   const warnings = configWarnings(config, cpus);
   return { ok: true, settings: config, upstreams: values.upstream, warnings };
@@ -224,6 +228,56 @@ function combineRateLimit(reader: SettingsReader): Config['rateLimit'] {
   }
   if (perWindow > 0) return { algorithm, limit: perWindow, windowMs: values['rate-limit-window-size'], ...withBurst };
   return null;
+}
+
+/**
+ * `--admin` with its token: from `--admin-token`, or the first line of `--admin-token-file` (read
+ * here, so a reload re-reads it). Anywhere but loopback, a token is required: the API can drain
+ * and remove upstreams.
+ */
+function combineAdmin(reader: SettingsReader): Config['admin'] {
+  const { values } = reader;
+  const bind = values.admin;
+  const inline = values['admin-token'];
+  const file = values['admin-token-file'];
+  if (inline !== '' && file !== '') {
+    reader.error('admin-token', `give either it or ${reader.mention('admin-token-file')}, not both`);
+    return null;
+  }
+  let token: string | null = inline === '' ? null : inline;
+  if (file !== '') {
+    try {
+      token = (readFileSync(file, 'utf8').split(/\r?\n/, 1)[0] ?? '').trim();
+    } catch (error) {
+      reader.error('admin-token-file', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      return null;
+    }
+    const problem = checkAdminTokenText(token);
+    if (problem !== null) {
+      reader.error('admin-token-file', `${file}: ${problem}`);
+      return null;
+    }
+  }
+  if (bind === null) {
+    if (token !== null) reader.error(inline !== '' ? 'admin-token' : 'admin-token-file', `goes with ${reader.mention('admin')} HOST:PORT`);
+    return null;
+  }
+  if (token === null && !isLoopbackHost(bind.host)) {
+    reader.error(
+      'admin',
+      `${formatHostPort(bind.host, bind.port)} is not a loopback address: give --admin-token or --admin-token-file as well (every admin request must then carry it)`,
+    );
+    return null;
+  }
+  return { host: bind.host, port: bind.port, token };
+}
+
+/** 127.0.0.0/8, ::1 (and ::ffff:127.x), or `localhost`: only this machine can connect. */
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost') return true;
+  const unmapped = host.toLowerCase().startsWith('::ffff:') ? host.slice(7) : host;
+  if (isIP(unmapped) === 4) return unmapped.startsWith('127.');
+  return isIP(host) === 6 && /^(0{0,4}:){2,7}0{0,3}1$|^::1$/.test(host);
 }
 
 /** Settings that are valid but probably a mistake: logged as `warn` at start, printed by `check`. */

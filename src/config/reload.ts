@@ -3,10 +3,10 @@
  * flags and the file hold applies to new requests and connections, except
  * what the running processes are built around: the listening address, the
  * number of worker processes and the balancing algorithm (with its hashing
- * settings) keep their running values until a restart, as nginx and HAProxy
+ * settings) and the admin server keep their running values until a restart, as nginx and HAProxy
  * users expect of a reload.
  */
-import type { Config } from './config.js';
+import { formatHostPort, type Config } from './config.js';
 
 export interface AcceptedReload {
   /** The settings to apply: the new ones, with the restart-only ones kept as they run. */
@@ -17,7 +17,7 @@ export interface AcceptedReload {
   readonly changed: readonly (keyof Config)[];
 }
 
-const RESTART_ONLY = ['bind', 'workers', 'balance', 'hashing'] as const satisfies readonly (keyof Config)[];
+const RESTART_ONLY = ['bind', 'workers', 'balance', 'hashing', 'admin'] as const satisfies readonly (keyof Config)[];
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
@@ -26,7 +26,9 @@ export function acceptReload(running: Config, next: Config): AcceptedReload {
   const kept: Partial<Record<(typeof RESTART_ONLY)[number], unknown>> = {};
   for (const key of RESTART_ONLY) {
     if (same(running[key], next[key])) continue;
-    needsRestart.push(`${key}: changing it needs a restart; keeping ${JSON.stringify(running[key])}, not ${JSON.stringify(next[key])}`);
+    // The admin token is a secret: never in a log line.
+    const shown = (config: Config): string => (key === 'admin' ? describeAdmin(config.admin) : JSON.stringify(config[key]));
+    needsRestart.push(`${key}: changing it needs a restart; keeping ${shown(running)}, not ${shown(next)}`);
     kept[key] = running[key];
   }
   let config = { ...next, ...kept } as Config;
@@ -39,4 +41,9 @@ export function acceptReload(running: Config, next: Config): AcceptedReload {
   }
   const changed = (Object.keys(config) as (keyof Config)[]).filter((key) => !same(running[key], config[key]));
   return { config, needsRestart, changed };
+}
+
+function describeAdmin(admin: Config['admin']): string {
+  if (admin === null) return 'off';
+  return `${formatHostPort(admin.host, admin.port)}${admin.token === null ? '' : ' with a token'}`;
 }

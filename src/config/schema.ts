@@ -19,6 +19,7 @@ import {
   integer,
   INTERVAL,
   oneOf,
+  optionalBindAddress,
   seconds,
   text,
   textAs,
@@ -36,6 +37,7 @@ export const FEATURES = {
   'request-policy': 'Request policy',
   'upstream-failures': 'Upstream failures and shutdown',
   hashing: 'Consistent hashing (--balance consistent-hash)',
+  admin: 'Admin server (API, metrics, visualizer)',
 } as const;
 export type Feature = keyof typeof FEATURES;
 
@@ -420,7 +422,41 @@ export const SETTINGS = {
     feature: 'rate-limit',
     config: 'limiting.bruteForce.policy.lockoutMs (with --brute-force-path)',
   }),
+
+  // Admin server (issue 15): the admin API, /metrics and the visualizer, in the primary process.
+  admin: setting(optionalBindAddress, {
+    name: 'admin',
+    default: null,
+    help: 'serve the admin API, /metrics and the visualizer here (e.g. 127.0.0.1:9100); anywhere but loopback needs --admin-token or --admin-token-file',
+    feature: 'admin',
+    config: 'admin',
+  }),
+  'admin-token': setting(text('TOKEN', checkAdminTokenText), {
+    name: 'admin-token',
+    default: '',
+    defaultText: 'none',
+    help: 'every admin request must then carry Authorization: Bearer TOKEN (at least 16 characters); visible in ps, so prefer --admin-token-file',
+    feature: 'admin',
+    config: 'admin.token (null: none; admin is null while --admin is off)',
+  }),
+  'admin-token-file': setting(text('FILE', (path) => (path === '' ? 'a file name is required' : null)), {
+    name: 'admin-token-file',
+    default: '',
+    defaultText: 'none',
+    help: "read the admin token from FILE (its first line); re-read on reload, but a changed token needs a restart",
+    feature: 'admin',
+    config: 'admin.token (null: none; admin is null while --admin is off)',
+  }),
 } as const;
+
+/** Shortest admin token accepted: it is the only thing between the network and the admin API. */
+export const ADMIN_TOKEN_MIN_LENGTH = 16;
+
+export function checkAdminTokenText(token: string): string | null {
+  if (token.length < ADMIN_TOKEN_MIN_LENGTH) return `a token needs at least ${ADMIN_TOKEN_MIN_LENGTH} characters`;
+  if (!/^[\x21-\x7e]+$/.test(token)) return 'a token is printable ASCII without spaces (it travels in an HTTP header)';
+  return null;
+}
 
 export type Settings = typeof SETTINGS;
 export type SettingName = keyof Settings;

@@ -335,3 +335,17 @@ export const upstreamList: SettingKind<readonly UpstreamTarget[]> = {
   fromFile: (value) => readUpstreams(Array.isArray(value) ? value : [value], upstreamFromFile),
   show: (upstreams) => upstreams.map((u) => (u.weight === 1 ? u.id : `${u.id} (weight ${u.weight})`)).join(', '),
 };
+
+/** A listening address, or `off` (the default of a server that is off unless asked for). */
+export const optionalBindAddress: SettingKind<BindAddress | null> = {
+  type: 'host:port',
+  valueName: 'HOST:PORT',
+  range: '',
+  multiple: false,
+  fromFlag: (value) => (textOf(value) === 'off' ? ok(null) : readHostPort(textOf(value), 0)),
+  fromFile: (value) => {
+    if (value === 'off' || value === false || value === null) return ok(null);
+    return typeof value === 'string' ? readHostPort(value, 0) : problem(`${describe(value)} is not HOST:PORT or off`);
+  },
+  show: (bind) => (bind === null ? 'off' : formatHostPort(bind.host, bind.port)),
+};

@@ -63,6 +63,8 @@ export interface ProxyServer {
    * connections the new limits and timeouts. Requests and connections under way keep theirs.
    */
   update(settings: ListenerSettings): void;
+  /** Client connections open now (those refused over --max-connections not counted). */
+  openConnections(): number;
 }
 
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
@@ -371,5 +373,5 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
     (server as Server & { maxHeaderSize: number }).maxHeaderSize = limits.maxHeaderSize;
     server.maxHeadersCount = limits.maxHeaders + 1;
   };
-  return { server, update };
+  return { server, update, openConnections: () => openConnections };
 }

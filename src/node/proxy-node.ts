@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { balancerMachine, createChooser } from '../actors/balancer.js';
-import { createStrategy, requestKeyOf, UpstreamLoads } from '../balancing/index.js';
+import { createStrategy, DEFAULT_LATENCY_ESTIMATE, requestKeyOf, UpstreamLoads } from '../balancing/index.js';
 import { startActor } from '../actors/inspection.js';
 import type { MailboxRouter } from '../actors/router.js';
 import { formatHostPort, type Config } from '../config/config.js';
@@ -18,6 +18,9 @@ import { Tunnels, type TunnelSettings } from '../proxy/tunnel.js';
 import { DEFAULT_POOL_SETTINGS, UpstreamPools, type PoolSettings } from '../proxy/upstream-pools.js';
 import { createRateLimitStore } from '../rate-limit/create-store.js';
 import { TrustedProxies } from './client-ip.js';
+import type { MetricSource } from '../metrics/families.js';
+import { ProxyNodeMetrics } from '../metrics/proxy-node-metrics.js';
+import { RequestMetrics } from '../metrics/request-metrics.js';
 import { createProxyServer } from './listener.js';
 
 /** How often a draining node closes the keep-alive connections that have just gone idle. */
@@ -37,6 +40,8 @@ export interface ProxyNode {
    * `bind`, `workers`, `balance` and `hashing` are not its business (they need a restart).
    */
   update(config: Config): void;
+  /** This node's metrics for the admin server; null when it is off (nothing is counted then). */
+  readonly metrics: MetricSource | null;
 }
 
 function poolSettings(config: Config): PoolSettings {
@@ -64,7 +69,10 @@ function balancerPolicy(config: Config): BalancerPolicy {
 
 export async function startProxyNode(router: MailboxRouter, config: Config): Promise<{ node: ProxyNode; address: string }> {
   const pools = new UpstreamPools(config.upstreams, poolSettings(config));
-  const loads = new UpstreamLoads();
+  // With the admin server on, requests are counted and upstream latencies kept for /metrics and the API.
+  const metricsOn = config.admin !== null;
+  const loads = new UpstreamLoads(DEFAULT_LATENCY_ESTIMATE, metricsOn);
+  const requestMetrics = metricsOn ? new RequestMetrics() : null;
   const strategy = createStrategy(config.balance, { hashing: config.hashing });
   const balancer = startActor(balancerMachine, {
     id: balancerAddress(router.node),
@@ -82,7 +90,7 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
   const chooseUpstream = createChooser(strategy, requestKeyOf(config.hashing.key));
   // One store per process for its whole life: a Redis connection is not rebuilt per settings version.
   const rateLimitStore = createRateLimitStore(config.limiting, router);
-  const pipeline = buildPipeline(config, { router, rateLimitStore });
+  const pipeline = buildPipeline(config, { router, rateLimitStore, requestMetrics });
   let targets = new Map(config.upstreams.map((upstream) => [upstream.id, upstream]));
   const tunnels = new Tunnels({
     router,
@@ -113,8 +121,11 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
   });
   const bound = server.address() as AddressInfo;
 
+  // The cache's and the WAF's metric sources join this list when they exist.
+  const metricSources: MetricSource[] = requestMetrics === null ? [] : [new ProxyNodeMetrics(requestMetrics, loads, () => listener.openConnections())];
   const node: ProxyNode = {
     server,
+    metrics: metricsOn ? { families: () => metricSources.flatMap((source) => source.families()) } : null,
     update: (next) => {
       // Pools first, so the balancer never picks an upstream this process has no pool for.
       pools.update(next.upstreams, poolSettings(next));
@@ -124,7 +135,8 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
         upstreams: next.upstreams,
         policy: balancerPolicy(next),
       });
-      const nextPipeline = buildPipeline(next, { router, rateLimitStore });
+      requestMetrics?.keepUpstreams(new Set(next.upstreams.map((upstream) => upstream.id)));
+      const nextPipeline = buildPipeline(next, { router, rateLimitStore, requestMetrics });
       listener.update({
         pipeline: nextPipeline,
         limits: next.clientLimits,

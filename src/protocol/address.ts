@@ -18,3 +18,5 @@ export const HEALTH_SUPERVISOR: Address = 'p/health-supervisor';
 
 export const upstreamAddress = (upstreamId: string): Address => `p/upstream/${upstreamId}`;
 export const balancerAddress = (node: NodeId): Address => `${node}/balancer`;
+/** Each process's metrics (`metrics.wanted` → `metrics.report`), asked by the admin server in the primary. */
+export const metricsAddress = (node: NodeId): Address => `${node}/metrics`;

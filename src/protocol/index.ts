@@ -9,7 +9,8 @@ import type { InspectionRecord, InspectionStateCounts } from './inspection.js';
 import type { WorkerFailed, WorkerListening } from './lifecycle.js';
 import type { LoginFailed, RateLimitCheck } from './rate-limit.js';
 import type { RequestVerdict } from './request.js';
-import type { SettingsChanged, SettingsWanted } from './settings.js';
+import type { MetricsReport, MetricsWanted } from './metrics.js';
+import type { SettingsApplied, SettingsChanged, SettingsWanted } from './settings.js';
 import type { UpstreamConnectFailed, UpstreamHealthChanged, UpstreamMisbehaved, UpstreamSubscribe } from './upstream.js';
 
 export * from './address.js';
@@ -18,6 +19,7 @@ export type * from './connection.js';
 export type * from './health.js';
 export type * from './inspection.js';
 export type * from './lifecycle.js';
+export type * from './metrics.js';
 export type * from './rate-limit.js';
 export type * from './request.js';
 export type * from './settings.js';
@@ -38,6 +40,9 @@ export type RoutedMessage =
   | WorkerFailed
   | SettingsChanged
   | SettingsWanted
+  | SettingsApplied
+  | MetricsWanted
+  | MetricsReport
   | InspectionRecord
   | InspectionStateCounts;
 

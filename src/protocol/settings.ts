@@ -124,6 +124,16 @@ export interface Config {
   /** `--trusted-proxy`: CIDRs whose X-Forwarded-For / Forwarded is believed (src/node/client-ip.ts). */
   readonly trustedProxies: readonly string[];
   readonly limiting: LimitingSettings;
+  /** The admin server (`--admin`): API, metrics, visualizer; null: off. Restart-only. */
+  readonly admin: AdminSettings | null;
+}
+
+/** Where the admin server listens, and the bearer token every request to it must carry (null: none asked). */
+export interface AdminSettings {
+  readonly host: string;
+  readonly port: number;
+  /** Secret: redacted wherever the configuration is shown. */
+  readonly token: string | null;
 }
 
 export interface UpstreamTimeouts {
@@ -140,6 +150,13 @@ export interface SettingsChanged {
   readonly type: 'settings.changed';
   readonly version: number;
   readonly config: Config;
+}
+
+/** A worker applied settings version `version` (sent to the primary's `settings` mailbox). */
+export interface SettingsApplied {
+  readonly type: 'settings.applied';
+  readonly node: NodeId;
+  readonly version: number;
 }
 
 /** A worker has started and needs the current settings before it can listen; the primary answers with `settings.changed`. */

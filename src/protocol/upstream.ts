@@ -7,6 +7,11 @@ export interface UpstreamTarget {
   readonly port: number;
   /** Relative share of requests (`--upstream HOST:PORT,weight=3`); 1 unless configured. */
   readonly weight: number;
+  /**
+   * Drained from the admin API: no new requests are sent to it (in every process), those in flight
+   * finish, its health is still tracked. Absent: not drained.
+   */
+  readonly draining?: boolean;
 }
 
 /**

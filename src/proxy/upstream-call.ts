@@ -142,7 +142,9 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
     this.resumeUpstream = resume;
     this.settled = true;
     const now = performance.now();
-    this.load.latencySampled(now - this.dispatchedAt, now);
+    const ms = now - this.dispatchedAt;
+    this.load.latencySampled(ms, now);
+    this.load.headLatency?.observeMs(ms);
     this.listener.responded(this);
     if (this.target !== null || this.discarded) return true;
     this.pausedForDecision = true;

@@ -344,3 +344,21 @@ test('slow start shifts picks gradually: weighted round-robin gives a revived up
   const picks = Array.from({ length: 41 }, () => choose());
   t.is(picks.filter((id) => id === U1.id).length, 1);
 });
+
+// Drain (the admin API) ------------------------------------------------------------------------------------------
+
+test('a drained upstream is never picked, in panic neither, and does not count toward panic; restoring it brings it back', (t) => {
+  const { actor, logged, choose } = startWithPolicy({ slowStartMs: 0, panicThreshold: 50 });
+  const drained = (upstream: UpstreamTarget): UpstreamTarget => ({ ...upstream, draining: true });
+  actor.send({ type: 'balancer.upstreams-set', upstreams: [drained(U1), U2, U3, U4] });
+  t.false(Array.from({ length: 12 }, () => choose()).includes(U1.id));
+  // Two of the three undrained dead: one of three healthy is panic, but the drained one is still left out.
+  actor.send(changed(U2, false));
+  actor.send(changed(U3, false));
+  t.deepEqual(logged.map(({ msg }) => msg), ['panic mode: 1 of 3 upstreams healthy, balancing over all']);
+  const picked = new Set(Array.from({ length: 12 }, () => choose()));
+  t.deepEqual([...picked].sort(), [U2.id, U3.id, U4.id].sort());
+  t.is(choose(U2.id, U3.id, U4.id), undefined, 'the drained one is no fail-over target either');
+  actor.send({ type: 'balancer.upstreams-set', upstreams: FOUR });
+  t.true(Array.from({ length: 12 }, () => choose()).includes(U1.id), 'restored');
+});

@@ -95,6 +95,8 @@ brute-force-failure-header: ''
 brute-force-max-failures: 10
 brute-force-window: 600
 brute-force-lockout: 120
+admin: 127.0.0.1:9100
+admin-token: file-token-0123456789
 `,
   );
   t.deepEqual(runConfig(['--config', path]), {
@@ -153,6 +155,7 @@ brute-force-lockout: 120
         policy: { maxFailures: 10, windowMs: 600_000, lockoutMs: 120_000, maxLockoutMs: 7_680_000 },
       },
     },
+    admin: { host: '127.0.0.1', port: 9100, token: 'file-token-0123456789' },
   });
 });
 

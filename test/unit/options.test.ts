@@ -51,6 +51,7 @@ test('defaults', (t) => {
       headersWhenAllowed: false,
       bruteForce: null,
     },
+    admin: null,
   });
 });
 
@@ -128,6 +129,7 @@ test('every flag given', (t) => {
         policy: { maxFailures: 3, windowMs: 60_000, lockoutMs: 30_000, maxLockoutMs: 1_920_000 },
       },
     },
+    admin: null,
   });
 });
 
