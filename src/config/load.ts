@@ -159,6 +159,7 @@ export function loadConfig(flags: FlagValues, file: ConfigFileContents | null, m
     },
     retries: values.retries,
     drainTimeoutMs: values['drain-timeout'],
+    trace: values['trace-file'] === '' ? null : { path: values['trace-file'], maxBytes: values['trace-file-size'] },
   };
   const warnings = configWarnings(config, cpus);
   return { ok: true, settings: config, upstreams: values.upstream, warnings };

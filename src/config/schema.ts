@@ -35,6 +35,7 @@ export const FEATURES = {
   'request-policy': 'Request policy',
   'upstream-failures': 'Upstream failures and shutdown',
   hashing: 'Consistent hashing (--balance consistent-hash)',
+  trace: 'Visualizer: record a trace (replay it with `balancebeam replay FILE`)',
 } as const;
 export type Feature = keyof typeof FEATURES;
 
@@ -317,6 +318,22 @@ export const SETTINGS = {
     help: 'how a request without the key (no such header, cookie or query argument) is placed',
     feature: 'hashing',
     config: 'hashing.fallback',
+  }),
+
+  // Visualizer (issue 15): record the feed to a trace file.
+  'trace-file': setting(text('PATH', (value) => (value.includes('\0') ? 'a path cannot contain a NUL byte' : null)), {
+    name: 'trace-file',
+    default: '',
+    help: "write the visualizer's feed (state counts, router messages, upstream health and figures) to PATH as NDJSON, with the machine definitions at its top; empty: off",
+    feature: 'trace',
+    config: 'trace.path (empty: trace null)',
+  }),
+  'trace-file-size': setting(bytes({ min: 65_536, max: 68_719_476_736 }), {
+    name: 'trace-file-size',
+    default: 64 * 1024 * 1024,
+    help: 'start a new trace file past this size; the previous one becomes PATH.1 (then .2, .3; older ones are deleted)',
+    feature: 'trace',
+    config: 'trace.maxBytes (without --trace-file: trace null)',
   }),
 } as const;
 

@@ -16,6 +16,7 @@ import { buildPipeline } from '../pipeline/index.js';
 import { balancerAddress, type BalancerPolicy } from '../protocol/index.js';
 import { Tunnels, type TunnelSettings } from '../proxy/tunnel.js';
 import { DEFAULT_POOL_SETTINGS, UpstreamPools, type PoolSettings } from '../proxy/upstream-pools.js';
+import type { FeedAgent } from '../admin/visualizer/feed/feed-agent.js';
 import { createProxyServer } from './listener.js';
 
 /** How often a draining node closes the keep-alive connections that have just gone idle. */
@@ -60,7 +61,8 @@ function balancerPolicy(config: Config): BalancerPolicy {
   return { slowStartMs: config.slowStartMs, panicThreshold: config.panicThreshold };
 }
 
-export async function startProxyNode(router: MailboxRouter, config: Config): Promise<{ node: ProxyNode; address: string }> {
+/** `feed`: this process's visualizer feed agent, when the feed runs; it gets the request figures and load counts. */
+export async function startProxyNode(router: MailboxRouter, config: Config, feed: FeedAgent | null = null): Promise<{ node: ProxyNode; address: string }> {
   const pools = new UpstreamPools(config.upstreams, poolSettings(config));
   const loads = new UpstreamLoads();
   const strategy = createStrategy(config.balance, { hashing: config.hashing });
@@ -78,8 +80,10 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
   router.register('balancer', balancer);
 
   const chooseUpstream = createChooser(strategy, requestKeyOf(config.hashing.key));
-  const pipeline = buildPipeline(config, { router });
+  const services = { router, finishedHooks: feed === null ? [] : [feed.requestFigures] };
+  const pipeline = buildPipeline(config, services);
   let targets = new Map(config.upstreams.map((upstream) => [upstream.id, upstream]));
+  feed?.attachLoads(loads, () => targets.keys());
   const tunnels = new Tunnels({
     router,
     ...tunnelSettings(config, pipeline),
@@ -119,7 +123,7 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
         upstreams: next.upstreams,
         policy: balancerPolicy(next),
       });
-      const nextPipeline = buildPipeline(next, { router });
+      const nextPipeline = buildPipeline(next, services);
       listener.update({
         pipeline: nextPipeline,
         limits: next.clientLimits,

@@ -29,6 +29,8 @@ export type PipelineSettings = Pick<Config, 'clientLimits' | 'requestPolicy' | '
 export interface PipelineServices {
   /** Where filters that decide elsewhere (the rate limiter) send their questions. */
   readonly router: MailboxRouter;
+  /** Hooks of features outside the pipeline that want every finished request (the visualizer's figures). */
+  readonly finishedHooks?: readonly FinishedHook[];
 }
 
 export function buildPipeline(settings: PipelineSettings, services: PipelineServices): Pipeline {
@@ -51,6 +53,8 @@ export function buildPipeline(settings: PipelineSettings, services: PipelineServ
   const finishedHooks: FinishedHook[] = [
     // One info line per request (client, method, url, upstream, status, ms, outcome).
     new AccessLog(),
+    // Per-upstream counts and latency for the visualizer, when its feed runs.
+    ...(services.finishedHooks ?? []),
   ];
 
   return { requestFilters, responseFilters, finishedHooks };

@@ -119,6 +119,8 @@ export interface Config {
   readonly retries: number;
   /** How long SIGTERM/SIGINT lets in-flight requests finish before their connections are cut. */
   readonly drainTimeoutMs: number;
+  /** The visualizer's trace file (issue 15); null: none. Needs a restart to change. */
+  readonly trace: { readonly path: string; readonly maxBytes: number } | null;
 }
 
 export interface UpstreamTimeouts {

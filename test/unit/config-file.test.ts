@@ -73,6 +73,8 @@ upstream-response-timeout: 30
 upstream-body-timeout: 15
 retries: 3
 drain-timeout: 0
+trace-file: /var/tmp/bb.trace
+trace-file-size: 1048576
 `,
   );
   t.deepEqual(runConfig(['--config', path]), {
@@ -107,6 +109,7 @@ drain-timeout: 0
     upstreamTimeouts: { connectMs: 250, responseMs: 30_000, bodyIdleMs: 15_000 },
     retries: 3,
     drainTimeoutMs: 0,
+    trace: { path: '/var/tmp/bb.trace', maxBytes: 1_048_576 },
   });
 });
 

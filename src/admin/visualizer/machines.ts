@@ -22,3 +22,10 @@ export const ACTOR_MACHINES: readonly AnyStateMachine[] = [
 export function actorCharts(): ChartModel[] {
   return ACTOR_MACHINES.map(chartOf);
 }
+
+/** Each machine's definition as JSON (functions left out), as the Stately inspector takes it. */
+export function actorDefinitions(): Record<string, string> {
+  const definitions: Record<string, string> = {};
+  for (const machine of ACTOR_MACHINES) definitions[machine.id] = JSON.stringify(machine.definition);
+  return definitions;
+}
