@@ -234,9 +234,11 @@ function renderDetail(): void {
   events.append(rowOf('th', ['time', 'event', 'state']));
   for (const record of [...state.watchedRecords].reverse()) events.append(rowOf('td', [clock(record.time), record.event, JSON.stringify(record.state)]));
   const messages = document.createElement('table');
-  messages.append(rowOf('th', ['time', 'from', 'to', 'message']));
+  messages.className = 'messages';
+  messages.append(rowOf('th', ['time', '', 'with', 'message']));
   for (const message of recentMessages().filter((m) => m[1] === watched.actor || m[2] === watched.actor).slice(-20).reverse()) {
-    messages.append(rowOf('td', [clock(message[0]), message[1], message[2], message[3]]));
+    const incoming = message[2] === watched.actor;
+    messages.append(rowOf('td', [clock(message[0]), incoming ? '←' : '→', incoming ? message[1] : message[2], message[3]]));
   }
   panel.replaceChildren(head, status, text('div', 'context', 'muted'), context, text('div', 'events (while watched)', 'muted'), events, text('div', 'router messages', 'muted'), messages, text('div', '', 'error-line'));
   (panel.lastElementChild as HTMLElement).id = 'detail-error';
@@ -286,8 +288,8 @@ function allHealthPoints(frames: readonly FeedFrame[]): UpstreamHealthPoint[] {
 function plotOptions(title: string, series: { label: string; stroke: string }[], width: number): UPlot.Options {
   return {
     width,
-    height: 110,
-    legend: { show: true },
+    height: 96,
+    legend: { show: false },
     cursor: { show: true },
     scales: { x: { time: true } },
     axes: [{ size: 22, font: '10px sans-serif', stroke: '#666' }, { size: 36, font: '10px sans-serif', stroke: '#666' }],
@@ -305,7 +307,9 @@ function renderUpstreams(): void {
     return;
   }
   const end = last.time;
-  const start = end - PLOT_WINDOW_MS;
+  // The last minutes, or since the first frame when there are fewer.
+  const start = Math.max(end - PLOT_WINDOW_MS, frames[0]?.time ?? end);
+  const span = Math.max(1, end - start);
   const points = allHealthPoints(frames);
   const ids = Object.keys(last.upstreams);
   for (const id of [...state.plots.keys()]) {
@@ -353,17 +357,18 @@ function renderUpstreams(): void {
     (block.querySelector('.reason') as HTMLElement).textContent = figures.reason;
     const timeline = block.querySelector('.timeline') as HTMLElement;
     const spans = healthSpans(points, id, start, end);
+    const width = span;
     timeline.replaceChildren(
       ...spans.map((span) => {
         const part = document.createElement('div');
         part.className = span.healthy ? 'healthy' : 'dead';
-        part.style.width = `${(100 * (span.to - span.from)) / PLOT_WINDOW_MS}%`;
+        part.style.width = `${(100 * (span.to - span.from)) / width}%`;
         part.title = `${span.healthy ? 'healthy' : 'dead'} from ${clock(span.from)}: ${span.reason}`;
         return part;
       }),
     );
-    const covered = spans.reduce((sum, span) => sum + span.to - span.from, 0);
-    if (covered < PLOT_WINDOW_MS) timeline.prepend(Object.assign(document.createElement('div'), { style: `width:${(100 * (PLOT_WINDOW_MS - covered)) / PLOT_WINDOW_MS}%` }));
+    const covered = spans.reduce((sum, part) => sum + part.to - part.from, 0);
+    if (covered < span) timeline.prepend(Object.assign(document.createElement('div'), { style: `width:${(100 * (span - covered)) / span}%` }));
     (block.querySelector('.from') as HTMLElement).textContent = clock(start);
     (block.querySelector('.now') as HTMLElement).textContent = clock(end);
     const plots = state.plots.get(id);

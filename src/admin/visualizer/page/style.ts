@@ -17,7 +17,7 @@ section { background:var(--panel); border:1px solid var(--line); border-radius:8
 section h2 { font-size:13px; margin:0 0 8px; text-transform:uppercase; letter-spacing:.06em; color:var(--muted); display:flex; gap:8px; align-items:center; }
 section h2 .total { margin-left:auto; text-transform:none; letter-spacing:0; color:var(--ink); font-weight:500; }
 .chart-wrap { overflow-x:auto; }
-svg.chart { display:block; }
+svg.chart { display:block; max-width:100%; height:auto; }
 svg.chart .box { fill:#fbfcfd; stroke:#8a95a5; stroke-width:1; }
 svg.chart .leaf > .box { fill:#fff; stroke:#56627a; cursor:pointer; }
 svg.chart .container:not(.root) > .box { cursor:pointer; }
@@ -71,8 +71,13 @@ button:hover { background:#eef3fb; } button:disabled { opacity:.45; cursor:defau
 .detail pre { background:#f6f8fa; padding:6px; border-radius:4px; max-height:260px; overflow:auto; font-size:11px; margin:4px 0; }
 .muted { color:var(--muted); }
 .filter { display:flex; gap:6px; margin-bottom:6px; } .filter input { flex:1; font:inherit; padding:2px 6px; border:1px solid #c3cad4; border-radius:4px; }
+.replay[hidden] { display:none; }
 .replay { display:flex; align-items:center; gap:8px; padding:6px 16px; background:#1b2431; color:#e8edf5; position:sticky; top:37px; z-index:4; }
 .replay input[type=range] { flex:1; }
 .error-line { color:var(--error); font-size:12px; }
-.u-legend { font-size:10px !important; }
+.u-title { font-size:11px !important; font-weight:600 !important; color:var(--muted); }
+.plots > div { min-width:0; overflow:hidden; }
+aside table { table-layout:fixed; }
+aside td, aside th { overflow:hidden; text-overflow:ellipsis; }
+.detail .events td:first-child, .detail .messages td:first-child { width:92px; }
 `;
