@@ -6,7 +6,7 @@
  * the new file starts with the header again. Writes are appended in order
  * through one stream; a failing disk is logged once and the feed goes on.
  */
-import { createReadStream, createWriteStream, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, openSync, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { ChartModel } from './chart-model.js';
 import type { FeedFrame, TraceHeader } from './frame.js';
@@ -30,7 +30,16 @@ export class TraceWriter {
   }
 
   private open(): void {
-    const stream = createWriteStream(this.path, { flags: 'w' });
+    // Opened at once, so a rotation can rename the file while its stream still writes to it.
+    let fd: number;
+    try {
+      fd = openSync(this.path, 'w');
+    } catch (error) {
+      this.failed = true;
+      this.onError(error as Error);
+      return;
+    }
+    const stream = createWriteStream(this.path, { fd });
     stream.on('error', (error) => {
       if (this.failed) return;
       this.failed = true;
@@ -55,7 +64,7 @@ export class TraceWriter {
   }
 
   private rotate(): void {
-    this.stream?.end();
+    const previous = this.stream;
     for (let i = KEPT_ROTATIONS; i >= 1; i--) {
       const from = i === 1 ? this.path : `${this.path}.${i - 1}`;
       const to = `${this.path}.${i}`;
@@ -67,6 +76,8 @@ export class TraceWriter {
         // Nothing to rotate at this place yet.
       }
     }
+    // Its last writes land in PATH.1, under its new name.
+    previous?.end();
     this.open();
   }
 
