@@ -130,6 +130,12 @@ test('listing the actors in a state asks every process; watching attaches inspec
   worker.send(upstreamAddress(ids[0]!), { type: 'health.probe-result', upstreamId: ids[0]!, passed: true, detail: 'status 200' });
   await new Promise((resolve) => setImmediate(resolve));
   t.is(records.length, before, 'nothing recorded once nobody watches');
+
+  const gone: InspectionRecord[] = [];
+  const stopGone = collector.watch('w1/conn/gone', (record) => gone.push(record));
+  t.teardown(stopGone);
+  await waitFor(() => gone.length >= 1 || null, { timeoutMs: 2000, what: 'the answer for an actor that is not running' });
+  t.is(gone[0]!.event, 'watch.not-running');
 });
 
 test('the ring records up to its per-second cap and counts the rest as dropped', (t) => {

@@ -112,8 +112,19 @@ export function startFeedAgent(router: MailboxRouter, options: FeedAgentOptions 
     const detach = attachInspection(router, { sink, scope: { watch: 'actor', actor: request.actor }, projectContext, now });
     watches.set(request.actor, { detach, expiresAt: now() + request.leaseMs });
     // Its state and context now, before its next event.
-    const record = snapshotRecord(router, request.actor, now());
-    if (record !== null) sink.send(record);
+    // Not running here (it has ended, or never was): said at once, so the page does not wait for it.
+    sink.send(
+      snapshotRecord(router, request.actor, now()) ?? {
+        type: 'inspection.record',
+        time: now(),
+        node: router.node,
+        actor: request.actor,
+        kind: 'actor',
+        event: 'watch.not-running',
+        state: null,
+        status: 'stopped',
+      },
+    );
   };
 
   const agentAddress = feedAgentAddress(router.node);

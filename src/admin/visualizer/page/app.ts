@@ -227,7 +227,17 @@ function renderDetail(): void {
     renderDetail();
   });
   head.append(stop);
-  const status = text('div', last === null ? (state.mode === 'replay' ? 'recorded messages only' : 'attaching…') : `state ${JSON.stringify(last.state)} · ${last.status}`, 'watched-state');
+  const status = text(
+    'div',
+    last === null
+      ? state.mode === 'replay'
+        ? 'a trace holds its router messages only'
+        : 'attaching…'
+      : last.event === 'watch.not-running'
+        ? 'not running (it has ended)'
+        : `state ${JSON.stringify(last.state)} · ${last.status}`,
+    'watched-state',
+  );
   const context = text('pre', last?.context === undefined ? '' : JSON.stringify(last.context, null, 2), 'context');
   const events = document.createElement('table');
   events.className = 'events';
