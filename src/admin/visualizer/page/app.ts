@@ -295,7 +295,7 @@ function allHealthPoints(frames: readonly FeedFrame[]): UpstreamHealthPoint[] {
   return frames.flatMap((frame) => frame.health);
 }
 
-function plotOptions(title: string, series: { label: string; stroke: string }[], width: number): UPlot.Options {
+function plotOptions(title: string, series: { label: string; stroke: string; sparse?: boolean }[], width: number): UPlot.Options {
   return {
     width,
     height: 96,
@@ -303,7 +303,8 @@ function plotOptions(title: string, series: { label: string; stroke: string }[],
     cursor: { show: true },
     scales: { x: { time: true } },
     axes: [{ size: 22, font: '10px sans-serif', stroke: '#666' }, { size: 36, font: '10px sans-serif', stroke: '#666' }],
-    series: [{}, ...series.map((entry) => ({ label: entry.label, stroke: entry.stroke, width: 1.5, points: { show: false } }))],
+    // Latency has no value in a frame without requests: the line spans such gaps, and points show lone values.
+    series: [{}, ...series.map((entry) => ({ label: entry.label, stroke: entry.stroke, width: 1.5, spanGaps: entry.sparse === true, points: { show: entry.sparse === true, size: 3 } }))],
     title,
   };
 }
@@ -352,7 +353,7 @@ function renderUpstreams(): void {
         rate: new UPlotConstructor(plotOptions('requests/s', [{ label: 'req/s', stroke: '#1463d6' }], width), empty, block.querySelector('.rate') as HTMLElement),
         inFlight: new UPlotConstructor(plotOptions('in flight', [{ label: 'in flight', stroke: '#7a2e9a' }], width), empty, block.querySelector('.inflight') as HTMLElement),
         latency: new UPlotConstructor(
-          plotOptions('latency ms', [{ label: 'p50', stroke: '#2e7d32' }, { label: 'p99', stroke: '#c62828' }], width),
+          plotOptions('latency ms (p50 green, p99 red)', [{ label: 'p50', stroke: '#2e7d32', sparse: true }, { label: 'p99', stroke: '#c62828', sparse: true }], width),
           [[], [], []],
           block.querySelector('.latency') as HTMLElement,
         ),
@@ -571,6 +572,7 @@ function startReplay(): void {
   };
   requestAnimationFrame(tick);
   show();
+  void refreshChanges();
 }
 
 /** For tests and the console: what the page shows. */
