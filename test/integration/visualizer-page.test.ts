@@ -144,6 +144,13 @@ browserTest('the page draws every chart, follows traffic and health, watches an 
   t.is(shown['upstream:dead'], String(sample.counts.upstream?.dead ?? 0));
   t.is(shown['upstream:healthy'], String(sample.counts.upstream?.healthy ?? 0));
   t.is(shown['connection:open'], String(sample.counts.connection?.open ?? 0));
+  // The actor watched during the recording: its recorded state, at the end of the trace.
+  const end = trace.frames.at(-1)!.time;
+  await replayPage.evaluate((time) => (globalThis as unknown as { balancebeamViz: { seek(time: number): void } }).balancebeamViz.seek(time), end);
+  await replayPage.fill('#actor-filter', upstreamAddress(a.id));
+  await replayPage.locator('#sequence tr.message-row').first().click();
+  await replayPage.waitForSelector('svg.chart[data-kind="upstream"] g.state.watched[data-path="dead"]', { timeout: 5_000 });
+  t.regex((await replayPage.locator('#detail .watched-state').textContent()) ?? '', /"dead"/);
   await replayPage.screenshot({ path: join(ARTIFACTS, 'replay.png'), fullPage: true });
   const stately = await fetch(`http://${replay.address}/viz/api/stately`);
   const events = (await stately.text()).trim().split('\n').map((line) => JSON.parse(line) as { type: string });

@@ -216,6 +216,13 @@ function renderDetail(): void {
     highlightWatched(null);
     return;
   }
+  // A replay has the records of actors someone watched while it was recorded, up to the slider's time.
+  if (state.mode === 'replay') {
+    state.watchedRecords = visibleFrames()
+      .flatMap((frame) => frame.records ?? [])
+      .filter((record) => record.actor === watched.actor)
+      .slice(-50);
+  }
   const last = state.watchedRecords.at(-1) ?? null;
   highlightWatched(last);
   const head = document.createElement('div');
@@ -231,7 +238,7 @@ function renderDetail(): void {
     'div',
     last === null
       ? state.mode === 'replay'
-        ? 'a trace holds its router messages only'
+        ? 'not watched while recorded: its router messages only'
         : 'attaching…'
       : last.event === 'watch.not-running'
         ? 'not running (it has ended)'
