@@ -26,6 +26,7 @@ import { SCENARIOS } from './scenarios.js';
 import { locateTool } from './tools.js';
 import { chooseLoadTool, runWrk, writeWrkScript } from './wrk.js';
 import { updateBenchmarksFile } from './benchmarks-file.js';
+import { measureVisualizerCost, visualizerCostMarkdown } from './visualizer-cost.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const options = parseBenchOptions(process.argv.slice(2));
@@ -146,6 +147,13 @@ for (let round = 1; round <= options.rounds; round++) {
     }
   }
 }
+// The visualizer's feed, off and on, against the same build (issue 15).
+log('visualizer feed cost…');
+const vizRounds = options.smoke ? 1 : Math.max(3, options.rounds);
+const vizSeconds = options.smoke ? 1 : options.seconds;
+const vizCost = await measureVisualizerCost({ directory, repoRoot, originPorts: origins.ports, proxyCpu, loadCpu, tool: loadTool, seconds: vizSeconds, rounds: vizRounds });
+for (const row of vizCost.rows) log(`  ${row.mode.padEnd(5)} ${row.cpuUsPerRequest.toFixed(1)} µs/req  ratio ${row.ratio.toFixed(3)}`);
+log(`  trace: ${Math.round(vizCost.traceBytesPer1000)} bytes per 1,000 requests`);
 await origins.stop();
 
 const rows = summarize(measurements, scenarios, products);
@@ -175,13 +183,14 @@ const markdown = toMarkdown({
   adminOverhead: adminOverhead(measurements, scenarios),
   adminFiguresNs: adminFigures.nanosecondsPerRequest ?? null,
 });
-writeFileSync(mdPath, markdown);
-console.log(`\n${markdown}`);
+const report = `${markdown}\n${visualizerCostMarkdown(vizCost, vizRounds, vizSeconds)}`;
+writeFileSync(mdPath, report);
+console.log(`\n${report}`);
 // Only a full run into the committed results directory becomes the record in BENCHMARKS.md.
 const benchmarksFile = join(repoRoot, 'BENCHMARKS.md');
 const completeRun = skipped.length === 0 && loadTool === 'wrk' && locateTool('nginx') !== null;
 if (outDirectory === defaultOut && !options.smoke && completeRun && balancebeamRoot === repoRoot && existsSync(benchmarksFile)) {
-  writeFileSync(benchmarksFile, updateBenchmarksFile(readFileSync(benchmarksFile, 'utf8'), markdown, relative(repoRoot, svgPath)));
+  writeFileSync(benchmarksFile, updateBenchmarksFile(readFileSync(benchmarksFile, 'utf8'), report, relative(repoRoot, svgPath)));
   log('BENCHMARKS.md updated');
 }
 log(`results in ${outDirectory} (latest.md, latest.csv, latest.svg)`);

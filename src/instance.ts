@@ -4,6 +4,7 @@
  * work; only where they live differs.
  */
 import { MailboxRouter } from './actors/router.js';
+import { feedWanted, startPrimaryFeed } from './admin/visualizer/index.js';
 import { runClusterPrimary } from './cluster/primary.js';
 import type { Config } from './config/config.js';
 import { followLogLevel } from './node/log-level.js';
@@ -33,12 +34,15 @@ export async function runInstance(config: Config, stop?: AbortSignal): Promise<I
   const router = new MailboxRouter(PRIMARY_NODE);
   const setLogLevel = followLogLevel(router);
   setLogLevel(config.logLevel);
+  // Before the actors, so that their first health reports are in the feed.
+  const feed = feedWanted(config) ? startPrimaryFeed(router, config) : null;
   const services = startPrimaryServices(router, config);
   let started: Awaited<ReturnType<typeof startProxyNode>>;
   try {
-    started = await startProxyNode(router, config);
+    started = await startProxyNode(router, config, feed?.agent ?? null);
   } catch (error) {
     services.stop();
+    await feed?.stop();
     throw new ListenError(describeListenError(config, error));
   }
   const { node, address } = started;
@@ -50,6 +54,7 @@ export async function runInstance(config: Config, stop?: AbortSignal): Promise<I
   const shutdown = async (): Promise<void> => {
     await node.shutdown(drainTimeoutMs);
     services.stop();
+    await feed?.stop();
   };
   // One process: the proxy node has applied the settings when update returns (its balancer's message is local).
   const applySettings = (next: Config): Promise<AppliedSettings> => {
@@ -71,6 +76,7 @@ export async function runInstance(config: Config, stop?: AbortSignal): Promise<I
     router,
     services,
     metrics,
+    feed: feed?.collector ?? null,
     proxyNodes: () => [PRIMARY_NODE],
     workerNodes: () => [],
   };

@@ -1,6 +1,6 @@
 /**
  * The one place every actor is started, and the inspection stream over them:
- * `--log-level debug`, tests and (next) the admin page's visualizer attach
+ * `--log-level debug`, tests and the visualizer's detail view (one watched actor) attach
  * here, at any time while the process runs, and detach when done.
  *
  * In xstate v5 each root actor has its own system (every connection actor is

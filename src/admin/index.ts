@@ -1,8 +1,7 @@
 /**
- * The admin server assembled: its routes from every source, in one list.
- * The visualizer's routes join `adminRoutes` here, e.g.
- *   ...visualizerRoutes({ router: deps.instance.router, nodes: () => deps.instance.proxyNodes(), changes: deps.control.changes })
- * It keeps `/`, `/viz/` and `/feed` for itself. What it can read from `deps`:
+ * The admin server assembled: its routes from every source, in one list:
+ * the API (`/api/`), `/metrics`, and the visualizer (`/`, `/feed`, `/viz/`),
+ * which reads the instance's feed. What a route source can read from `deps`:
  * `instance.router` (the primary's; workers are reached through it),
  * `instance.proxyNodes()` (`['p']`, or the live `w1`…`wN`), `instance.workerNodes()`
  * ([] with --workers 1), `instance.services.upstreamHealth()`, `control.changes`
@@ -14,6 +13,7 @@ import type { Instance } from '../node/running-instance.js';
 import type { SettingsControl } from '../node/settings-control.js';
 import { apiRoutes, type AdminApiDeps } from './api-routes.js';
 import { metricsRoutes } from './metrics-routes.js';
+import { visualizerRoutes } from './visualizer/routes.js';
 import type { AdminRoute } from './route.js';
 import { startAdminServer, type AdminServer } from './server.js';
 
@@ -23,7 +23,8 @@ export function adminRoutes(deps: AdminDeps): AdminRoute[] {
   return [
     ...apiRoutes(deps),
     ...metricsRoutes(deps),
-    // ...visualizerRoutes(deps): the page, /viz/ and /feed.
+    // The page, its assets under /viz/, the live feed (/feed) and its own JSON (/viz/api/).
+    ...(deps.instance.feed === null ? [] : visualizerRoutes({ source: deps.instance.feed })),
   ];
 }
 

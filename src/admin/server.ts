@@ -44,7 +44,7 @@ export async function startAdminServer(settings: AdminSettings, routes: readonly
   const exact = new Map<string, AdminRoute[]>();
   const prefixes: AdminRoute[] = [];
   for (const route of routes) {
-    if (route.path.endsWith('/')) prefixes.push(route);
+    if (route.path.endsWith('/') && route.path !== '/') prefixes.push(route);
     else exact.set(route.path, [...(exact.get(route.path) ?? []), route]);
   }
   // Longest prefix first, so `/api/upstreams/` wins over `/api/`.
@@ -57,6 +57,15 @@ export async function startAdminServer(settings: AdminSettings, routes: readonly
     return prefix === undefined ? [] : prefixes.filter((route) => route.path === prefix.path);
   };
 
+  const publicRoute = (target: string | undefined): boolean => {
+    try {
+      const path = new URL(target ?? '/', 'http://admin.invalid').pathname;
+      return candidatesFor(path).some((route) => route.method === 'GET' && route.public === true);
+    } catch {
+      return false;
+    }
+  };
+
   const server = createServer({ requireHostHeader: true }, (request, response) => {
     void serve(request, response).catch((error: unknown) => {
       log.error('admin request failed', { url: request.url, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
@@ -67,7 +76,9 @@ export async function startAdminServer(settings: AdminSettings, routes: readonly
   let bound = '';
 
   const serve = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    if (token !== null) {
+    // Only a public route (the page's static files) is served without the token; an unknown path is not one.
+    const isPublic = request.method === 'GET' && publicRoute(request.url);
+    if (token !== null && !isPublic) {
       if (!token.accepts(request.headers.authorization)) {
         const error = request.headers.authorization === undefined ? '' : ', error="invalid_token"';
         sendError(response, 401, 'a bearer token is required (Authorization: Bearer TOKEN)', {

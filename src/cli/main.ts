@@ -13,6 +13,7 @@ import { runClusterWorker } from '../cluster/worker.js';
 import { showHashKey } from '../balancing/request-key.js';
 import { formatHostPort, type Config } from '../config/config.js';
 import { startDemoUpstreams } from '../demo.js';
+import { runReplay } from './replay.js';
 import { runInstance, StartAborted } from '../instance.js';
 import { ListenError, type Instance } from '../node/running-instance.js';
 import { log } from '../log.js';
@@ -153,6 +154,12 @@ function checkSummary(config: Config, warnings: readonly string[], configFile: s
 }
 
 async function main(argv: readonly string[]): Promise<void> {
+  if (argv[0] === 'replay') {
+    // Not a balancer: a page over a recorded trace, running until interrupted (-1).
+    const status = await runReplay(argv.slice(1));
+    if (status >= 0) process.exit(status);
+    return;
+  }
   let command: Command;
   try {
     command = parseCommandLine(argv);

@@ -11,6 +11,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { localNameOf, MailboxRouter } from '../actors/router.js';
+import { feedWanted, startPrimaryFeed } from '../admin/visualizer/index.js';
 import type { Config } from '../config/config.js';
 import { log } from '../log.js';
 import { ProcessMetrics } from '../metrics/process-metrics.js';
@@ -46,6 +47,8 @@ export async function runClusterPrimary(config: Config, stop?: AbortSignal): Pro
   const router = new MailboxRouter(PRIMARY_NODE);
   const setLogLevel = followLogLevel(router);
   setLogLevel(config.logLevel);
+  // Before the actors, so that their first health reports are in the feed; workers send theirs here.
+  const feed = feedWanted(config) ? startPrimaryFeed(router, config) : null;
   const services = startPrimaryServices(router, config);
   const workers = new Map<string, Worker>();
   let stopping = false;
@@ -127,6 +130,7 @@ export async function runClusterPrimary(config: Config, stop?: AbortSignal): Pro
     await Promise.all(exits);
     clearTimeout(stuck);
     services.stop();
+    await feed?.stop();
   };
 
   const applySettings = (next: Config): Promise<AppliedSettings> => {
@@ -175,6 +179,7 @@ export async function runClusterPrimary(config: Config, stop?: AbortSignal): Pro
       router,
       services,
       metrics,
+      feed: feed?.collector ?? null,
       proxyNodes: () => [...workers.keys()],
       workerNodes: () => [...workers.keys()],
     };

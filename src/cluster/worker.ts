@@ -7,6 +7,7 @@
  */
 import cluster from 'node:cluster';
 import { localNameOf, MailboxRouter } from '../actors/router.js';
+import { feedWanted, startFeedAgent } from '../admin/visualizer/index.js';
 import { log } from '../log.js';
 import { followLogLevel } from '../node/log-level.js';
 import { ProcessMetrics } from '../metrics/process-metrics.js';
@@ -63,7 +64,9 @@ export function runClusterWorker(): void {
 
   const start = async (config: Config): Promise<void> => {
     try {
-      const started = await startProxyNode(router, config);
+      // This worker's part of the visualizer's feed: batches to the primary's collector every 250 ms.
+      const feed = feedWanted(config) ? startFeedAgent(router) : null;
+      const started = await startProxyNode(router, config, feed);
       proxy = started.node;
       if (config.admin !== null) {
         // The admin server (in the primary) asks this process for its metrics over the router.

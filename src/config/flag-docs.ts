@@ -43,6 +43,7 @@ Usage:
   balancebeam --config FILE [flags]          settings from a YAML file; flags override it
   balancebeam check [--config FILE] [flags]  validate the settings and exit (0: ok, 2: errors listed)
   balancebeam demo [flags]                   start three local upstreams and balance over them
+  balancebeam replay TRACE [--bind HOST:PORT] the visualizer's page over a --trace-file recording
 
 Durations are in seconds (fractions allowed), sizes in bytes. In the config file
 each key is a flag's name without the dashes; booleans are true/false.

@@ -186,6 +186,7 @@ export function loadConfig(flags: FlagValues, file: ConfigFileContents | null, m
             },
     },
     admin,
+    trace: values['trace-file'] === '' ? null : { path: values['trace-file'], maxBytes: values['trace-file-size'] },
   };
   const warnings = configWarnings(config, cpus);
   return { ok: true, settings: config, upstreams: values.upstream, warnings };

@@ -17,7 +17,7 @@ export interface AcceptedReload {
   readonly changed: readonly (keyof Config)[];
 }
 
-const RESTART_ONLY = ['bind', 'workers', 'balance', 'hashing', 'admin'] as const satisfies readonly (keyof Config)[];
+const RESTART_ONLY = ['bind', 'workers', 'balance', 'hashing', 'admin', 'trace'] as const satisfies readonly (keyof Config)[];
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 

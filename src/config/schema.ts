@@ -38,6 +38,7 @@ export const FEATURES = {
   'upstream-failures': 'Upstream failures and shutdown',
   hashing: 'Consistent hashing (--balance consistent-hash)',
   admin: 'Admin server (API, metrics, visualizer)',
+  trace: 'Visualizer: record a trace (replay it with `balancebeam replay FILE`)',
 } as const;
 export type Feature = keyof typeof FEATURES;
 
@@ -446,6 +447,22 @@ export const SETTINGS = {
     help: "read the admin token from FILE (its first line); re-read on reload, but a changed token needs a restart",
     feature: 'admin',
     config: 'admin.token (null: none; admin is null while --admin is off)',
+  }),
+
+  // Visualizer (issue 15): record the feed to a trace file.
+  'trace-file': setting(text('PATH', (value) => (value.includes('\0') ? 'a path cannot contain a NUL byte' : null)), {
+    name: 'trace-file',
+    default: '',
+    help: "write the visualizer's feed (state counts, router messages, upstream health and figures) to PATH as NDJSON, with the machine definitions at its top; empty: off",
+    feature: 'trace',
+    config: 'trace.path (empty: trace null)',
+  }),
+  'trace-file-size': setting(bytes({ min: 65_536, max: 68_719_476_736 }), {
+    name: 'trace-file-size',
+    default: 64 * 1024 * 1024,
+    help: 'start a new trace file past this size; the previous one becomes PATH.1 (then .2, .3; older ones are deleted)',
+    feature: 'trace',
+    config: 'trace.maxBytes (without --trace-file: trace null)',
   }),
 } as const;
 

@@ -21,6 +21,7 @@ import { TrustedProxies } from './client-ip.js';
 import type { MetricSource } from '../metrics/families.js';
 import { ProxyNodeMetrics } from '../metrics/proxy-node-metrics.js';
 import { RequestMetrics } from '../metrics/request-metrics.js';
+import type { FeedAgent } from '../admin/visualizer/feed/feed-agent.js';
 import { createProxyServer } from './listener.js';
 
 /** How often a draining node closes the keep-alive connections that have just gone idle. */
@@ -67,7 +68,8 @@ function balancerPolicy(config: Config): BalancerPolicy {
   return { slowStartMs: config.slowStartMs, panicThreshold: config.panicThreshold };
 }
 
-export async function startProxyNode(router: MailboxRouter, config: Config): Promise<{ node: ProxyNode; address: string }> {
+/** `feed`: this process's visualizer feed agent, when the feed runs; it gets the request figures and load counts. */
+export async function startProxyNode(router: MailboxRouter, config: Config, feed: FeedAgent | null = null): Promise<{ node: ProxyNode; address: string }> {
   const pools = new UpstreamPools(config.upstreams, poolSettings(config));
   // With the admin server on, requests are counted and upstream latencies kept for /metrics and the API.
   const metricsOn = config.admin !== null;
@@ -90,8 +92,12 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
   const chooseUpstream = createChooser(strategy, requestKeyOf(config.hashing.key));
   // One store per process for its whole life: a Redis connection is not rebuilt per settings version.
   const rateLimitStore = createRateLimitStore(config.limiting, router);
-  const pipeline = buildPipeline(config, { router, rateLimitStore, requestMetrics });
+  // Features outside the pipeline that see every finished request: /metrics (admin server on), the visualizer's figures.
+  const finishedHooks = [...(requestMetrics === null ? [] : [requestMetrics]), ...(feed === null ? [] : [feed.requestFigures])];
+  const services = { router, rateLimitStore, finishedHooks };
+  const pipeline = buildPipeline(config, services);
   let targets = new Map(config.upstreams.map((upstream) => [upstream.id, upstream]));
+  feed?.attachLoads(loads, () => targets.keys());
   const tunnels = new Tunnels({
     router,
     ...tunnelSettings(config, pipeline),
@@ -136,7 +142,7 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
         policy: balancerPolicy(next),
       });
       requestMetrics?.keepUpstreams(new Set(next.upstreams.map((upstream) => upstream.id)));
-      const nextPipeline = buildPipeline(next, { router, rateLimitStore, requestMetrics });
+      const nextPipeline = buildPipeline(next, services);
       listener.update({
         pipeline: nextPipeline,
         limits: next.clientLimits,

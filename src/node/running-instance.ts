@@ -4,6 +4,7 @@
  */
 import type { MailboxRouter } from '../actors/router.js';
 import { formatHostPort, type Config } from '../config/config.js';
+import type { FeedCollector } from '../admin/visualizer/collector.js';
 import type { ProcessMetrics } from '../metrics/process-metrics.js';
 import type { NodeId } from '../protocol/index.js';
 import type { PrimaryServices } from './primary-services.js';
@@ -28,6 +29,8 @@ export interface Instance {
   workerNodes(): readonly NodeId[];
   /** This process's metrics (with its proxy node's when --workers 1); null when the admin server is off. */
   readonly metrics: ProcessMetrics | null;
+  /** The visualizer's feed, merged from every process; null unless --admin or --trace-file runs it. */
+  readonly feed: FeedCollector | null;
 }
 
 /** A settings version has reached the proxy nodes (or the wait for them gave up). */

@@ -33,8 +33,8 @@ export interface PipelineServices {
   readonly router: MailboxRouter;
   /** Where rate-limit counts live (src/rate-limit/store.ts); default: the primary's actor, through the router. */
   readonly rateLimitStore?: RateLimitStore;
-  /** The node's request metrics (src/metrics/request-metrics.ts), kept across reloads; absent with the admin server off. */
-  readonly requestMetrics?: FinishedHook | null;
+  /** Hooks of features outside the pipeline that want every finished request (/metrics, the visualizer's figures). */
+  readonly finishedHooks?: readonly FinishedHook[];
 }
 
 const NO_LIMITING: NonNullable<PipelineSettings['limiting']> = {
@@ -76,9 +76,9 @@ export function buildPipeline(settings: PipelineSettings, services: PipelineServ
   const finishedHooks: FinishedHook[] = [
     // One info line per request (client, method, url, upstream, status, ms, outcome).
     new AccessLog(),
+    // Requests by upstream, outcome and status for /metrics (admin server on); the visualizer's figures.
+    ...(services.finishedHooks ?? []),
   ];
-  // Requests by upstream, outcome and status class, and their latency, for /metrics (admin server on).
-  if (services.requestMetrics != null) finishedHooks.push(services.requestMetrics);
 
   return { requestFilters, responseFilters, finishedHooks };
 }

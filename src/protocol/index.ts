@@ -4,6 +4,7 @@
  */
 import type { BalancerUpstreamsSet } from './balancer.js';
 import type { ClientDisconnected, ClientSilent, RequestMalformed, RequestReceived, ResponseFinished, UpstreamFailed, UpstreamResponded } from './connection.js';
+import type { FeedActorList, FeedBatch, FeedListActors, FeedWatch } from './feed.js';
 import type { HealthProbeResult, HealthRoundFinished } from './health.js';
 import type { InspectionRecord, InspectionStateCounts } from './inspection.js';
 import type { WorkerFailed, WorkerListening } from './lifecycle.js';
@@ -16,6 +17,7 @@ import type { UpstreamConnectFailed, UpstreamHealthChanged, UpstreamMisbehaved, 
 export * from './address.js';
 export type * from './balancer.js';
 export type * from './connection.js';
+export * from './feed.js';
 export type * from './health.js';
 export type * from './inspection.js';
 export type * from './lifecycle.js';
@@ -44,7 +46,11 @@ export type RoutedMessage =
   | MetricsWanted
   | MetricsReport
   | InspectionRecord
-  | InspectionStateCounts;
+  | InspectionStateCounts
+  | FeedBatch
+  | FeedListActors
+  | FeedActorList
+  | FeedWatch;
 
 /** Everything a connection actor reacts to; X is its exchange and R an upstream response (live objects). */
 export type ConnectionEvent<X, R> =

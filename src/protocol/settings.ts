@@ -126,6 +126,8 @@ export interface Config {
   readonly limiting: LimitingSettings;
   /** The admin server (`--admin`): API, metrics, visualizer; null: off. Restart-only. */
   readonly admin: AdminSettings | null;
+  /** The visualizer's trace file (issue 15); null: none. Needs a restart to change. */
+  readonly trace: { readonly path: string; readonly maxBytes: number } | null;
 }
 
 /** Where the admin server listens, and the bearer token every request to it must carry (null: none asked). */

@@ -59,6 +59,8 @@ test('npm run bench -- --smoke measures every product it can run under every sce
     }
   }
   t.regex(readFileSync(join(out, 'latest.md'), 'utf8'), /## keepalive-50[\s\S]*Per-request cost of the actor path/);
+  // The visualizer's feed, off and on, against the same build (issue 15).
+  t.regex(readFileSync(join(out, 'latest.md'), 'utf8'), /### Visualizer feed cost[\s\S]*feed on, no page open[\s\S]*Trace size: [\d,]+ bytes per 1,000 requests/);
   t.regex(readFileSync(join(out, 'latest.svg'), 'utf8'), /^<svg[\s\S]*<\/svg>\s*$/);
 
   const scratch = /scratch directory: (\S+)/.exec(stdout)?.[1];

@@ -97,6 +97,8 @@ brute-force-window: 600
 brute-force-lockout: 120
 admin: 127.0.0.1:9100
 admin-token: file-token-0123456789
+trace-file: /var/tmp/bb.trace
+trace-file-size: 1048576
 `,
   );
   t.deepEqual(runConfig(['--config', path]), {
@@ -156,6 +158,7 @@ admin-token: file-token-0123456789
       },
     },
     admin: { host: '127.0.0.1', port: 9100, token: 'file-token-0123456789' },
+    trace: { path: '/var/tmp/bb.trace', maxBytes: 1_048_576 },
   });
 });
 

@@ -1,0 +1,178 @@
+/**
+ * Each process's part of the feed (every worker, and the primary or the
+ * single process): it taps the router, tallies requests per upstream, and
+ * every ~250 ms sends one `feed.batch` to the collector in the primary, over
+ * the router (cluster IPC from a worker). It also answers the collector:
+ * which actors are in a state, and detailed inspection of one watched actor,
+ * attached with `attachInspection` only while the collector renews the lease.
+ */
+import { Actor, type AnyActor } from 'xstate';
+import { attachInspection, countActorStates, listLiveActors, routeRecordsTo, type Detach } from '../../../actors/inspection.js';
+import { localNameOf, type MailboxRouter } from '../../../actors/router.js';
+import type { UpstreamLoads } from '../../../balancing/load.js';
+import {
+  FEED_COLLECTOR,
+  feedAgentAddress,
+  type FeedListActors,
+  type FeedWatch,
+  type InspectionRecord,
+  type StateValue,
+} from '../../../protocol/index.js';
+import { occupies } from '../page/model.js';
+import { projectContext } from './context-projection.js';
+import { MessageRing } from './message-ring.js';
+import { RequestFigures } from './request-figures.js';
+import { FeedTap } from './router-tap.js';
+
+export interface FeedAgentOptions {
+  /** Default 250 ms. */
+  readonly flushMs?: number;
+  /** Router messages recorded per second at most; the rest are counted as dropped. Default 2,000. */
+  readonly capPerSecond?: number;
+  readonly now?: () => number;
+}
+
+export interface FeedAgent {
+  /** The finished hook that tallies requests per upstream: the proxy node adds it to its pipeline. */
+  readonly requestFigures: RequestFigures;
+  /** The proxy node's load figures (in-flight per upstream) and its current upstream ids. */
+  attachLoads(loads: UpstreamLoads, upstreamIds: () => Iterable<string>): void;
+  /** Send what is pending now (tests; shutdown). */
+  flush(): void;
+  stop(): void;
+}
+
+interface Watch {
+  readonly detach: Detach;
+  expiresAt: number;
+}
+
+export function startFeedAgent(router: MailboxRouter, options: FeedAgentOptions = {}): FeedAgent {
+  const now = options.now ?? Date.now;
+  const capPerSecond = options.capPerSecond ?? 2_000;
+  const flushMs = options.flushMs ?? 250;
+  // Room for a batch at the cap, with slack: the cap, not the ring, decides what is dropped.
+  const ring = new MessageRing(Math.ceil((capPerSecond * flushMs) / 1000) * 2 + 64, capPerSecond);
+  const tap = new FeedTap(router.node, ring, now);
+  const requestFigures = new RequestFigures();
+  let loads: UpstreamLoads | null = null;
+  let upstreamIds: () => Iterable<string> = () => [];
+  const watches = new Map<string, Watch>();
+  const previousTap = router.tap;
+  router.tap = tap;
+
+  const flush = (): void => {
+    const time = now();
+    for (const [actor, watch] of watches) {
+      if (watch.expiresAt <= time) {
+        watch.detach();
+        watches.delete(actor);
+      }
+    }
+    const { messages, dropped } = ring.drain();
+    const figures = loads;
+    router.send(FEED_COLLECTOR, {
+      type: 'feed.batch',
+      node: router.node,
+      time,
+      messages,
+      dropped,
+      counts: countActorStates(router, now).counts,
+      upstreams: requestFigures.drain((id) => (figures === null ? 0 : figures.of(id).inFlight), upstreamIds()),
+      rateLimit: tap.drainRateLimit(),
+      health: tap.drainHealth(),
+    });
+  };
+  const timer = setInterval(flush, flushMs);
+  timer.unref();
+
+  const answerList = (question: FeedListActors): void => {
+    const matching = listLiveActors(router).filter((actor) => actor.kind === question.kind && (question.state === null || occupies(actor.state, question.state)));
+    router.send(question.replyTo, {
+      type: 'feed.actor-list',
+      requestId: question.requestId,
+      node: router.node,
+      actors: matching.slice(0, question.limit),
+      total: matching.length,
+    });
+  };
+
+  const watch = (request: FeedWatch): void => {
+    const existing = watches.get(request.actor);
+    if (request.leaseMs <= 0) {
+      existing?.detach();
+      watches.delete(request.actor);
+      return;
+    }
+    if (existing !== undefined) {
+      existing.expiresAt = now() + request.leaseMs;
+      return;
+    }
+    const sink = routeRecordsTo(router, request.replyTo);
+    const detach = attachInspection(router, { sink, scope: { watch: 'actor', actor: request.actor }, projectContext, now });
+    watches.set(request.actor, { detach, expiresAt: now() + request.leaseMs });
+    // Its state and context now, before its next event.
+    // Not running here (it has ended, or never was): said at once, so the page does not wait for it.
+    sink.send(
+      snapshotRecord(router, request.actor, now()) ?? {
+        type: 'inspection.record',
+        time: now(),
+        node: router.node,
+        actor: request.actor,
+        kind: 'actor',
+        event: 'watch.not-running',
+        state: null,
+        status: 'stopped',
+      },
+    );
+  };
+
+  const agentAddress = feedAgentAddress(router.node);
+  router.register(localNameOf(agentAddress), {
+    send: (message: FeedListActors | FeedWatch) => {
+      if (message.type === 'feed.list-actors') answerList(message);
+      else watch(message);
+    },
+  });
+
+  return {
+    requestFigures,
+    attachLoads: (attached, ids) => {
+      loads = attached;
+      upstreamIds = ids;
+    },
+    flush,
+    stop: () => {
+      clearInterval(timer);
+      for (const entry of watches.values()) entry.detach();
+      watches.clear();
+      router.unregister(agentAddress);
+      if (router.tap === tap) router.tap = previousTap;
+    },
+  };
+}
+
+function snapshotRecord(router: MailboxRouter, id: string, time: number): InspectionRecord | null {
+  let found: AnyActor | null = null;
+  router.forEachMailbox((mailbox, address) => {
+    if (address === id && mailbox instanceof Actor) found = mailbox as AnyActor;
+  });
+  if (found === null) return null;
+  const actor: AnyActor = found;
+  const snapshot = actor.getSnapshot() as { status: InspectionRecord['status']; value?: StateValue; context?: unknown };
+  const source: unknown = actor.src;
+  const kind = typeof source === 'string' ? source : ((source as { id?: string }).id ?? 'actor');
+  const context = projectContext(kind, snapshot.context);
+  return {
+    type: 'inspection.record',
+    time,
+    node: router.node,
+    actor: id,
+    kind,
+    event: 'watch.started',
+    state: snapshot.value ?? null,
+    status: snapshot.status,
+    ...(context === undefined ? {} : { context }),
+  };
+}
+

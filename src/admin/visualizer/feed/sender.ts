@@ -1,0 +1,31 @@
+/**
+ * Who sent a routed message. The router is told only where a message goes;
+ * every message type says (or implies) who sends it, so the feed names the
+ * sender from the message rather than adding an argument to every send.
+ * Passive-health reports name their process's connections as a whole: the
+ * report does not carry which one.
+ */
+import { HEALTH_SUPERVISOR, RATE_LIMITER, SETTINGS, upstreamAddress, type NodeId, type RoutedMessage } from '../../../protocol/index.js';
+
+export function senderOf(message: RoutedMessage, node: NodeId, connections: string, proxyNode: string): string {
+  switch (message.type) {
+    case 'rate-limit.check':
+    case 'upstream.subscribe':
+    case 'settings.wanted':
+      return message.replyTo;
+    case 'request.verdict':
+      // The rate limiter answers; a worker whose primary is gone answers its own checks.
+      return node === 'p' ? RATE_LIMITER : proxyNode;
+    case 'upstream.health-changed':
+      return upstreamAddress(message.upstreamId);
+    case 'health.probe-result':
+      return HEALTH_SUPERVISOR;
+    case 'upstream.connect-failed':
+    case 'upstream.misbehaved':
+      return connections;
+    case 'settings.changed':
+      return SETTINGS;
+    default:
+      return proxyNode;
+  }
+}
