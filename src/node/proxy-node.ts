@@ -13,6 +13,8 @@ import type { MailboxRouter } from '../actors/router.js';
 import { formatHostPort, type Config } from '../config/config.js';
 import type { Pipeline } from '../pipeline/filter.js';
 import { buildPipeline } from '../pipeline/index.js';
+import { CacheRegistry } from '../cache/registry.js';
+import { PoolFetcher } from '../proxy/background-fetch.js';
 import { balancerAddress, type BalancerPolicy } from '../protocol/index.js';
 import { Tunnels, type TunnelSettings } from '../proxy/tunnel.js';
 import { DEFAULT_POOL_SETTINGS, UpstreamPools, type PoolSettings } from '../proxy/upstream-pools.js';
@@ -35,6 +37,8 @@ export interface ProxyNode {
    * `bind`, `workers`, `balance` and `hashing` are not its business (they need a restart).
    */
   update(config: Config): void;
+  /** This process's response cache, if on: the admin API purges through it (`caches.purge`). */
+  readonly caches: CacheRegistry;
 }
 
 function poolSettings(config: Config): PoolSettings {
@@ -78,7 +82,13 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
   router.register('balancer', balancer);
 
   const chooseUpstream = createChooser(strategy, requestKeyOf(config.hashing.key));
-  const pipeline = buildPipeline(config, { router });
+  let responseTimeoutMs = config.upstreamTimeouts.responseMs;
+  // One cache per process, kept across reloads; requests waiting on a fill are woken with a verdict.
+  const caches = new CacheRegistry(
+    (replyTo, requestId) => router.send(replyTo, { type: 'request.verdict', requestId, answer: null }),
+    new PoolFetcher(pools, chooseUpstream, () => responseTimeoutMs),
+  );
+  const pipeline = buildPipeline(config, { router, caches });
   let targets = new Map(config.upstreams.map((upstream) => [upstream.id, upstream]));
   const tunnels = new Tunnels({
     router,
@@ -110,6 +120,7 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
 
   const node: ProxyNode = {
     server,
+    caches,
     update: (next) => {
       // Pools first, so the balancer never picks an upstream this process has no pool for.
       pools.update(next.upstreams, poolSettings(next));
@@ -119,7 +130,8 @@ export async function startProxyNode(router: MailboxRouter, config: Config): Pro
         upstreams: next.upstreams,
         policy: balancerPolicy(next),
       });
-      const nextPipeline = buildPipeline(next, { router });
+      responseTimeoutMs = next.upstreamTimeouts.responseMs;
+      const nextPipeline = buildPipeline(next, { router, caches });
       listener.update({
         pipeline: nextPipeline,
         limits: next.clientLimits,

@@ -8,6 +8,7 @@
  *                                                  src/proxy/retry-rule.ts, src/health/passive.ts)
  *   3. request headers rewritten for the upstream (src/proxy/headers.ts, upstreamRequestHeaders)
  *   4. response filters on the response head, and their taps on its body
+ *      (with --cache-size, the cache: wait + lookup are request filters, store a response filter)
  *   5. finished hooks, whatever the outcome
  *
  * The connection actor runs the lists; it does not know which filters exist.
@@ -16,7 +17,9 @@
  */
 import type { MailboxRouter } from '../actors/router.js';
 import type { Config } from '../config/config.js';
+import type { CacheRegistry } from '../cache/registry.js';
 import { AccessLog } from './access-log.js';
+import { CacheLookupFilter, CacheReleaseHook, CacheStoreFilter, CacheWaitFilter } from './cache.js';
 import type { FinishedHook, Pipeline, RequestFilter, ResponseFilter } from './filter.js';
 import { RateLimitFilter } from './rate-limit.js';
 import { RequestLimitsFilter } from './request-limits.js';
@@ -24,11 +27,13 @@ import { StripHopByHopFilter } from './response-headers.js';
 import { UnsupportedExpectationFilter } from './expectation.js';
 import { RefuseTraceFilter } from './trace-method.js';
 
-export type PipelineSettings = Pick<Config, 'clientLimits' | 'requestPolicy' | 'rateLimit'>;
+export type PipelineSettings = Pick<Config, 'clientLimits' | 'requestPolicy' | 'rateLimit'> & Partial<Pick<Config, 'cache'>>;
 
 export interface PipelineServices {
   /** Where filters that decide elsewhere (the rate limiter) send their questions. */
   readonly router: MailboxRouter;
+  /** The process's response cache, kept across reloads; absent: no cache whatever the settings. */
+  readonly caches?: CacheRegistry;
 }
 
 export function buildPipeline(settings: PipelineSettings, services: PipelineServices): Pipeline {
@@ -42,16 +47,28 @@ export function buildPipeline(settings: PipelineSettings, services: PipelineServ
   if (!settings.requestPolicy.allowTrace) requestFilters.push(new RefuseTraceFilter());
   // 429 over the client's limit; counted in the primary, so the verdict comes back as a message.
   if (settings.rateLimit !== null) requestFilters.push(new RateLimitFilter(services.router));
+  // The response cache (--cache-size): after the limits, so a hit is rate limited like a miss.
+  const cache = services.caches?.forSettings(settings.cache ?? null) ?? null;
+  if (cache !== null) {
+    // A GET for a URL whose response is on its way waits for it (PENDING), then looks again.
+    requestFilters.push(new CacheWaitFilter(cache));
+    // A usable stored response is the answer; a stale one goes upstream with its validators.
+    requestFilters.push(new CacheLookupFilter(cache));
+  }
 
   const responseFilters: ResponseFilter[] = [
     // Hop-by-hop fields, and those the upstream's Connection names, never reach the client.
     new StripHopByHopFilter(),
   ];
+  // Stores what may be stored (after hop-by-hop removal, so none is stored), answers revalidations.
+  if (cache !== null) responseFilters.push(new CacheStoreFilter(cache));
 
   const finishedHooks: FinishedHook[] = [
     // One info line per request (client, method, url, upstream, status, ms, outcome).
     new AccessLog(),
   ];
+  // A request that led a fill and ended without a stored response lets its waiters go.
+  if (cache !== null) finishedHooks.push(new CacheReleaseHook(cache));
 
   return { requestFilters, responseFilters, finishedHooks };
 }

@@ -90,6 +90,21 @@ export interface HealthThresholds {
   readonly fall: number;
 }
 
+/** The response cache (issue 12); per worker process. */
+export interface CacheSettings {
+  /** The memory budget in bytes (bodies, headers and a fixed overhead per object). */
+  readonly sizeBytes: number;
+  /** A body larger than this is relayed and not stored. */
+  readonly maxObjectBytes: number;
+  /** How long past its freshness a stored response may stand in for a failing upstream; 0: only as stale-if-error allows. */
+  readonly serveStaleOnErrorMs: number;
+  readonly heuristicFreshness: boolean;
+  readonly setCookie: 'skip' | 'strip' | 'store';
+  readonly eviction: 'slru' | 'lru';
+  /** How long concurrent misses wait for the first one's response. */
+  readonly lockTimeoutMs: number;
+}
+
 export interface Config {
   readonly bind: BindAddress;
   readonly upstreams: readonly UpstreamTarget[];
@@ -119,6 +134,8 @@ export interface Config {
   readonly retries: number;
   /** How long SIGTERM/SIGINT lets in-flight requests finish before their connections are cut. */
   readonly drainTimeoutMs: number;
+  /** The response cache; null: off (`--cache-size 0`, the default). */
+  readonly cache: CacheSettings | null;
 }
 
 export interface UpstreamTimeouts {

@@ -11,7 +11,7 @@ import { SimulatedClock } from 'xstate';
 import { connectionMachine, hasRequestsInFlight, silencePeriodMs, type ConnectionPorts } from '../../src/actors/connection.js';
 import { startActor } from '../../src/actors/inspection.js';
 import { MailboxRouter } from '../../src/actors/router.js';
-import type { Pipeline, RequestFilter } from '../../src/pipeline/filter.js';
+import type { LocalResponse, Pipeline, RequestFilter } from '../../src/pipeline/filter.js';
 import { RateLimitFilter } from '../../src/pipeline/rate-limit.js';
 import type {
   Address,
@@ -48,6 +48,7 @@ class FakePorts implements ConnectionPorts {
   readonly forwards: ForwardCall[] = [];
   readonly relayed: { exchange: Exchange; response: UpstreamResponse }[] = [];
   readonly responded: Responded[] = [];
+  readonly served: { exchange: Exchange; response: LocalResponse }[] = [];
   readonly dropped: Exchange[] = [];
   readonly completed_: Exchange[] = [];
   /** Everything sent to mailboxes in the primary: the rate limiter and the upstream actors. */
@@ -89,6 +90,10 @@ class FakePorts implements ConnectionPorts {
 
   respond(exchange: Exchange, status: number, headers?: Readonly<Record<string, string | number>>): void {
     this.responded.push({ exchange, status, headers });
+  }
+
+  serve(exchange: Exchange, response: LocalResponse): void {
+    this.served.push({ exchange, response });
   }
 
   drop(exchange: Exchange): void {

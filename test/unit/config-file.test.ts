@@ -73,6 +73,13 @@ upstream-response-timeout: 30
 upstream-body-timeout: 15
 retries: 3
 drain-timeout: 0
+cache-size: 1048576
+cache-max-object-size: 65536
+cache-serve-stale-on-error: 60
+cache-heuristic-freshness: true
+cache-set-cookie: strip
+cache-eviction: lru
+cache-lock-timeout: 2
 `,
   );
   t.deepEqual(runConfig(['--config', path]), {
@@ -107,6 +114,15 @@ drain-timeout: 0
     upstreamTimeouts: { connectMs: 250, responseMs: 30_000, bodyIdleMs: 15_000 },
     retries: 3,
     drainTimeoutMs: 0,
+    cache: {
+      sizeBytes: 1_048_576,
+      maxObjectBytes: 65_536,
+      serveStaleOnErrorMs: 60_000,
+      heuristicFreshness: true,
+      setCookie: 'strip',
+      eviction: 'lru',
+      lockTimeoutMs: 2_000,
+    },
   });
 });
 

@@ -41,6 +41,7 @@ test('defaults', (t) => {
     upstreamTimeouts: { connectMs: 5_000, responseMs: 60_000, bodyIdleMs: 60_000 },
     retries: 1,
     drainTimeoutMs: 10_000,
+    cache: null,
   });
 });
 
@@ -81,6 +82,7 @@ test('every flag given', (t) => {
     upstreamTimeouts: { connectMs: 250, responseMs: 30_000, bodyIdleMs: 15_000 },
     retries: 3,
     drainTimeoutMs: 0,
+    cache: null,
   });
 });
 
