@@ -246,6 +246,10 @@ export function parseCacheControl(field: string | readonly string[] | undefined)
     }
     if (bad) {
       directives.malformed = true;
+      // The restrictive reading of a broken member that names a restriction: `max-age=` is stale,
+      // `no-store="x` still forbids storing.
+      if (name === 'max-age' || name === 's-maxage') apply(directives, name, '');
+      else if (name === 'no-store' || name === 'no-cache' || name === 'private') apply(directives, name, null);
       continue;
     }
     apply(directives, name, value);
