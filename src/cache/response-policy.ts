@@ -35,12 +35,53 @@ export interface RulingDirectives {
 export function rulingDirectives(headers: readonly string[]): RulingDirectives {
   for (const name of TARGETED_FIELDS) {
     const value = headerValue(headers, name);
-    if (value === undefined || value.trim() === '') continue;
+    if (value === undefined || value.trim() === '' || !isValidTargetedField(value)) continue;
     const directives = parseCacheControl(value);
     if (!directives.malformed) return { directives, targeted: true };
   }
   const cacheControl = headerValue(headers, 'cache-control');
   return { directives: cacheControl === undefined ? NO_DIRECTIVES : parseCacheControl(cacheControl), targeted: false };
+}
+
+/** One member of a Structured Field Dictionary (RFC 8941 §3.2): a key, an optional bare item, parameters. */
+const SF_MEMBER =
+  /^([a-z*][a-z0-9_\-.*]*)(?:=(-?\d{1,15}(?:\.\d{1,3})?|"(?:[^"\\\x00-\x1f\x7f]|\\["\\])*"|[A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]*|\?[01]|:[A-Za-z0-9+/=]*:))?((?:;[a-z*][a-z0-9_\-.*]*(?:=[^;]*)?)*)$/;
+/** Directives whose value must be an Integer in a targeted field (RFC 9213 §2.1). */
+const INTEGER_DIRECTIVES = new Set(['max-age', 's-maxage', 'stale-while-revalidate', 'stale-if-error']);
+
+/**
+ * A targeted field is a Structured Field Dictionary (RFC 9213 §2.1): one that does not parse as one,
+ * or gives a delta directive a value that is not an Integer, is ignored whole.
+ */
+export function isValidTargetedField(value: string): boolean {
+  for (const raw of splitTopLevel(value)) {
+    const member = raw.trim();
+    const match = SF_MEMBER.exec(member);
+    if (match === null) return false;
+    if (INTEGER_DIRECTIVES.has(match[1] as string) && !/^\d+$/.test(match[2] ?? '')) return false;
+  }
+  return true;
+}
+
+/** Splits on commas outside quoted strings. */
+function splitTopLevel(value: string): string[] {
+  const parts: string[] = [];
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < value.length; i++) {
+    const char = value[i];
+    if (quoted) {
+      if (char === '\\') i++;
+      else if (char === '"') quoted = false;
+    } else if (char === '"') {
+      quoted = true;
+    } else if (char === ',') {
+      parts.push(value.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(value.slice(start));
+  return parts;
 }
 
 /** A stored response's lifetime in seconds, from its headers and its Date (ms). */

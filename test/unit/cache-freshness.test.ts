@@ -39,6 +39,11 @@ test('targeted fields: balancebeam-cache-control, then CDN-Cache-Control, rule a
   const ours = rulingDirectives([...headers, 'balancebeam-cache-control', 'max-age=7']);
   t.is(ours.directives.maxAge, 7);
   t.false(rulingDirectives(['cdn-cache-control', 'max-age=30 junk', 'cache-control', 'max-age=3']).targeted, 'an invalid targeted field is ignored');
+  // A targeted field is a Structured Field Dictionary (RFC 9213 §2.1): not one, or a wrong type, and it is ignored.
+  t.false(rulingDirectives(['cdn-cache-control', 'max-age=10000, &&&&&']).targeted);
+  t.false(rulingDirectives(['cdn-cache-control', 'max-age="10000"']).targeted);
+  t.false(rulingDirectives(['cdn-cache-control', 'MAX-AGE=10']).targeted, 'Dictionary keys are lower case');
+  t.true(rulingDirectives(['cdn-cache-control', 'max-age=10, private, no-cache="x"']).targeted);
 });
 
 test('heuristic freshness only when allowed, with Last-Modified, for a heuristically cacheable status', (t) => {
