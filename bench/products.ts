@@ -89,19 +89,20 @@ export function binNodeFlags(bin: string): string[] {
  * caps it. The only row that is not on one core: read it as "what a second
  * core buys", not beside the others.
  */
-function balancebeam(workers: number, allCpus = false): Product {
-  const name = `balancebeam${workers === 1 ? '' : `-w${workers}`}${allCpus ? '-2cpu' : ''}`;
+function balancebeam(workers: number, allCpus = false, cacheBytes = 0): Product {
+  const name = `balancebeam${workers === 1 ? '' : `-w${workers}`}${allCpus ? '-2cpu' : ''}${cacheBytes > 0 ? '-cache' : ''}`;
   const pinning = allCpus ? ' (pinned to both CPUs, sharing CPU 1 with wrk and the origins)' : workers > 1 ? ' (primary + workers, all pinned to the proxy CPU)' : '';
   return {
     name,
     needs: [],
-    description: `balancebeam --workers ${workers}${pinning}, active health checks off, --log-level warn, run with the node flags of its bin`,
+    description: `balancebeam --workers ${workers}${pinning}${cacheBytes > 0 ? `, --cache-size ${cacheBytes}` : ''}, active health checks off, --log-level warn, run with the node flags of its bin`,
     async start(context) {
       const port = await freePort();
       const bin = join(context.balancebeamRoot, 'dist/src/cli/main.js');
       const args = [...binNodeFlags(bin), bin, '--bind', `127.0.0.1:${port}`];
       for (const origin of context.originPorts) args.push('--upstream', `127.0.0.1:${origin}`);
       args.push('--active-health-check-interval', '0', '--log-level', 'warn', '--workers', String(workers));
+      if (cacheBytes > 0) args.push('--cache-size', String(cacheBytes));
       return startPinned(context, name, port, process.execPath, args, allCpus ? '0,1' : context.proxyCpu);
     },
   };
@@ -139,10 +140,22 @@ export const PRODUCTS: readonly Product[] = [
       return startPinned(context, 'haproxy', port, requireTool('haproxy'), ['-db', '-f', config]);
     },
   },
+  {
+    name: 'nginx-cache',
+    description: 'nginx as above with proxy_cache (keys_zone 16m, files under the run directory, freshness from the origin)',
+    needs: ['nginx'],
+    async start(context) {
+      const port = await freePort();
+      const config = join(context.directory, 'proxy-nginx-cache.conf');
+      writeFileSync(config, proxyNginxConfig(context.directory, port, context.originPorts, '', true));
+      return startPinned(context, 'nginx-cache', port, requireTool('nginx'), ['-p', context.directory, '-e', join(context.directory, 'proxy-nginx-error.log'), '-c', config]);
+    },
+  },
   nodePeer('node-http-proxy', 'node-http-proxy.js', 'http-proxy behind node:http, keep-alive http.Agent (maxSockets 256)'),
   nodePeer('fastify-reply-from', 'fastify-reply-from.js', 'Fastify + @fastify/reply-from (undici, 256 connections per origin)'),
   nodePeer('undici-minimal', 'undici-proxy.js', 'node:http + one undici Pool per origin + pool.stream, ~40 lines'),
   balancebeam(1),
   balancebeam(2),
   balancebeam(2, true),
+  balancebeam(1, false, 64 * 1024 * 1024),
 ];
