@@ -21,14 +21,17 @@ export function noneMatchHits(ifNoneMatch: string, etag: string | null): boolean
   return false;
 }
 
-/** Whether a client's conditional GET/HEAD is answered 304 by this stored response (RFC 9110 §13.2.2). */
-export function notModified(headers: IncomingHttpHeaders, etag: string | null, lastModified: string | null): boolean {
+/**
+ * Whether a client's conditional GET/HEAD is answered 304 by this stored response (RFC 9110 §13.2.2).
+ * Without Last-Modified, If-Modified-Since is judged against the response's Date (RFC 9111 §4.3.2).
+ */
+export function notModified(headers: IncomingHttpHeaders, etag: string | null, lastModified: string | null, date: number): boolean {
   const ifNoneMatch = requestHeader(headers['if-none-match']);
   if (ifNoneMatch !== undefined) return noneMatchHits(ifNoneMatch, etag);
   const ifModifiedSince = requestHeader(headers['if-modified-since']);
-  if (ifModifiedSince === undefined || lastModified === null) return false;
+  if (ifModifiedSince === undefined) return false;
   const since = parseHttpDate(ifModifiedSince);
-  const modified = parseHttpDate(lastModified);
+  const modified = lastModified === null ? date : parseHttpDate(lastModified);
   return !Number.isNaN(since) && !Number.isNaN(modified) && modified <= since;
 }
 

@@ -396,7 +396,7 @@ export class HttpCache {
     const headers = entry.headers.slice();
     let status = entry.status;
     let body: Buffer | null = req.method === 'HEAD' ? null : entry.body;
-    if ((status === 200 || status === 203) && notModified(req.headers, entry.etag, entry.lastModified)) {
+    if ((status === 200 || status === 203) && notModified(req.headers, entry.etag, entry.lastModified, entry.timing.dateValue)) {
       status = 304;
       body = null;
     } else {

@@ -45,7 +45,7 @@ export function rulingDirectives(headers: readonly string[]): RulingDirectives {
 
 /** One member of a Structured Field Dictionary (RFC 8941 §3.2): a key, an optional bare item, parameters. */
 const SF_MEMBER =
-  /^([a-z*][a-z0-9_\-.*]*)(?:=(-?\d{1,15}(?:\.\d{1,3})?|"(?:[^"\\\x00-\x1f\x7f]|\\["\\])*"|[A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]*|\?[01]|:[A-Za-z0-9+/=]*:))?((?:;[a-z*][a-z0-9_\-.*]*(?:=[^;]*)?)*)$/;
+  /^([a-z*][a-z0-9_\-.*]*)(?:=(-?\d{1,15}(?:\.\d{1,3})?|"(?:[ !#-[\]-~]|\\["\\])*"|[A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]*|\?[01]|:[A-Za-z0-9+/=]*:))?((?:;[a-z*][a-z0-9_\-.*]*(?:=[^;]*)?)*)$/;
 /** Directives whose value must be an Integer in a targeted field (RFC 9213 §2.1). */
 const INTEGER_DIRECTIVES = new Set(['max-age', 's-maxage', 'stale-while-revalidate', 'stale-if-error']);
 

@@ -900,3 +900,30 @@ test('send timeout: an answer of our own that the client does not take is cut to
   actor.send({ type: 'client.silent' });
   t.is(client.closed, 1, 'its 405 still unfinished after the send timeout: the client is not reading');
 });
+
+test('a filter that answers with a LocalResponse (a stored response) is served as a cache hit, never forwarded', (t) => {
+  const stored: LocalResponse = { status: 200, headers: ['age', '3', 'cache-status', 'balancebeam; hit'], body: Buffer.from('stored') };
+  const { ports, actor } = startConnection({ filters: [{ name: 'serves', check: () => stored }] });
+  const request = exchange(1);
+  actor.send({ type: 'request.received', exchange: request });
+  t.deepEqual(ports.forwards, []);
+  t.deepEqual(ports.served, [{ exchange: request, response: stored }]);
+  t.is(request.outcome, 'cache-hit');
+});
+
+test("a failure to reach any upstream is answered by the request's fallback when it offers one (stale-if-error), else 502", async (t) => {
+  const stale: LocalResponse = { status: 200, headers: [], body: Buffer.from('stale') };
+  const { ports, actor } = startConnection({ live: ['u1'], filters: [{ name: 'offers', check: (request) => ((request.fallback = { responseForFailure: () => stale }), null) }] });
+  const request = exchange(1);
+  actor.send({ type: 'request.received', exchange: request });
+  await settle(ports.forwardAt(0), failed(request, failure('upstream-refused', 'u1', true)));
+  t.deepEqual(ports.served, [{ exchange: request, response: stale }]);
+  t.deepEqual(ports.responded, []);
+  t.is(request.outcome, 'cache-hit');
+  t.is(request.reason, 'no-live-upstream');
+  const nothing = startConnection({ live: ['u1'], filters: [{ name: 'offers-nothing', check: (r) => ((r.fallback = { responseForFailure: () => null }), null) }] });
+  const other = exchange(2);
+  nothing.actor.send({ type: 'request.received', exchange: other });
+  await settle(nothing.ports.forwardAt(0), failed(other, failure('upstream-refused', 'u1', true)));
+  t.is(nothing.ports.responded[0]?.status, 502);
+});

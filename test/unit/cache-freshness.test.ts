@@ -13,6 +13,7 @@ test('HTTP dates: the three forms of RFC 9110 §5.6.7, nothing else', (t) => {
   t.is(parseHttpDate('Thu, 01 Jan 2026 12:00:00 GMT'), T0);
   t.is(parseHttpDate('Thursday, 01-Jan-26 12:00:00 GMT', T0), T0);
   t.is(parseHttpDate('Thu Jan  1 12:00:00 2026'), T0);
+  t.is(parseHttpDate('THU, 01 JAN 2026 12:00:00 gmt'), T0, 'case is forgiven');
   for (const bad of ['0', '-1', '2026', 'tomorrow', 'Thu, 31 Feb 2026 12:00:00 GMT', 'Thu, 01 Jan 2026 12:00:00 UTC', 'Thu, 01 Jan 2026 25:00:00 GMT', '']) {
     t.true(Number.isNaN(parseHttpDate(bad)), bad);
   }

@@ -3,6 +3,7 @@ import test from 'ava';
 import { NO_DIRECTIVES } from '../../src/cache/cache-control.js';
 import { MemoryStore, type EvictionPolicy } from '../../src/cache/memory-store.js';
 import { StoredResponse } from '../../src/cache/stored-response.js';
+import { CacheRegistry } from '../../src/cache/registry.js';
 
 const TIMING = { requestTime: 0, responseTime: 0, dateValue: 0, ageValue: 0 };
 
@@ -52,4 +53,17 @@ test('segmented LRU keeps the hot set through a scan that flushes plain LRU', (t
   const slru = hitRatioUnderScan('slru');
   const lru = hitRatioUnderScan('lru');
   t.true(slru > lru, `slru ${slru.toFixed(3)} > lru ${lru.toFixed(3)}`);
+});
+
+test('the registry keeps one cache across reloads with the same settings, a new one when they change, and purges through it', (t) => {
+  const settings = { sizeBytes: 1_000_000, maxObjectBytes: 1_000, serveStaleOnErrorMs: 0, heuristicFreshness: false, setCookie: 'skip' as const, eviction: 'slru' as const, lockTimeoutMs: 5_000 };
+  const registry = new CacheRegistry(() => {}, null);
+  const first = registry.forSettings(settings);
+  t.is(registry.forSettings({ ...settings }), first);
+  first?.store.insert(entry('/x', 10));
+  t.is(registry.purge('h', '/x'), 1);
+  t.is(registry.purge('h', '/x'), 0);
+  t.not(registry.forSettings({ ...settings, sizeBytes: 2_000_000 }), first);
+  t.is(registry.forSettings(null), null);
+  t.is(registry.purge('h', '/x'), 0);
 });
