@@ -5,7 +5,10 @@
  * for in the query (`/x?h=cache-control:max-age%3D60&h=vary:accept`), and a
  * body naming how many requests that path has had.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Agent } from 'node:http';
 import test, { type ExecutionContext } from 'ava';
 import { procStatusKb, startBalancer, type RunningBalancer } from '../helpers/balancer.js';
@@ -338,4 +341,28 @@ test.serial('memory stays within the budget under a flood of distinct URLs', asy
   t.is(origin.count('/f/1799'), 1);
   await get(balancer, `/f/201?${q('cache-control:max-age=600')}&size=100000`, { agent });
   t.is(origin.count('/f/201'), 2);
+});
+
+test.serial('a reload keeps what is stored unless a cache setting changed', async (t) => {
+  const origin = await startOrigin(t);
+  const directory = mkdtempSync(join(tmpdir(), 'balancebeam-cache-'));
+  t.teardown(() => rmSync(directory, { recursive: true, force: true }));
+  const file = join(directory, 'balancebeam.yaml');
+  const write = (size: number, retries: number): void => writeFileSync(file, `cache-size: ${size}\nretries: ${retries}\n`);
+  write(8_000_000, 1);
+  const balancer = await startBalancer(t, ['--config', file, '--upstream', origin.upstream.id, ...BASE]);
+  const reload = async (): Promise<void> => {
+    const from = balancer.process.logs.length;
+    process.kill(balancer.process.pid, 'SIGHUP');
+    await balancer.process.waitForLog((line) => line.msg === 'config reloaded', { timeoutMs: 10_000, from, what: 'config reloaded' });
+  };
+  const path = `/kept?${q('cache-control:max-age=600')}`;
+  await get(balancer, path);
+  write(8_000_000, 2);
+  await reload();
+  t.regex(String((await get(balancer, path)).headers['cache-status']), /hit/, 'another setting changed: still stored');
+  write(9_000_000, 2);
+  await reload();
+  t.regex(String((await get(balancer, path)).headers['cache-status']), /fwd=uri-miss/, 'a new budget: a new, empty cache');
+  t.is(origin.count('/kept'), 2);
 });
