@@ -366,3 +366,17 @@ test.serial('a reload keeps what is stored unless a cache setting changed', asyn
   t.regex(String((await get(balancer, path)).headers['cache-status']), /fwd=uri-miss/, 'a new budget: a new, empty cache');
   t.is(origin.count('/kept'), 2);
 });
+
+test.serial('with --workers 2 each worker caches (and coalesces) on its own', async (t) => {
+  const origin = await startOrigin(t);
+  const balancer = await startBalancer(t, ['--upstream', origin.upstream.id, '--active-health-check-interval', '0', '--workers', '2', '--cache-size', '8000000']);
+  await balancer.process.workerPids(2);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => agent.destroy());
+  const path = `/workers?${q('cache-control:max-age=600')}`;
+  const answers = [];
+  for (let i = 0; i < 5; i++) answers.push(await get(balancer, path, { agent }));
+  t.true(answers.every((answer) => answer.body.toString() === '/workers #1'), 'one keep-alive connection: one worker, one stored copy');
+  t.is(origin.count('/workers'), 1);
+  t.regex(String(answers[4]?.headers['cache-status']), /hit/);
+});
