@@ -36,12 +36,6 @@ export function removeHeaders(headers: string[], lowerNames: ReadonlySet<string>
   headers.length = kept;
 }
 
-/** Replaces every field named `lowerName` with one `name: value` at the end. */
-export function setHeader(headers: string[], name: string, value: string): void {
-  removeHeaders(headers, new Set([name.toLowerCase()]));
-  headers.push(name, value);
-}
-
 /** A request header from node:http's parsed object, as one string. */
 export function requestHeader(value: string | string[] | undefined): string | undefined {
   if (value === undefined || typeof value === 'string') return value;

@@ -22,7 +22,7 @@ import { forwardStatus, hitStatus, type ForwardReason } from './cache-status.js'
 import { noneMatchHits, notModified, updatedHeaders, validatorsFor } from './conditional.js';
 import { CacheFills, type Fill } from './fills.js';
 import { currentAge, parseAge, type ResponseTiming } from './freshness.js';
-import { headerValue, requestHeader } from './header-list.js';
+import { headerValue, removeHeaders, requestHeader } from './header-list.js';
 import { parseHttpDate } from './http-date.js';
 import { MemoryStore } from './memory-store.js';
 import { lifetimeOf, refusalToStore, rulingDirectives, type PolicySettings } from './response-policy.js';
@@ -56,7 +56,6 @@ export type WakeWaiter = (replyTo: Address, requestId: number) => void;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PROPFIND', 'SEARCH']);
 /** Fields never replayed from storage: Age is recomputed, Content-Length set from the stored body. */
 const NEVER_STORED = new Set(['age', 'content-length']);
-const SET_COOKIE = new Set(['set-cookie']);
 /** Statuses stale-if-error stands in for (RFC 5861 §4). */
 const ERROR_STATUSES = new Set([500, 502, 503, 504]);
 
@@ -283,7 +282,7 @@ export class HttpCache {
     if (varyNames === null) return;
     const excluded = this.excludedFields(ruling.directives);
     const stored = headers.slice();
-    removeFields(stored, excluded);
+    removeHeaders(stored, excluded);
     const timing = timingOf(headers, note.requestTime, responseTime);
     const varyRequestHeaders: string[] = [];
     for (const name of varyNames) {
@@ -334,7 +333,6 @@ export class HttpCache {
   /** A 304 revalidated a stored response: its fields and freshness are updated (RFC 9111 §4.3.4). */
   private refresh(entry: StoredResponse, fresh: readonly string[], requestTime: number, now: number): void {
     const excluded = this.excludedFields(entry.directives);
-    if (this.settings.setCookie === 'strip') for (const name of SET_COOKIE) excluded.add(name);
     entry.headers = updatedHeaders(entry.headers, fresh, excluded);
     const ruling = rulingDirectives(entry.headers);
     entry.directives = ruling.directives;
@@ -513,16 +511,6 @@ function timingOf(headers: readonly string[], requestTime: number, responseTime:
     dateValue: Number.isNaN(date) ? responseTime : date,
     ageValue: parseAge(headerValue(headers, 'age')),
   };
-}
-
-function removeFields(headers: string[], names: ReadonlySet<string>): void {
-  let kept = 0;
-  for (let i = 0; i < headers.length; i += 2) {
-    if (names.has((headers[i] as string).toLowerCase())) continue;
-    headers[kept++] = headers[i] as string;
-    headers[kept++] = headers[i + 1] as string;
-  }
-  headers.length = kept;
 }
 
 function requestHeadersOf(fields: readonly string[]): Record<string, string> {
