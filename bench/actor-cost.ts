@@ -119,6 +119,7 @@ function benchPorts(router: MailboxRouter, rateLimited: boolean): ConnectionPort
       queueMicrotask(() => settled({ type: 'upstream.responded', exchange, response: fakeUpstreamResponse })),
     relay: () => {},
     respond: () => {},
+    serve: () => {},
     drop: () => {},
     now: () => performance.now(),
   };

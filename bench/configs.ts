@@ -57,6 +57,7 @@ export function originNginxConfig(directory: string, ports: readonly number[], l
     location = / { return 200 "${SMALL_BODY.trimEnd()}\\n"; }
     location = /64k { alias ${largeFile}; }
     location = /upload { return 200 "ok\\n"; }
+    location = /cacheable { add_header Cache-Control "max-age=3600"; return 200 "${SMALL_BODY.trimEnd()}\\n"; }
   }`,
     )
     .join('\n');
@@ -74,10 +75,15 @@ ${servers}
  * `balancing`: a method directive (`least_conn;`), empty for round-robin;
  * nginx wants it before `keepalive`.
  */
-export function proxyNginxConfig(directory: string, port: number, origins: readonly number[], balancing = ''): string {
+export function proxyNginxConfig(directory: string, port: number, origins: readonly number[], balancing = '', cache = false): string {
+  // proxy_cache (issue 12's peer): a memory-sized key zone, the bodies in files under the run's directory
+  // (nginx has no memory-only store; the page cache serves them), freshness from the origin's headers.
+  const cachePath = cache ? `  proxy_cache_path ${join(directory, 'nginx-cache')} levels=1:2 keys_zone=bench:16m max_size=256m inactive=60m use_temp_path=off;\n` : '';
+  const cacheUse = cache ? '      proxy_cache bench;\n' : '';
   return `${nginxPreamble(directory, 'proxy-nginx')}
 http {
 ${nginxHttpCommon(directory, 'proxy-nginx')}
+${cachePath}
   upstream origins {
 ${balancing === '' ? '' : `    ${balancing}\n`}${origins.map((origin) => `    server 127.0.0.1:${origin};`).join('\n')}
     keepalive 64;
@@ -89,7 +95,7 @@ ${balancing === '' ? '' : `    ${balancing}\n`}${origins.map((origin) => `    se
       proxy_pass http://origins;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
-    }
+${cacheUse}    }
   }
 }
 `;

@@ -1,7 +1,7 @@
 /**
  * The origins when nginx is not installed: `node dist/bench/node-origin.js
  * PORT PORT`, one node:http server per port serving what the nginx origins
- * serve (`/`, `/64k`, `/upload`). Slower than nginx, so a run that uses it
+ * serve (`/`, `/64k`, `/upload`, `/cacheable`). Slower than nginx, so a run that uses it
  * measures less of the proxies and more of the origins; the report says which
  * origin it had.
  */
@@ -19,6 +19,10 @@ function reply(res: ServerResponse, body: Buffer, status = 200): void {
 
 function serve(req: IncomingMessage, res: ServerResponse): void {
   if (req.url === '/') reply(res, small);
+  else if (req.url === '/cacheable') {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': small.length, 'cache-control': 'max-age=3600' });
+    res.end(small);
+  }
   else if (req.url === '/64k') reply(res, large);
   else if (req.url === '/upload') {
     // Read and discard the body before answering, as nginx does.

@@ -90,14 +90,16 @@ export function binNodeFlags(bin: string): string[] {
  * caps it. The only row that is not on one core: read it as "what a second
  * core buys", not beside the others.
  */
-function balancebeam(workers: number, allCpus = false, admin = false): Product {
-  const name = `balancebeam${workers === 1 ? '' : `-w${workers}`}${allCpus ? '-2cpu' : ''}${admin ? '-admin' : ''}`;
+function balancebeam(workers: number, allCpus = false, extra: { admin?: boolean; cacheBytes?: number } = {}): Product {
+  const admin = extra.admin === true;
+  const cacheBytes = extra.cacheBytes ?? 0;
+  const name = `balancebeam${workers === 1 ? '' : `-w${workers}`}${allCpus ? '-2cpu' : ''}${admin ? '-admin' : ''}${cacheBytes > 0 ? '-cache' : ''}`;
   const pinning = allCpus ? ' (pinned to both CPUs, sharing CPU 1 with wrk and the origins)' : workers > 1 ? ' (primary + workers, all pinned to the proxy CPU)' : '';
   const adminText = admin ? ', with the admin server on (--admin 127.0.0.1:PORT, nobody scraping or watching)' : '';
   return {
     name,
     needs: [],
-    description: `balancebeam --workers ${workers}${pinning}, active health checks off, --log-level warn${adminText}, run with the node flags of its bin`,
+    description: `balancebeam --workers ${workers}${pinning}${cacheBytes > 0 ? `, --cache-size ${cacheBytes}` : ''}, active health checks off, --log-level warn${adminText}, run with the node flags of its bin`,
     async start(context) {
       const port = await freePort();
       const bin = join(context.balancebeamRoot, 'dist/src/cli/main.js');
@@ -105,6 +107,7 @@ function balancebeam(workers: number, allCpus = false, admin = false): Product {
       for (const origin of context.originPorts) args.push('--upstream', `127.0.0.1:${origin}`);
       args.push('--active-health-check-interval', '0', '--log-level', 'warn', '--workers', String(workers));
       if (admin) args.push('--admin', `127.0.0.1:${await freePort()}`);
+      if (cacheBytes > 0) args.push('--cache-size', String(cacheBytes));
       return startPinned(context, name, port, process.execPath, args, allCpus ? '0,1' : context.proxyCpu);
     },
   };
@@ -186,15 +189,27 @@ export const PRODUCTS: readonly Product[] = [
       return startPinned(context, 'haproxy', port, requireTool('haproxy'), ['-db', '-f', config]);
     },
   },
+  {
+    name: 'nginx-cache',
+    description: 'nginx as above with proxy_cache (keys_zone 16m, files under the run directory, freshness from the origin)',
+    needs: ['nginx'],
+    async start(context) {
+      const port = await freePort();
+      const config = join(context.directory, 'proxy-nginx-cache.conf');
+      writeFileSync(config, proxyNginxConfig(context.directory, port, context.originPorts, '', true));
+      return startPinned(context, 'nginx-cache', port, requireTool('nginx'), ['-p', context.directory, '-e', join(context.directory, 'proxy-nginx-error.log'), '-c', config]);
+    },
+  },
   nodePeer('node-http-proxy', 'node-http-proxy.js', 'http-proxy behind node:http, keep-alive http.Agent (maxSockets 256)'),
   nodePeer('fastify-reply-from', 'fastify-reply-from.js', 'Fastify + @fastify/reply-from (undici, 256 connections per origin)'),
   nodePeer('undici-minimal', 'undici-proxy.js', 'node:http + one undici Pool per origin + pool.stream, ~40 lines'),
   balancebeam(1),
   // Issue 15's target: the admin server on with no page open costs < 1% CPU per request (the report's ratio table).
-  balancebeam(1, false, true),
+  balancebeam(1, false, { admin: true }),
   balancebeam(2),
   balancebeam(2, true),
   balancebeamLimited(1, 'memory'),
   balancebeamLimited(2, 'memory'),
   balancebeamLimited(1, 'redis'),
+  balancebeam(1, false, { cacheBytes: 64 * 1024 * 1024 }),
 ];

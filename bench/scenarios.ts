@@ -59,6 +59,16 @@ export const SCENARIOS: readonly Scenario[] = [
     payloadBytes: LARGE_BODY_BYTES,
   },
   {
+    name: 'cache-hit',
+    description: 'GET /cacheable (12 B, Cache-Control: max-age=3600), 50 keep-alive connections: one hot key, a hit for the *-cache products',
+    connections: 50,
+    path: '/cacheable',
+    method: 'GET',
+    bodyBytes: 0,
+    connectionClose: false,
+    payloadBytes: 0,
+  },
+  {
     name: 'post-64k',
     description: 'POST /upload with a 64 KiB body, 50 keep-alive connections',
     connections: 50,

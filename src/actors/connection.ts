@@ -48,7 +48,7 @@
 import { setup } from 'xstate';
 import type { Address, Answer, AnswerOutcome, ConnectionEvent, ProxyFailure, RequestMalformed, RequestVerdict, UpstreamFailed, UpstreamResponded } from '../protocol/index.js';
 import { reportToUpstream } from '../health/passive.js';
-import { PENDING, type Pipeline } from '../pipeline/filter.js';
+import { PENDING, type LocalResponse, type Pipeline } from '../pipeline/filter.js';
 import type { Exchange, UpstreamResponse } from '../proxy/exchange.js';
 import type { ForwardOutcome } from '../proxy/forward.js';
 import { closesConnection, outcomeOfBodyFailure, outcomeOfFailure, statusFor } from '../proxy/outcome.js';
@@ -68,6 +68,8 @@ export interface ConnectionPorts {
   forward(exchange: Exchange, upstreamId: string, settled: (outcome: ForwardOutcome) => void): void;
   relay(exchange: Exchange, response: UpstreamResponse): void;
   respond(exchange: Exchange, status: number, headers?: Readonly<Record<string, string | number>>): void;
+  /** Send a response balancebeam holds (a stored one) instead of an upstream's. */
+  serve(exchange: Exchange, response: LocalResponse): void;
   /** Never answer this request: it closes the connection once the responses before it are out. */
   drop(exchange: Exchange): void;
   /** The clock request bodies stamp their waits with (performance.now()). */
@@ -161,6 +163,29 @@ function answer(context: ConnectionContext, exchange: Exchange, outcome: AnswerO
   context.ports.respond(exchange, statusFor(outcome), headers);
 }
 
+/** A filter answered with a response it holds (the cache: a stored response, or a stale one for a failure). */
+function serveLocal(context: ConnectionContext, exchange: Exchange, response: LocalResponse): void {
+  exchange.outcome = 'cache-hit';
+  exchange.answeredAt = context.ports.now();
+  context.ports.serve(exchange, response);
+}
+
+/**
+ * A failure to get an upstream response, answered: by what a filter offered in its place (stale-if-error),
+ * or with the failure's status. The fallback is asked only here, off the path of requests that succeed.
+ */
+function answerFailure(context: ConnectionContext, exchange: Exchange, outcome: AnswerOutcome): void {
+  if (exchange.fallback !== null && !outcome.startsWith('request-body-')) {
+    const stale = exchange.fallback.responseForFailure();
+    if (stale !== null) {
+      exchange.reason = outcome;
+      serveLocal(context, exchange, stale);
+      return;
+    }
+  }
+  answer(context, exchange, outcome);
+}
+
 /**
  * The request filters of the exchange's pipeline, from where it stopped: the
  * first answer ends the request, PENDING waits for a request.verdict, and a
@@ -176,7 +201,8 @@ function runRequestFilters(context: ConnectionContext, exchange: Exchange, self:
       exchange.awaitingVerdict = true;
       return;
     }
-    answer(context, exchange, verdict.outcome, verdict);
+    if ('outcome' in verdict) answer(context, exchange, verdict.outcome, verdict);
+    else serveLocal(context, exchange, verdict);
     return;
   }
   dispatch(context, exchange, self);
@@ -197,7 +223,7 @@ function dispatch(context: ConnectionContext, exchange: Exchange, self: Self, pr
   const upstreamId = context.ports.chooseUpstream(exchange);
   if (upstreamId === undefined) {
     const outcome = previous !== undefined && !previous.connectFailed ? outcomeOfFailure(previous, null) : 'no-live-upstream';
-    answer(context, exchange, outcome);
+    answerFailure(context, exchange, outcome);
     return;
   }
   exchange.tried.push(upstreamId);
@@ -265,7 +291,7 @@ export const connectionMachine = setup({
         dispatch(context, exchange, self, failure);
         return;
       }
-      answer(context, exchange, outcomeOfFailure(failure, exchange.body?.failure ?? null));
+      answerFailure(context, exchange, outcomeOfFailure(failure, exchange.body?.failure ?? null));
     },
     /**
      * The body fails and so aborts the upstream request; its failure comes back

@@ -187,6 +187,18 @@ export function loadConfig(flags: FlagValues, file: ConfigFileContents | null, m
     },
     admin,
     trace: values['trace-file'] === '' ? null : { path: values['trace-file'], maxBytes: values['trace-file-size'] },
+    cache:
+      values['cache-size'] === 0
+        ? null
+        : {
+            sizeBytes: values['cache-size'],
+            maxObjectBytes: values['cache-max-object-size'],
+            serveStaleOnErrorMs: values['cache-serve-stale-on-error'],
+            heuristicFreshness: values['cache-heuristic-freshness'],
+            setCookie: values['cache-set-cookie'],
+            eviction: values['cache-eviction'],
+            lockTimeoutMs: values['cache-lock-timeout'],
+          },
   };
   const warnings = configWarnings(config, cpus);
   return { ok: true, settings: config, upstreams: values.upstream, warnings };

@@ -39,6 +39,7 @@ export const FEATURES = {
   hashing: 'Consistent hashing (--balance consistent-hash)',
   admin: 'Admin server (API, metrics, visualizer)',
   trace: 'Visualizer: record a trace (replay it with `balancebeam replay FILE`)',
+  cache: 'Response cache (RFC 9111, per worker process)',
 } as const;
 export type Feature = keyof typeof FEATURES;
 
@@ -463,6 +464,57 @@ export const SETTINGS = {
     help: 'start a new trace file past this size; the previous one becomes PATH.1 (then .2, .3; older ones are deleted)',
     feature: 'trace',
     config: 'trace.maxBytes (without --trace-file: trace null)',
+  }),
+
+  // Response cache (issue 12) ------------------------------------------------------------------------
+  'cache-size': setting(bytes({ min: 0, max: 2 ** 40, zeroMeans: 'off' }), {
+    name: 'cache-size',
+    default: 0,
+    help: 'turns the shared HTTP cache on with this memory budget per worker process (bodies, headers and a fixed cost per object counted); 0: no cache',
+    feature: 'cache',
+    config: 'cache.sizeBytes (0: cache null)',
+  }),
+  'cache-max-object-size': setting(bytes({ min: 1, max: 2 ** 32 }), {
+    name: 'cache-max-object-size',
+    default: 1_048_576,
+    help: 'a response body larger than this is streamed through and not stored',
+    feature: 'cache',
+    config: 'cache.maxObjectBytes (with --cache-size)',
+  }),
+  'cache-serve-stale-on-error': setting(seconds({ min: 1, max: 7 * 86_400, zeroMeans: 'off' }), {
+    name: 'cache-serve-stale-on-error',
+    default: 0,
+    help: "serve a stored response up to SECS past its freshness when the upstreams fail (refused, reset, timeout, 5xx, all dead), as nginx's proxy_cache_use_stale or Varnish's grace; never for must-revalidate/proxy-revalidate/no-cache",
+    feature: 'cache',
+    config: 'cache.serveStaleOnErrorMs (with --cache-size)',
+  }),
+  'cache-heuristic-freshness': setting(boolean, {
+    name: 'cache-heuristic-freshness',
+    default: false,
+    help: "give a response without explicit freshness but with Last-Modified 10% of its age as lifetime (at most a day), as RFC 9111 §4.2.2 allows",
+    feature: 'cache',
+    config: 'cache.heuristicFreshness (with --cache-size)',
+  }),
+  'cache-set-cookie': setting(oneOf(['skip', 'strip', 'store'] as const), {
+    name: 'cache-set-cookie',
+    default: 'skip',
+    help: 'a response with Set-Cookie: skip (not stored, as nginx), strip (stored without its Set-Cookie), store (stored and replayed to everyone)',
+    feature: 'cache',
+    config: 'cache.setCookie (with --cache-size)',
+  }),
+  'cache-eviction': setting(oneOf(['slru', 'lru'] as const), {
+    name: 'cache-eviction',
+    default: 'slru',
+    help: 'slru: segmented LRU, an object hit twice is protected from one-off scans; lru: plain least recently used',
+    feature: 'cache',
+    config: 'cache.eviction (with --cache-size)',
+  }),
+  'cache-lock-timeout': setting(seconds({ min: 1, max: 600_000 }), {
+    name: 'cache-lock-timeout',
+    default: 5_000,
+    help: "concurrent misses for one URL wait for the first one's response at most this long, then go upstream themselves (nginx's proxy_cache_lock_timeout)",
+    feature: 'cache',
+    config: 'cache.lockTimeoutMs (with --cache-size)',
   }),
 } as const;
 

@@ -29,7 +29,7 @@ import type { Pipeline } from '../pipeline/filter.js';
 import type { Address } from '../protocol/index.js';
 import { Exchange } from '../proxy/exchange.js';
 import { forwardToUpstream } from '../proxy/forward.js';
-import { relayResponse, respondWithStatus } from '../proxy/relay.js';
+import { relayResponse, respondWithLocal, respondWithStatus } from '../proxy/relay.js';
 import { DeferredRequestBody, requestHasBody } from '../proxy/request-body.js';
 import type { Tunnels } from '../proxy/tunnel.js';
 import type { UpstreamPools } from '../proxy/upstream-pools.js';
@@ -150,6 +150,7 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
       forwardToUpstream(exchange, upstreamId, deps.pools.get(upstreamId), deps.loads.of(upstreamId), requestPolicy, settled),
     relay: relayResponse,
     respond: respondWithStatus,
+    serve: respondWithLocal,
     // Destroyed only once the responses before it have gone out: Node attaches a pipelined response to the
     // socket when its turn comes.
     drop: (exchange) => exchange.res.destroy(),

@@ -13,6 +13,8 @@ import type { MailboxRouter } from '../actors/router.js';
 import { formatHostPort, type Config } from '../config/config.js';
 import type { Pipeline } from '../pipeline/filter.js';
 import { buildPipeline } from '../pipeline/index.js';
+import { CacheRegistry } from '../cache/registry.js';
+import { PoolFetcher } from '../proxy/background-fetch.js';
 import { balancerAddress, type BalancerPolicy } from '../protocol/index.js';
 import { Tunnels, type TunnelSettings } from '../proxy/tunnel.js';
 import { DEFAULT_POOL_SETTINGS, UpstreamPools, type PoolSettings } from '../proxy/upstream-pools.js';
@@ -43,6 +45,8 @@ export interface ProxyNode {
   update(config: Config): void;
   /** This node's metrics for the admin server; null when it is off (nothing is counted then). */
   readonly metrics: MetricSource | null;
+  /** This process's response cache, if on: the admin API purges through it (`caches.purge`). */
+  readonly caches: CacheRegistry;
 }
 
 function poolSettings(config: Config): PoolSettings {
@@ -90,11 +94,17 @@ export async function startProxyNode(router: MailboxRouter, config: Config, feed
   router.register('balancer', balancer);
 
   const chooseUpstream = createChooser(strategy, requestKeyOf(config.hashing.key));
+  let responseTimeoutMs = config.upstreamTimeouts.responseMs;
+  // One cache per process, kept across reloads; requests waiting on a fill are woken with a verdict.
+  const caches = new CacheRegistry(
+    (replyTo, requestId) => router.send(replyTo, { type: 'request.verdict', requestId, answer: null }),
+    new PoolFetcher(pools, chooseUpstream, () => responseTimeoutMs),
+  );
   // One store per process for its whole life: a Redis connection is not rebuilt per settings version.
   const rateLimitStore = createRateLimitStore(config.limiting, router);
   // Features outside the pipeline that see every finished request: /metrics (admin server on), the visualizer's figures.
   const finishedHooks = [...(requestMetrics === null ? [] : [requestMetrics]), ...(feed === null ? [] : [feed.requestFigures])];
-  const services = { router, rateLimitStore, finishedHooks };
+  const services = { router, rateLimitStore, finishedHooks, caches };
   const pipeline = buildPipeline(config, services);
   let targets = new Map(config.upstreams.map((upstream) => [upstream.id, upstream]));
   feed?.attachLoads(loads, () => targets.keys());
@@ -132,6 +142,7 @@ export async function startProxyNode(router: MailboxRouter, config: Config, feed
   const node: ProxyNode = {
     server,
     metrics: metricsOn ? { families: () => metricSources.flatMap((source) => source.families()) } : null,
+    caches,
     update: (next) => {
       // Pools first, so the balancer never picks an upstream this process has no pool for.
       pools.update(next.upstreams, poolSettings(next));
@@ -142,6 +153,7 @@ export async function startProxyNode(router: MailboxRouter, config: Config, feed
         policy: balancerPolicy(next),
       });
       requestMetrics?.keepUpstreams(new Set(next.upstreams.map((upstream) => upstream.id)));
+      responseTimeoutMs = next.upstreamTimeouts.responseMs;
       const nextPipeline = buildPipeline(next, services);
       listener.update({
         pipeline: nextPipeline,

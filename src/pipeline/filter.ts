@@ -27,6 +27,32 @@ export interface RequestView {
   readonly clientIp: string;
   /** Response fields a PENDING filter's pass asked for (the RateLimit fields); null: none. */
   readonly verdictHeaders?: Readonly<Record<string, string>> | null;
+  /**
+   * The amendments a filter may make, all null unless one does (the cache):
+   * header fields sent upstream in place of the client's of the same names
+   * (a revalidation's If-None-Match / If-Modified-Since); what answers the
+   * request instead of a failure to get an upstream response (stale-if-error);
+   * and the filter's own note, read back by its response filter and hooks.
+   */
+  upstreamHeaders: string[] | null;
+  fallback: FailureFallback | null;
+  filterNote: object | null;
+}
+
+/**
+ * A response balancebeam sends from what it holds rather than from an
+ * upstream: a stored response (its head as the client gets it, and its body;
+ * null for HEAD and 304). Local to the process, never routed.
+ */
+export interface LocalResponse {
+  readonly status: number;
+  readonly headers: readonly string[];
+  readonly body: Buffer | null;
+}
+
+/** Stands in for an upstream that could not be reached or failed (stale-if-error); null: nothing to offer. */
+export interface FailureFallback {
+  responseForFailure(): LocalResponse | null;
 }
 
 /** What a finished hook sees: the request and how it ended. */
@@ -51,8 +77,11 @@ export type Pending = typeof PENDING;
 
 export interface RequestFilter {
   readonly name: string;
-  /** An answer ends the request here; null passes it on; PENDING waits for a request.verdict. */
-  check(request: RequestView, replyTo: Address): Answer | null | Pending;
+  /**
+   * An answer ends the request here (a status of balancebeam's own, or a
+   * LocalResponse: a stored one); null passes it on; PENDING waits for a request.verdict.
+   */
+  check(request: RequestView, replyTo: Address): Answer | LocalResponse | null | Pending;
 }
 
 /** An upstream response head on its way to the client: filters may rewrite `headers` in place. */
@@ -60,6 +89,11 @@ export interface ResponseHead {
   readonly statusCode: number;
   /** `[name, value, ...]` as the client will get them, in order, duplicates kept. */
   headers: string[];
+  /**
+   * Set by a filter to send this instead, the upstream's body read and dropped: the stored 200 an
+   * upstream 304 revalidated, or a stale response in place of a 5xx. Null (always, without a cache).
+   */
+  replacement: LocalResponse | null;
 }
 
 /** Sees a response body as it streams to the client, without holding it up (a cache store, metrics). */

@@ -8,6 +8,7 @@
  *                                                  src/proxy/retry-rule.ts, src/health/passive.ts)
  *   3. request headers rewritten for the upstream (src/proxy/headers.ts, upstreamRequestHeaders)
  *   4. response filters on the response head, and their taps on its body
+ *      (with --cache-size, the cache: wait + lookup are request filters, store a response filter)
  *   5. finished hooks, whatever the outcome
  *
  * The connection actor runs the lists; it does not know which filters exist.
@@ -16,7 +17,9 @@
  */
 import type { MailboxRouter } from '../actors/router.js';
 import type { Config } from '../config/config.js';
+import type { CacheRegistry } from '../cache/registry.js';
 import { AccessLog } from './access-log.js';
+import { CacheLookupFilter, CacheReleaseHook, CacheStoreFilter, CacheWaitFilter } from './cache.js';
 import type { FinishedHook, Pipeline, RequestFilter, ResponseFilter } from './filter.js';
 import { PrimaryStore } from '../rate-limit/primary-store.js';
 import type { RateLimitStore } from '../rate-limit/store.js';
@@ -26,7 +29,7 @@ import { StripHopByHopFilter } from './response-headers.js';
 import { UnsupportedExpectationFilter } from './expectation.js';
 import { RefuseTraceFilter } from './trace-method.js';
 
-export type PipelineSettings = Pick<Config, 'clientLimits' | 'requestPolicy' | 'rateLimit'> & Partial<Pick<Config, 'limiting'>>;
+export type PipelineSettings = Pick<Config, 'clientLimits' | 'requestPolicy' | 'rateLimit'> & Partial<Pick<Config, 'limiting' | 'cache'>>;
 
 export interface PipelineServices {
   /** Where filters that decide elsewhere (the rate limiter) send their questions. */
@@ -35,6 +38,8 @@ export interface PipelineServices {
   readonly rateLimitStore?: RateLimitStore;
   /** Hooks of features outside the pipeline that want every finished request (/metrics, the visualizer's figures). */
   readonly finishedHooks?: readonly FinishedHook[];
+  /** The process's response cache, kept across reloads; absent: no cache whatever the settings. */
+  readonly caches?: CacheRegistry;
 }
 
 const NO_LIMITING: NonNullable<PipelineSettings['limiting']> = {
@@ -63,6 +68,14 @@ export function buildPipeline(settings: PipelineSettings, services: PipelineServ
   if (settings.rateLimit !== null || limiting.rules.length > 0 || limiting.bruteForce !== null) {
     requestFilters.push(new RateLimitFilter(store, settings.rateLimit, limiting));
   }
+  // The response cache (--cache-size): after the limits, so a hit is rate limited like a miss.
+  const cache = services.caches?.forSettings(settings.cache ?? null) ?? null;
+  if (cache !== null) {
+    // A GET for a URL whose response is on its way waits for it (PENDING), then looks again.
+    requestFilters.push(new CacheWaitFilter(cache));
+    // A usable stored response is the answer; a stale one goes upstream with its validators.
+    requestFilters.push(new CacheLookupFilter(cache));
+  }
 
   const responseFilters: ResponseFilter[] = [
     // Hop-by-hop fields, and those the upstream's Connection names, never reach the client.
@@ -72,6 +85,8 @@ export function buildPipeline(settings: PipelineSettings, services: PipelineServ
   if (limiting.headersWhenAllowed) responseFilters.push(new RateLimitHeadersFilter());
   // A failure status or header on a login path counts a failed login (brute-force protection).
   if (limiting.bruteForce !== null) responseFilters.push(new LoginFailureWatch(store, limiting.bruteForce, limiting.ipv6Prefix));
+  // Stores what may be stored (after hop-by-hop removal, so none is stored), answers revalidations.
+  if (cache !== null) responseFilters.push(new CacheStoreFilter(cache));
 
   const finishedHooks: FinishedHook[] = [
     // One info line per request (client, method, url, upstream, status, ms, outcome).
@@ -79,6 +94,8 @@ export function buildPipeline(settings: PipelineSettings, services: PipelineServ
     // Requests by upstream, outcome and status for /metrics (admin server on); the visualizer's figures.
     ...(services.finishedHooks ?? []),
   ];
+  // A request that led a fill and ended without a stored response lets its waiters go.
+  if (cache !== null) finishedHooks.push(new CacheReleaseHook(cache));
 
   return { requestFilters, responseFilters, finishedHooks };
 }

@@ -37,6 +37,8 @@ export type RequestBodyFailure = 'too-large' | 'stalled' | 'malformed' | 'client
  */
 export type Outcome =
   | 'proxied'
+  // Answered from the response cache (a stored response, or a stale one in place of a failure).
+  | 'cache-hit'
   // The head broke a rule (request-limits): never forwarded, the connection is closed.
   | 'version-not-supported'
   | 'uri-too-long'
@@ -60,7 +62,7 @@ export type Outcome =
   | 'client-send-timeout';
 
 /** An outcome balancebeam answers itself, with a status of its own. */
-export type AnswerOutcome = Exclude<Outcome, 'proxied' | 'client-closed' | 'client-send-timeout'>;
+export type AnswerOutcome = Exclude<Outcome, 'proxied' | 'cache-hit' | 'client-closed' | 'client-send-timeout'>;
 
 /** A filter's decision to answer the request itself rather than forward it. */
 export interface Answer {

@@ -90,6 +90,21 @@ export interface HealthThresholds {
   readonly fall: number;
 }
 
+/** The response cache (issue 12); per worker process. */
+export interface CacheSettings {
+  /** The memory budget in bytes (bodies, headers and a fixed overhead per object). */
+  readonly sizeBytes: number;
+  /** A body larger than this is relayed and not stored. */
+  readonly maxObjectBytes: number;
+  /** How long past its freshness a stored response may stand in for a failing upstream; 0: only as stale-if-error allows. */
+  readonly serveStaleOnErrorMs: number;
+  readonly heuristicFreshness: boolean;
+  readonly setCookie: 'skip' | 'strip' | 'store';
+  readonly eviction: 'slru' | 'lru';
+  /** How long concurrent misses wait for the first one's response. */
+  readonly lockTimeoutMs: number;
+}
+
 export interface Config {
   readonly bind: BindAddress;
   readonly upstreams: readonly UpstreamTarget[];
@@ -128,6 +143,8 @@ export interface Config {
   readonly admin: AdminSettings | null;
   /** The visualizer's trace file (issue 15); null: none. Needs a restart to change. */
   readonly trace: { readonly path: string; readonly maxBytes: number } | null;
+  /** The response cache; null: off (`--cache-size 0`, the default). */
+  readonly cache: CacheSettings | null;
 }
 
 /** Where the admin server listens, and the bearer token every request to it must carry (null: none asked). */

@@ -5,7 +5,7 @@
  * byte path (request-body, forward, relay) reads it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Pipeline } from '../pipeline/filter.js';
+import type { FailureFallback, Pipeline } from '../pipeline/filter.js';
 import type { Outcome } from '../protocol/index.js';
 import type { DeferredRequestBody } from './request-body.js';
 
@@ -50,6 +50,10 @@ export class Exchange {
    * for the send timeout.
    */
   upstreamCall: { discard(): void; readonly awaitingClientSince: number | null } | null = null;
+  /** A filter's amendments (RequestView in src/pipeline/filter.ts): null unless the cache made them. */
+  upstreamHeaders: string[] | null = null;
+  fallback: FailureFallback | null = null;
+  filterNote: object | null = null;
 
   constructor(
     readonly id: number,

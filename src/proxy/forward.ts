@@ -10,7 +10,7 @@ import type { UpstreamFailed, UpstreamResponded } from '../protocol/index.js';
 import type { RequestHeaderPolicy } from './headers.js';
 import type { Exchange, UpstreamResponse } from './exchange.js';
 import { classifyUpstreamError } from './failure.js';
-import { upstreamRequestHeaders } from './headers.js';
+import { replaceHeaders, upstreamRequestHeaders } from './headers.js';
 import { UpstreamCall } from './upstream-call.js';
 
 export type ForwardOutcome = UpstreamResponded<Exchange, UpstreamResponse> | UpstreamFailed<Exchange>;
@@ -40,11 +40,13 @@ export function forwardToUpstream(
   }, exchange.res);
   // The client going away gives up this attempt, so it does not hold a pooled connection until a timeout.
   exchange.upstreamCall = call;
+  const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, exchange.peerIp, policy);
+  if (exchange.upstreamHeaders !== null) replaceHeaders(headers, exchange.upstreamHeaders);
   dispatcher.dispatch(
     {
       path: req.url ?? '/',
       method: req.method as Dispatcher.HttpMethod,
-      headers: upstreamRequestHeaders(req.rawHeaders, req.headers.connection, exchange.peerIp, policy),
+      headers,
       body: exchange.body,
     },
     call,

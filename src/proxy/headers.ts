@@ -114,3 +114,20 @@ export function stripHopByHop(headers: string[], dropLength = false): void {
   }
   headers.length = kept;
 }
+
+/**
+ * A filter's fields (`[name, value, ...]`, lower-case names) in place of the request's of the same names,
+ * in place: a cache's revalidation sends its stored validators, not the client's.
+ */
+export function replaceHeaders(headers: string[], replacements: readonly string[]): void {
+  const names = new Set<string>();
+  for (let i = 0; i < replacements.length; i += 2) names.add(replacements[i] as string);
+  let kept = 0;
+  for (let i = 0; i < headers.length; i += 2) {
+    if (names.has((headers[i] as string).toLowerCase())) continue;
+    headers[kept++] = headers[i] as string;
+    headers[kept++] = headers[i + 1] as string;
+  }
+  headers.length = kept;
+  for (const field of replacements) headers.push(field);
+}

@@ -5,6 +5,7 @@
  */
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import { log } from '../log.js';
+import type { LocalResponse } from '../pipeline/filter.js';
 import type { Exchange, UpstreamResponse } from './exchange.js';
 import { headerStrings, stripHopByHop } from './headers.js';
 
@@ -16,6 +17,19 @@ export function relayResponse(exchange: Exchange, response: UpstreamResponse): v
   }
   exchange.status = response.statusCode;
   response.pipeTo(exchange);
+}
+
+/** A response balancebeam holds (a stored one): written whole, the body at once (it is at most --cache-max-object-size). */
+export function respondWithLocal(exchange: Exchange, response: LocalResponse): void {
+  const { res } = exchange;
+  exchange.status = response.status;
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(response.status, response.headers as string[]);
+  if (response.body === null) res.end();
+  else res.end(response.body);
 }
 
 export function respondWithStatus(

@@ -150,6 +150,10 @@ class Tunnel implements TunnelRequest {
   /** The pipeline it started under, and the index of its next request filter. */
   private readonly pipeline: Pipeline;
   private nextFilter = 0;
+  /** RequestView's amendments: no filter makes them for an upgrade (the cache passes those by). */
+  upstreamHeaders: string[] | null = null;
+  fallback: null = null;
+  filterNote: object | null = null;
   private upstreamId: string | null = null;
   private upstreamRequest: ClientRequest | null = null;
   private upstreamSocket: Socket | null = null;
@@ -199,6 +203,8 @@ class Tunnel implements TunnelRequest {
         this.tunnels.awaitVerdict(this.id, this);
         return;
       }
+      // A stored response is never an answer to an upgrade: the cache lets those pass.
+      if (!('outcome' in verdict)) continue;
       this.answerWith(verdict);
       return;
     }

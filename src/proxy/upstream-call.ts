@@ -16,7 +16,7 @@ import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { LoadFigures } from '../balancing/load.js';
-import type { ResponseHead, ResponseTap } from '../pipeline/filter.js';
+import type { LocalResponse, ResponseHead, ResponseTap } from '../pipeline/filter.js';
 import type { Exchange, UpstreamResponse } from './exchange.js';
 import { headerStrings } from './headers.js';
 import { relayInterimResponse } from './relay.js';
@@ -94,10 +94,14 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
       res.destroy();
       return;
     }
-    const head: ResponseHead = { statusCode: this.statusCode, headers: headerStrings(this.rawHeaders) };
+    const head: ResponseHead = { statusCode: this.statusCode, headers: headerStrings(this.rawHeaders), replacement: null };
     for (const filter of (exchange.pipeline as NonNullable<Exchange['pipeline']>).responseFilters) {
       const tap = filter.onHead(exchange, head);
       if (tap !== null) (this.taps ??= []).push(tap);
+    }
+    if (head.replacement !== null) {
+      this.sendReplacement(exchange, head.replacement);
+      return;
     }
     res.writeHead(head.statusCode, head.headers);
     if (this.endedEarly === 'complete') {
@@ -107,6 +111,24 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
     }
     this.target = res;
     res.on('drain', this.onDrain);
+    if (this.pausedForDecision) {
+      this.pausedForDecision = false;
+      this.resumeUpstream?.();
+    }
+  }
+
+  /**
+   * A response filter put a response it holds in place of this one (a 304 revalidating a stored 200, a
+   * stale one for a 5xx): it is written whole, and the upstream's body, if any, is read and dropped
+   * (onData without a target) so the upstream connection stays reusable.
+   */
+  private sendReplacement(exchange: Exchange, replacement: LocalResponse): void {
+    const { res } = exchange;
+    exchange.status = replacement.status;
+    this.endTaps();
+    res.writeHead(replacement.status, replacement.headers as string[]);
+    if (replacement.body === null) res.end();
+    else res.end(replacement.body);
     if (this.pausedForDecision) {
       this.pausedForDecision = false;
       this.resumeUpstream?.();

@@ -11,7 +11,7 @@ import { SimulatedClock } from 'xstate';
 import { connectionMachine, hasRequestsInFlight, silencePeriodMs, type ConnectionPorts } from '../../src/actors/connection.js';
 import { startActor } from '../../src/actors/inspection.js';
 import { MailboxRouter } from '../../src/actors/router.js';
-import type { Pipeline, RequestFilter } from '../../src/pipeline/filter.js';
+import type { LocalResponse, Pipeline, RequestFilter } from '../../src/pipeline/filter.js';
 import { RateLimitFilter } from '../../src/pipeline/rate-limit.js';
 import { PrimaryStore } from '../../src/rate-limit/primary-store.js';
 
@@ -52,6 +52,7 @@ class FakePorts implements ConnectionPorts {
   readonly forwards: ForwardCall[] = [];
   readonly relayed: { exchange: Exchange; response: UpstreamResponse }[] = [];
   readonly responded: Responded[] = [];
+  readonly served: { exchange: Exchange; response: LocalResponse }[] = [];
   readonly dropped: Exchange[] = [];
   readonly completed_: Exchange[] = [];
   /** Everything sent to mailboxes in the primary: the rate limiter and the upstream actors. */
@@ -93,6 +94,10 @@ class FakePorts implements ConnectionPorts {
 
   respond(exchange: Exchange, status: number, headers?: Readonly<Record<string, string | number>>): void {
     this.responded.push({ exchange, status, headers });
+  }
+
+  serve(exchange: Exchange, response: LocalResponse): void {
+    this.served.push({ exchange, response });
   }
 
   drop(exchange: Exchange): void {
@@ -898,4 +903,31 @@ test('send timeout: an answer of our own that the client does not take is cut to
   clock.increment(1);
   actor.send({ type: 'client.silent' });
   t.is(client.closed, 1, 'its 405 still unfinished after the send timeout: the client is not reading');
+});
+
+test('a filter that answers with a LocalResponse (a stored response) is served as a cache hit, never forwarded', (t) => {
+  const stored: LocalResponse = { status: 200, headers: ['age', '3', 'cache-status', 'balancebeam; hit'], body: Buffer.from('stored') };
+  const { ports, actor } = startConnection({ filters: [{ name: 'serves', check: () => stored }] });
+  const request = exchange(1);
+  actor.send({ type: 'request.received', exchange: request });
+  t.deepEqual(ports.forwards, []);
+  t.deepEqual(ports.served, [{ exchange: request, response: stored }]);
+  t.is(request.outcome, 'cache-hit');
+});
+
+test("a failure to reach any upstream is answered by the request's fallback when it offers one (stale-if-error), else 502", async (t) => {
+  const stale: LocalResponse = { status: 200, headers: [], body: Buffer.from('stale') };
+  const { ports, actor } = startConnection({ live: ['u1'], filters: [{ name: 'offers', check: (request) => ((request.fallback = { responseForFailure: () => stale }), null) }] });
+  const request = exchange(1);
+  actor.send({ type: 'request.received', exchange: request });
+  await settle(ports.forwardAt(0), failed(request, failure('upstream-refused', 'u1', true)));
+  t.deepEqual(ports.served, [{ exchange: request, response: stale }]);
+  t.deepEqual(ports.responded, []);
+  t.is(request.outcome, 'cache-hit');
+  t.is(request.reason, 'no-live-upstream');
+  const nothing = startConnection({ live: ['u1'], filters: [{ name: 'offers-nothing', check: (r) => ((r.fallback = { responseForFailure: () => null }), null) }] });
+  const other = exchange(2);
+  nothing.actor.send({ type: 'request.received', exchange: other });
+  await settle(nothing.ports.forwardAt(0), failed(other, failure('upstream-refused', 'u1', true)));
+  t.is(nothing.ports.responded[0]?.status, 502);
 });

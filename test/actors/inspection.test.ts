@@ -215,6 +215,7 @@ function startScriptedConnection(t: ExecutionContext, router: MailboxRouter, add
     forward: (exchange, _upstreamId, settled) => settled({ type: 'upstream.responded', exchange, response: fakeUpstreamResponse }),
     relay: () => {},
     respond: () => {},
+    serve: () => {},
     drop: () => {},
     now: () => clock.now(),
   };

@@ -99,6 +99,13 @@ admin: 127.0.0.1:9100
 admin-token: file-token-0123456789
 trace-file: /var/tmp/bb.trace
 trace-file-size: 1048576
+cache-size: 1048576
+cache-max-object-size: 65536
+cache-serve-stale-on-error: 60
+cache-heuristic-freshness: true
+cache-set-cookie: strip
+cache-eviction: lru
+cache-lock-timeout: 2
 `,
   );
   t.deepEqual(runConfig(['--config', path]), {
@@ -159,6 +166,15 @@ trace-file-size: 1048576
     },
     admin: { host: '127.0.0.1', port: 9100, token: 'file-token-0123456789' },
     trace: { path: '/var/tmp/bb.trace', maxBytes: 1_048_576 },
+    cache: {
+      sizeBytes: 1_048_576,
+      maxObjectBytes: 65_536,
+      serveStaleOnErrorMs: 60_000,
+      heuristicFreshness: true,
+      setCookie: 'strip',
+      eviction: 'lru',
+      lockTimeoutMs: 2_000,
+    },
   });
 });
 

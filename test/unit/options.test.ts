@@ -52,6 +52,8 @@ test('defaults', (t) => {
       bruteForce: null,
     },
     admin: null,
+    trace: null,
+    cache: null,
   });
 });
 
@@ -130,6 +132,8 @@ test('every flag given', (t) => {
       },
     },
     admin: null,
+    trace: null,
+    cache: null,
   });
 });
 

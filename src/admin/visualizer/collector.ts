@@ -19,7 +19,7 @@ import {
 } from '../../protocol/index.js';
 import type { ChartModel } from './chart-model.js';
 import type { FeedFrame, StateCounts, UpstreamFrame } from './frame.js';
-import type { FeedSource } from './feed-source.js';
+import type { ActorListing, FeedSource, FrameListener, RecordListener } from './feed-source.js';
 import { actorCharts, actorDefinitions } from './machines.js';
 import { percentileOf } from './percentiles.js';
 
@@ -32,16 +32,6 @@ export interface CollectorOptions {
   readonly historyMessages?: number;
   readonly now?: () => number;
 }
-
-export interface ActorListing {
-  readonly actors: readonly { readonly actor: string; readonly kind: string; readonly state: string }[];
-  readonly total: number;
-  /** Processes that did not answer in time. */
-  readonly missing: readonly string[];
-}
-
-export type FrameListener = (frame: FeedFrame) => void;
-export type RecordListener = (record: InspectionRecord) => void;
 
 /** A process that has sent no batch for this long is gone (its counts leave the frame). */
 const NODE_SILENCE_MS = 3_000;

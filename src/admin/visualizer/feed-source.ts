@@ -4,9 +4,19 @@
  * listing and watching answer with nothing.
  */
 import type { ChartModel } from './chart-model.js';
-import type { ActorListing, FrameListener, RecordListener } from './collector.js';
 import type { FeedFrame } from './frame.js';
+import type { InspectionRecord } from '../../protocol/index.js';
 import type { Trace } from './trace-file.js';
+
+export interface ActorListing {
+  readonly actors: readonly { readonly actor: string; readonly kind: string; readonly state: string }[];
+  readonly total: number;
+  /** Processes that did not answer in time. */
+  readonly missing: readonly string[];
+}
+
+export type FrameListener = (frame: FeedFrame) => void;
+export type RecordListener = (record: InspectionRecord) => void;
 
 export interface FeedSource {
   readonly mode: 'live' | 'replay';
