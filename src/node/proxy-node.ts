@@ -21,6 +21,7 @@ import { DEFAULT_POOL_SETTINGS, UpstreamPools, type PoolSettings } from '../prox
 import { createRateLimitStore } from '../rate-limit/create-store.js';
 import { TrustedProxies } from './client-ip.js';
 import type { MetricSource } from '../metrics/families.js';
+import { CacheMetrics } from '../metrics/cache-metrics.js';
 import { ProxyNodeMetrics } from '../metrics/proxy-node-metrics.js';
 import { RequestMetrics } from '../metrics/request-metrics.js';
 import type { FeedAgent } from '../admin/visualizer/feed/feed-agent.js';
@@ -137,8 +138,9 @@ export async function startProxyNode(router: MailboxRouter, config: Config, feed
   });
   const bound = server.address() as AddressInfo;
 
-  // The cache's and the WAF's metric sources join this list when they exist.
-  const metricSources: MetricSource[] = requestMetrics === null ? [] : [new ProxyNodeMetrics(requestMetrics, loads, () => listener.openConnections())];
+  // The proxy node's and the cache's (nothing while it is off); the WAF's would join here.
+  const metricSources: MetricSource[] =
+    requestMetrics === null ? [] : [new ProxyNodeMetrics(requestMetrics, loads, () => listener.openConnections()), new CacheMetrics(caches)];
   const node: ProxyNode = {
     server,
     metrics: metricsOn ? { families: () => metricSources.flatMap((source) => source.families()) } : null,

@@ -2,7 +2,7 @@
  * GET /metrics over --workers 2: every process's figures aggregated
  * (requests by upstream, outcome and status class; latency histograms;
  * upstream health and its changes; rate-limit decisions; actors by kind and
- * state; process metrics), valid for Prometheus' own `promtool check
+ * state; process metrics; the cache's lookups and holdings), valid for Prometheus' own `promtool check
  * metrics`, with bounded labels.
  */
 import { spawn } from 'node:child_process';
@@ -94,7 +94,7 @@ test('/metrics aggregates both workers and the primary, passes promtool check me
   t.true(sum('process_resident_memory_bytes') > 0);
 
   // Bounded labels: no client address, no path, no request-specific value anywhere.
-  const allowed = new Set(['upstream', 'outcome', 'status_class', 'le', 'decision', 'to', 'kind', 'state']);
+  const allowed = new Set(['upstream', 'outcome', 'status_class', 'le', 'decision', 'to', 'kind', 'state', 'result']);
   for (const sample of samples.filter((s) => s.name.startsWith('balancebeam_'))) {
     for (const label of Object.keys(sample.labels)) t.true(allowed.has(label), `${sample.name} has label ${label}`);
   }
@@ -108,4 +108,28 @@ test('/metrics aggregates both workers and the primary, passes promtool check me
   const latency = listed.get(a.id)?.latencyMs;
   t.true((latency?.samples ?? 0) >= 20);
   t.true((latency?.p50 ?? 0) > 0 && (latency?.p99 ?? 0) >= (latency?.p50 ?? 0), JSON.stringify(latency));
+});
+
+test('with --cache-size, /metrics has the cache: lookups by result, stored, objects and bytes held', async (t) => {
+  const origin = await startUpstream(t, {
+    name: 'a',
+    handler: (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 5, 'cache-control': 'max-age=600' });
+      res.end('fresh');
+    },
+  });
+  const { balancer, admin } = await startBalancerWithAdmin(t, ['--upstream', origin.id, '--cache-size', '1000000', '--active-health-check-interval', '0']);
+  for (let n = 0; n < 3; n++) t.is((await httpCall(balancer.port, { path: '/cached' })).status, 200);
+
+  const answer = await admin.call('GET', '/metrics');
+  const checked = await promtool(answer.text);
+  t.is(checked.code, 0, checked.output);
+  const samples = parseExposition(answer.text);
+  const value = (name: string, labels: Record<string, string> = {}): number | undefined =>
+    samples.find((sample) => sample.name === name && Object.entries(labels).every(([key, wanted]) => sample.labels[key] === wanted))?.value;
+  t.is(value('balancebeam_cache_lookups_total', { result: 'miss' }), 1);
+  t.is(value('balancebeam_cache_lookups_total', { result: 'hit' }), 2);
+  t.is(value('balancebeam_cache_stored_total'), 1);
+  t.is(value('balancebeam_cache_objects'), 1);
+  t.true((value('balancebeam_cache_bytes') ?? 0) > 5);
 });
