@@ -23,8 +23,11 @@ import { RequestLimitsFilter } from './request-limits.js';
 import { StripHopByHopFilter } from './response-headers.js';
 import { UnsupportedExpectationFilter } from './expectation.js';
 import { RefuseTraceFilter } from './trace-method.js';
+import { WafFilter } from './waf.js';
+import { WafEngine } from '../waf/engine.js';
 
-export type PipelineSettings = Pick<Config, 'clientLimits' | 'requestPolicy' | 'rateLimit'>;
+/** `waf` may be left out (off) by callers that build a pipeline of their own (benches, tests). */
+export type PipelineSettings = Pick<Config, 'clientLimits' | 'requestPolicy' | 'rateLimit'> & Partial<Pick<Config, 'waf'>>;
 
 export interface PipelineServices {
   /** Where filters that decide elsewhere (the rate limiter) send their questions. */
@@ -42,6 +45,9 @@ export function buildPipeline(settings: PipelineSettings, services: PipelineServ
   if (!settings.requestPolicy.allowTrace) requestFilters.push(new RefuseTraceFilter());
   // 429 over the client's limit; counted in the primary, so the verdict comes back as a message.
   if (settings.rateLimit !== null) requestFilters.push(new RateLimitFilter(services.router));
+  // 403 (or a log line: --waf detect) for an attack; after the rate limit, so a flood is refused cheaply.
+  // With a body, the verdict waits for its prefix (up to --waf-body-limit), held back from the upstream.
+  if (settings.waf !== undefined && settings.waf !== null) requestFilters.push(new WafFilter(new WafEngine(settings.waf), services.router));
 
   const responseFilters: ResponseFilter[] = [
     // Hop-by-hop fields, and those the upstream's Connection names, never reach the client.

@@ -48,6 +48,8 @@ export type Outcome =
   | 'expectation-failed'
   | 'method-not-allowed'
   | 'rate-limited'
+  // The web application firewall's anomaly score reached its threshold (--waf block).
+  | 'waf-blocked'
   // Upstream selection and attempts.
   | 'no-live-upstream'
   | Exclude<ProxyFailureKind, 'request-body-failed'>
@@ -67,6 +69,8 @@ export interface Answer {
   readonly headers?: Readonly<Record<string, string | number>>;
   /** Why, in words, for the log line. */
   readonly reason?: string;
+  /** The response body instead of the status line's words (the WAF's 403 names a request id). */
+  readonly body?: string;
 }
 
 /**

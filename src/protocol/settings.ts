@@ -7,6 +7,7 @@
 import type { RateLimitSettings } from './rate-limit.js';
 import type { UpstreamTarget } from './upstream.js';
 import type { Address, NodeId } from './address.js';
+import type { WafSettings } from './waf.js';
 
 export type BalanceAlgorithm =
   | 'round-robin'
@@ -119,6 +120,8 @@ export interface Config {
   readonly retries: number;
   /** How long SIGTERM/SIGINT lets in-flight requests finish before their connections are cut. */
   readonly drainTimeoutMs: number;
+  /** The web application firewall (`--waf`); null: off. */
+  readonly waf: WafSettings | null;
 }
 
 export interface UpstreamTimeouts {
