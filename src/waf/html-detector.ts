@@ -20,6 +20,9 @@ const DANGEROUS_TAGS = new Set([
 /** Attribute values that run script when followed (after whitespace and entity decoding were undone). */
 const SCRIPT_URL = /^\s*(?:javascript|vbscript|livescript|mocha|data\s*:\s*(?:text\/html|image\/svg|application\/(?:x-)?javascript))\s*:?/i;
 
+/** `javascript:void(0)` and `javascript:;`, the do-nothing links of many real pages. */
+const HARMLESS_SCRIPT_URL = /^\s*javascript\s*:\s*(?:void\s*\(\s*0?\s*\)\s*;?|;|)\s*$/i;
+
 /** Attributes that take URLs or code even without an `on` prefix. */
 const URL_ATTRIBUTES = new Set(['href', 'src', 'action', 'formaction', 'data', 'xlink:href', 'background', 'dynsrc', 'lowsrc', 'poster', 'srcdoc', 'code', 'codebase', 'values', 'to', 'from', 'by']);
 
@@ -34,7 +37,6 @@ function isSpace(code: number): boolean {
 /** What made `text` cross-site scripting (`tag:script`, `attr:onerror`, `url:javascript`), or null. */
 export function detectXss(text: string): string | null {
   if (text.length < 4) return null;
-  let found: string | null = null;
   // 1. Tags.
   let from = 0;
   for (;;) {
@@ -47,7 +49,6 @@ export function detectXss(text: string): string | null {
     while (i < text.length && isNameChar(text.charCodeAt(i))) i++;
     if (i === nameStart) {
       // `<!--`, `<!doctype`, `<?xml`: markup too, but only script in it matters; comments hide parsing tricks.
-      if (text.startsWith('!--', i) || text.startsWith('![CDATA[', i)) found ??= null;
       continue;
     }
     const first = text.charCodeAt(nameStart);
@@ -59,10 +60,10 @@ export function detectXss(text: string): string | null {
     if (attribute !== null) return attribute;
   }
   // 2. An attribute injected into the tag the value is written into: a quote, then ` onx=`.
-  found = injectedAttribute(text);
+  const found = injectedAttribute(text);
   if (found !== null) return found;
   // 3. The value itself is a script URL (a redirect target, a link someone will click).
-  if (SCRIPT_URL.test(text) && /[:(=`]/.test(text.slice(text.indexOf(':')))) return 'url:script';
+  if (SCRIPT_URL.test(text) && !HARMLESS_SCRIPT_URL.test(text) && /^[^:]*:\s*\S/.test(text) && !/^[^:]*:\s+[a-z]+\s+[a-z]/i.test(text)) return 'url:script';
   return null;
 }
 
@@ -94,7 +95,7 @@ function scanAttributes(text: string, at: number): string | null {
         value = text.slice(start, i);
       }
       if (isEventHandler(name)) return `attr:${name}`;
-      if (URL_ATTRIBUTES.has(name) && SCRIPT_URL.test(value)) return `url:${name}`;
+      if (URL_ATTRIBUTES.has(name) && SCRIPT_URL.test(value) && !HARMLESS_SCRIPT_URL.test(value)) return `url:${name}`;
       if (name === 'style' && /expression\s*\(|url\s*\(\s*['"]?\s*javascript/i.test(value)) return 'attr:style';
     } else if (name.length === 0) {
       i++;

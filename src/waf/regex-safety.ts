@@ -36,14 +36,14 @@ class Re2Pattern implements Pattern {
 
 /**
  * Why a pattern could backtrack super-linearly on V8, or null if none of the known shapes is in it:
- * backreferences and lookarounds (re2js refuses them too), and a quantifier applied to a group that
+ * backreferences and lookbehinds (re2js refuses them too; a lookahead is matched once per position), and a quantifier applied to a group that
  * itself holds an unbounded quantifier (`(a+)+`, `(\w*\s)*`), the classic exponential shape.
  * Adjacent quantifiers over overlapping classes (`\s*\s*x`) are polynomial; the timing test catches
  * those.
  */
 export function backtrackingRisk(pattern: string): string | null {
   if (/\\[1-9]|\\k</.test(pattern)) return 'backreference';
-  if (/\(\?<?[=!]/.test(pattern)) return 'lookaround';
+  if (/\(\?<[=!]/.test(pattern)) return 'lookbehind';
   // Walk the groups: does a group holding an unbounded quantifier get quantified itself?
   const stack: boolean[] = [];
   let inClass = false;

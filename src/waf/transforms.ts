@@ -228,8 +228,8 @@ const BASE64_SHAPE = /^[A-Za-z0-9+/_-]{12,}={0,2}$/;
 
 /**
  * The text a Base64 (or base64url) value decodes to, or null when it is not Base64 or does not
- * decode to text: at least 12 characters of the alphabet, a length that fits, and at least 90 % of
- * the decoded bytes printable. A word of letters alone (a name, a hash in hex) rarely decodes to
+ * decode to text: at least 12 characters of the alphabet, a length that fits, no control character
+ * but tab and line breaks among the decoded bytes, and at least 90 % of them printable ASCII. A word of letters alone (a name, a hash in hex) rarely decodes to
  * printable text, so plain values pass through this with one regular expression test.
  */
 export function base64Text(text: string): string | null {
@@ -239,9 +239,14 @@ export function base64Text(text: string): string | null {
   const bytes = Buffer.from(text, text.includes('-') || text.includes('_') ? 'base64url' : 'base64');
   if (bytes.length < 6) return null;
   let printable = 0;
-  for (const byte of bytes) if ((byte >= 32 && byte < 127) || byte === 9 || byte === 10 || byte === 13) printable++;
+  for (const byte of bytes) {
+    // A control character (other than tab and line breaks) means binary data: a token, not text.
+    if ((byte < 32 && byte !== 9 && byte !== 10 && byte !== 13) || byte === 127) return null;
+    if (byte < 127) printable++;
+  }
   if (printable < bytes.length * 0.9) return null;
-  return bytes.toString('latin1');
+  const text8 = bytes.toString('utf8');
+  return text8.includes('\ufffd') ? bytes.toString('latin1') : text8;
 }
 
 /** A value that is Base64 of text gets that text; anything else is returned as it is. */
