@@ -60,11 +60,17 @@ class NumberOperator implements Operator {
 const SQL: Operator = { match: detectSqlInjection };
 const HTML: Operator = { match: detectXss };
 
-/** `trusted`: a shipped rule, whose patterns run on V8 (see regex-safety.ts); otherwise re2js. */
-export function compileOperator(spec: OperatorSpec, trusted: boolean): Operator {
+/**
+ * `trusted`: a shipped rule, whose patterns run on V8 (see regex-safety.ts); otherwise re2js.
+ * `lowercased`: the value reaches the operator lowercased, so a case-insensitive pattern is compiled
+ * without the `i` flag (its letters are lowercase by convention), which V8 matches several times faster.
+ */
+export function compileOperator(spec: OperatorSpec, trusted: boolean, lowercased = false): Operator {
   switch (spec.kind) {
-    case 'regex':
-      return new RegexOperator(trusted ? compileTrustedPattern(spec.pattern, spec.caseSensitive) : compileLinearPattern(spec.pattern, spec.caseSensitive));
+    case 'regex': {
+      const caseSensitive = spec.caseSensitive || lowercased;
+      return new RegexOperator(trusted ? compileTrustedPattern(spec.pattern, caseSensitive) : compileLinearPattern(spec.pattern, caseSensitive));
+    }
     case 'phrases':
       return new PhraseOperator(new PhraseSet(spec.phrases, { wholeWords: spec.wholeWords }));
     case 'number':

@@ -58,7 +58,7 @@ export class RequestParts {
       const value = headers[i + 1] as string;
       this.add('header-names', name, name);
       if (name === 'cookie') this.addCookies(value);
-      else this.addValue('headers', name, value);
+      else if (!hasStandardShape(name, value)) this.addValue('headers', name, value);
     }
   }
 
@@ -176,6 +176,35 @@ export class RequestParts {
       at = next;
     }
   }
+}
+
+/**
+ * Headers every browser sends, in their grammar's shape: tokens, `q=` weights, commas, and nothing an
+ * attack needs (no quote, bracket, `<`, `$`, `%`, `\`, `;` outside a weight). A value of that shape
+ * cannot carry a payload, so the rules that read every header skip it; one of any other shape (or
+ * any other header) is read like an argument.
+ */
+const STANDARD_SHAPES: ReadonlyMap<string, RegExp> = new Map([
+  ['accept', /^[\w.+*/-]+(?:\s*;\s*[\w.]+=[\w.]+)*(?:\s*,\s*[\w.+*/-]+(?:\s*;\s*[\w.]+=[\w.]+)*)*$/],
+  ['accept-language', /^[\w*-]+(?:\s*;\s*q=[\d.]+)?(?:\s*,\s*[\w*-]+(?:\s*;\s*q=[\d.]+)?)*$/],
+  ['accept-encoding', /^[\w*-]+(?:\s*;\s*q=[\d.]+)?(?:\s*,\s*[\w*-]+(?:\s*;\s*q=[\d.]+)?)*$/],
+  ['host', /^[\w.-]+(?::\d{1,5})?$|^\[[\da-fA-F:.]+\](?::\d{1,5})?$/],
+  ['connection', /^[\w-]+(?:\s*,\s*[\w-]+)*$/],
+  ['content-length', /^\d+$/],
+  ['cache-control', /^[\w-]+(?:=[\w-]+)?(?:\s*,\s*[\w-]+(?:=[\w-]+)?)*$/],
+  ['pragma', /^[\w-]+$/],
+  ['upgrade-insecure-requests', /^\d$/],
+  ['dnt', /^\d$/],
+  ['sec-fetch-dest', /^[\w-]+$/],
+  ['sec-fetch-mode', /^[\w-]+$/],
+  ['sec-fetch-site', /^[\w-]+$/],
+  ['sec-fetch-user', /^\?[01]$/],
+  ['priority', /^[\w=, ]+$/],
+]);
+
+function hasStandardShape(name: string, value: string): boolean {
+  const shape = STANDARD_SHAPES.get(name);
+  return shape !== undefined && value.length <= 512 && shape.test(value);
 }
 
 function safeUrlDecode(text: string): string {

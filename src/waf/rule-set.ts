@@ -96,7 +96,8 @@ export class RuleSet {
       compiled.push({
         index: compiled.length,
         spec,
-        operator: compileOperator(spec.operator, trustedSources.has(spec.source)),
+        // A chain ending in lowercase hands the operator lowercase text: its regex needs no case folding.
+        operator: compileOperator(spec.operator, trustedSources.has(spec.source), spec.transforms[spec.transforms.length - 1] === 'lowercase'),
         chain: this.chainFor(spec.transforms),
         offUnder: applying.filter((exclusion) => exclusion.pathPrefix !== null && exclusion.arg === null).map((exclusion) => exclusion.pathPrefix as string),
         offForArgs: new Set(applying.filter((exclusion) => exclusion.arg !== null).map((exclusion) => exclusion.arg as string)),
@@ -171,7 +172,7 @@ export class RuleSet {
       this.nextItem();
       for (const rule of rules) {
         if (this.matched[rule.index] === 1 || isOffUnder(rule, path)) continue;
-        score += this.tryRule(rule, raw, kind, kind, matches);
+        score += this.tryRule(rule, raw, kind, null, matches);
         if (score >= threshold) return { score, matches };
       }
     }
@@ -186,7 +187,7 @@ export class RuleSet {
         const names = rule.names.get(item.kind);
         if (names !== undefined && names !== null && !names.has(item.name)) continue;
         if ((item.kind === 'args' || item.kind === 'arg-names') && rule.offForArgs.size > 0 && rule.offForArgs.has(baseName(item.name))) continue;
-        score += this.tryRule(rule, item.value, `${item.kind}:${item.name}`, item.name, matches);
+        score += this.tryRule(rule, item.value, item.kind, item.name, matches);
         if (score >= threshold) return { score, matches };
       }
     }
@@ -201,14 +202,16 @@ export class RuleSet {
     }
   }
 
-  private tryRule(rule: CompiledRule, raw: string, part: string, name: string, matches: RuleMatch[]): number {
+  /** `name` null: a single part (`path`, `body`); the part's label is built only for a match. */
+  private tryRule(rule: CompiledRule, raw: string, kind: string, name: string | null, matches: RuleMatch[]): number {
     const value = this.valueAt(rule.chain, raw);
     const found = rule.operator.match(value);
     const hit = rule.spec.negate ? (found === null ? value : null) : found;
     if (hit === null) return 0;
     this.matched[rule.index] = 1;
     const { spec } = rule;
-    matches.push({ id: spec.id, category: spec.category, message: spec.message, score: spec.score, part, matched: redactedSnippet(name, hit) });
+    const part = name === null ? kind : `${kind}:${name}`;
+    matches.push({ id: spec.id, category: spec.category, message: spec.message, score: spec.score, part, matched: redactedSnippet(name ?? kind, hit) });
     return spec.score;
   }
 }

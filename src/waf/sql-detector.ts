@@ -211,9 +211,19 @@ const ATTACK_SHAPES: readonly RegExp[] = [
   /^s\)*[&o;]\(*f/,
 ];
 
+/**
+ * Every attack shape needs a quote, an operator, a bracket, a comma, `;`, `@`, a comment, or one of
+ * the words UNION and ORDER/GROUP BY: a value without any (a word, a number, an id) is not read.
+ */
+const SQL_SIGNIFICANT = /['"`();,#=<>|&@*!~^%+:/-]|union|order|group|\bby\b/i;
+
+function mayBeSql(text: string): boolean {
+  return SQL_SIGNIFICANT.test(text);
+}
+
 /** The fingerprint that makes `text` SQL injection, with its context, or null. */
 export function detectSqlInjection(text: string): string | null {
-  if (text.length < 2) return null;
+  if (text.length < 2 || !mayBeSql(text)) return null;
   const contexts: ('' | "'" | '"')[] = [''];
   if (text.includes("'")) contexts.push("'");
   if (text.includes('"')) contexts.push('"');
