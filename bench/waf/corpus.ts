@@ -60,7 +60,7 @@ function unicodeEscapes(text: string): string {
 
 /** A header value must be visible Latin-1 without CR/LF/NUL: otherwise a client URL-encodes it. */
 function headerSafe(text: string): string {
-  // eslint-disable-next-line no-control-regex
+   
   return /^[\x20-\x7e\t]*$/.test(text) ? text : percent(text);
 }
 

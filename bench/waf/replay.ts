@@ -14,7 +14,7 @@ export async function replay(port: number, requests: readonly CorpusRequest[], c
       try {
         const response = await pool.request({
           path: request.url,
-          method: request.method as 'GET' | 'POST',
+          method: request.method,
           headers: [...request.headers],
           body: request.body ?? undefined,
         });
