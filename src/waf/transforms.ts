@@ -280,9 +280,9 @@ export function compressWhitespace(text: string): string {
 }
 
 /**
- * SQL comments become one space — `UNION/**\/SELECT`, `UN/**\/ION` is joined (an empty comment
- * inside a word is how MySQL's parser reads it), `/*!50000 SELECT*\/` (MySQL's executable comment)
- * keeps its text, and `-- ` / `#` to the end of the line is dropped.
+ * SQL comments become one space, as SQL reads them (`UNION/**\/SELECT` is `UNION SELECT`);
+ * `/*!50000 SELECT*\/` (MySQL's executable comment) keeps its text, and `-- ` / `#` to the end of the
+ * line is dropped.
  */
 export function sqlCommentCompress(text: string): string {
   if (text.indexOf('/*') < 0 && text.indexOf('--') < 0 && text.indexOf('#') < 0) return text;
@@ -294,9 +294,7 @@ export function sqlCommentCompress(text: string): string {
       const end = close < 0 ? text.length : close;
       let inner = text.slice(i + 2, end);
       if (inner.startsWith('!')) inner = inner.slice(1).replace(/^\d{0,6}/, '');
-      const wordBefore = /\w$/.test(out);
-      const wordAfter = /^\w/.test(text.slice(end + 2, end + 3));
-      out += inner.trim() === '' && wordBefore && wordAfter ? '' : ` ${inner} `;
+      out += ` ${inner} `;
       i = close < 0 ? text.length : close + 1;
       continue;
     }
