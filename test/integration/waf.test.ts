@@ -152,7 +152,7 @@ test('a user rule file: used at start, a bad one refused by check, and an edit a
   const directory = scratch(t);
   const rules = join(directory, 'rules.yaml');
   const rule = (word: string): string =>
-    `rules:\n  - id: 900001\n    message: forbidden word\n    category: protocol\n    score: 5\n    parts: [args]\n    transforms: [lowercase]\n    regex: '\\b${word}\\b'\n`;
+    `rules:\n  - id: 900001\n    message: forbidden word\n    category: protocol\n    score: 5\n    parts: [args]\n    transforms: [fullDecode, lowercase]\n    regex: '\\b${word}\\b'\n`;
   writeFileSync(rules, rule('kumquat'));
   const balancer = await startBalancer(t, ['--upstream', upstream.id, ...COMMON, '--waf', 'block', '--waf-rules', rules]);
   t.is((await httpCall(balancer.port, { path: '/?fruit=Kumquat' })).status, 403);
