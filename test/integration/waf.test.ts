@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import test, { type ExecutionContext } from 'ava';
-import { startBalancer, type RunningBalancer } from '../helpers/balancer.js';
+import { startBalancer, type LogLine, type RunningBalancer } from '../helpers/balancer.js';
 import { httpCall, RawConnection } from '../helpers/client.js';
 import { startUpstream } from '../helpers/upstream.js';
 
@@ -23,8 +23,8 @@ function scratch(t: ExecutionContext): string {
   return directory;
 }
 
-async function wafLine(balancer: RunningBalancer, from: number, msg: string): Promise<Record<string, unknown>> {
-  return (await balancer.process.waitForLog((line) => line.msg === msg, { from, timeoutMs: 10_000, what: msg })) as Record<string, unknown>;
+async function wafLine(balancer: RunningBalancer, from: number, msg: string): Promise<LogLine> {
+  return balancer.process.waitForLog((line) => line.msg === msg, { from, timeoutMs: 10_000, what: msg });
 }
 
 test('block: an attack in a query argument gets 403 with a request id, the log names the rule, score and part; a benign request passes', async (t) => {
