@@ -111,8 +111,13 @@ function place(category: string, payload: string, placement: string): CorpusRequ
   }
 }
 
-export function attackRequests(dir = CORPUS_DIR): CorpusRequest[] {
-  const entries = JSON.parse(readFileSync(`${dir}attacks.json`, 'utf8')) as AttackEntry[];
+/**
+ * `attacks.json` is the corpus the shipped rules were written against; `attacks-holdout.json` holds
+ * payload lists of the same sources that were never looked at while writing them (how well the rules
+ * generalise).
+ */
+export function attackRequests(file: 'attacks.json' | 'attacks-holdout.json' = 'attacks.json', dir = CORPUS_DIR): CorpusRequest[] {
+  const entries = JSON.parse(readFileSync(`${dir}${file}`, 'utf8')) as AttackEntry[];
   const requests: CorpusRequest[] = [];
   for (const entry of entries) {
     const placements = entry.placements ?? DEFAULT_PLACEMENTS;

@@ -71,7 +71,7 @@ async function measureDetection(name: string, server: RunningServer, attacks: re
     overall: blocked / attacks.length,
     categoryAverage: sum / perCategory.size,
     falsePositives,
-    fpRate: legitBlocked / legit.length,
+    fpRate: legit.length === 0 ? 0 : legitBlocked / legit.length,
     errors: [...attackStatuses, ...legitStatuses].filter((status) => status === 0).length,
   };
 }
@@ -116,6 +116,7 @@ function engineMicroseconds(): number {
 
 async function main(): Promise<void> {
   const attacks = sample(attackRequests());
+  const holdout = sample(attackRequests('attacks-holdout.json'));
   const legit = sample(legitimateRequests());
   console.log(`# bench:waf — ${attacks.length} attack requests, ${legit.length} legitimate; paranoia ${paranoia}; load average ${loadavg().map((n) => n.toFixed(2)).join(' ')}\n`);
   const origin = await startOrigin();
@@ -135,25 +136,38 @@ async function main(): Promise<void> {
   }
 
   const results: Detection[] = [];
+  const heldOut: Detection[] = [];
   for (const product of products) {
     const server = await product.start();
     try {
       results.push(await measureDetection(product.name, server, attacks, legit));
+      heldOut.push(await measureDetection(product.name, server, holdout, []));
     } finally {
       await server.stop();
     }
   }
 
-  const categories = [...(results[0]?.perCategory.keys() ?? [])].sort();
   console.log(`## Detection (share of attack requests answered 403)\n`);
+  printDetection(results, attacks.length);
+  console.log(`\n## Detection on the held-out payloads (${holdout.length} requests; lists never used while writing the rules)\n`);
+  printDetection(heldOut, holdout.length);
+  printFalsePositives(results, legit.length);
+  await measureAllCosts(origin, crsSets);
+}
+
+function printDetection(results: readonly Detection[], requests: number): void {
+  const categories = [...(results[0]?.perCategory.keys() ?? [])].sort();
   console.log(`| category | requests | ${results.map((result) => result.name).join(' | ')} |`);
   console.log(`|---|---:|${results.map(() => '---:').join('|')}|`);
   for (const category of categories) {
     const total = results[0]?.perCategory.get(category)?.total ?? 0;
     console.log(`| ${category} | ${total} | ${results.map((result) => { const entry = result.perCategory.get(category); return entry === undefined ? '–' : pct(entry.blocked / entry.total); }).join(' | ')} |`);
   }
-  console.log(`| **overall** | ${attacks.length} | ${results.map((result) => `**${pct(result.overall)}**`).join(' | ')} |`);
+  console.log(`| **overall** | ${requests} | ${results.map((result) => `**${pct(result.overall)}**`).join(' | ')} |`);
   console.log(`| **per-category average** | | ${results.map((result) => `**${pct(result.categoryAverage)}**`).join(' | ')} |`);
+}
+
+function printFalsePositives(results: readonly Detection[], requests: number): void {
   console.log(`\n## False positives (share of legitimate requests answered 403)\n`);
   const legitCategories = [...(results[0]?.falsePositives.keys() ?? [])];
   console.log(`| traffic | requests | ${results.map((result) => result.name).join(' | ')} |`);
@@ -162,9 +176,11 @@ async function main(): Promise<void> {
     const total = results[0]?.falsePositives.get(category)?.total ?? 0;
     console.log(`| ${category} | ${total} | ${results.map((result) => { const entry = result.falsePositives.get(category); return entry === undefined ? '–' : pct(entry.blocked / entry.total); }).join(' | ')} |`);
   }
-  console.log(`| **all legitimate** | ${legit.length} | ${results.map((result) => `**${(100 * result.fpRate).toFixed(2)}%**`).join(' | ')} |`);
+  console.log(`| **all legitimate** | ${requests} | ${results.map((result) => `**${(100 * result.fpRate).toFixed(2)}%**`).join(' | ')} |`);
   console.log(`\nrequests without an answer (connection errors): ${results.map((result) => `${result.name}: ${result.errors}`).join('; ')}`);
+}
 
+async function measureAllCosts(origin: { port: number; close(): Promise<void> }, crsSets: readonly CrsLocation[]): Promise<void> {
   console.log(`\n## Cost on a typical benign GET (${TYPICAL_GET.url}, a cookie, browser headers)\n`);
   console.log(`WAF engine alone, in process: ${engineMicroseconds().toFixed(1)} µs per request\n`);
   const rounds = quick ? 1 : 5;

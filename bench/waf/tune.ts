@@ -7,7 +7,7 @@ const paranoia = Number(args[args.indexOf('--paranoia') + 1]) || 1;
 const missesOf = args.includes('--misses') ? args[args.indexOf('--misses') + 1] : null;
 const engine = newEngine({ paranoia });
 const byCategory = new Map<string, { total: number; caught: number }>();
-for (const request of attackRequests()) {
+for (const request of attackRequests(args.includes('--holdout') ? 'attacks-holdout.json' : 'attacks.json')) {
   const caught = evaluateRequest(engine, request).score >= 5;
   const key = request.category;
   const entry = byCategory.get(key) ?? { total: 0, caught: 0 };

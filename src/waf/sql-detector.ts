@@ -17,7 +17,8 @@
  * Linear: one pass per context over at most MAX_TOKENS tokens.
  */
 
-const MAX_TOKENS = 24;
+/** The shapes are judged on the first tokens (a UNION before SELECT anywhere is tracked on the way). */
+const MAX_TOKENS = 12;
 
 const STATEMENTS = new Set(['select', 'insert', 'update', 'delete', 'drop', 'alter', 'create', 'exec', 'execute', 'declare', 'truncate', 'shutdown', 'waitfor', 'merge', 'replace', 'grant', 'revoke', 'call', 'load_file', 'handler']);
 const LOGIC = new Set(['and', 'or', 'xor', 'not', '&&', '||']);
@@ -212,10 +213,11 @@ const ATTACK_SHAPES: readonly RegExp[] = [
 ];
 
 /**
- * Every attack shape needs a quote, an operator, a bracket, a comma, `;`, `@`, a comment, or one of
- * the words UNION and ORDER/GROUP BY: a value without any (a word, a number, an id) is not read.
+ * Every attack shape needs a quote, an operator other than a lone `-` or `/`, a bracket, a comma,
+ * `;`, `@`, a comment, or one of the words UNION and ORDER/GROUP BY: a value without any (a word, a
+ * number, an id, a path) is not read.
  */
-const SQL_SIGNIFICANT = /['"`();,#=<>|&@*!~^%+:/-]|union|order|group|\bby\b/i;
+const SQL_SIGNIFICANT = /['"`();,#=<>|&@*!~^%+:]|--|\/\*|union|order|group/i;
 
 function mayBeSql(text: string): boolean {
   return SQL_SIGNIFICANT.test(text);
