@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import test, { type ExecutionContext } from 'ava';
+import fc from 'fast-check';
 import { startBalancer, type LogLine, type RunningBalancer } from '../helpers/balancer.js';
 import { httpCall, RawConnection } from '../helpers/client.js';
 import { startUpstream } from '../helpers/upstream.js';
@@ -172,4 +173,33 @@ test('a user rule file: used at start, a bad one refused by check, and an edit a
   const failed = await balancer.process.waitForLog((line) => line.msg === 'config reload failed; the running settings are kept', { from: before, timeoutMs: 10_000, what: 'the failed reload' });
   t.regex(String(failed.errors), /900001/);
   t.is((await httpCall(balancer.port, { path: '/?fruit=durian' })).status, 403);
+});
+
+test('fuzz: random and hostile payloads in every placement each get an answer, and the process never crashes', async (t) => {
+  const upstream = await startUpstream(t);
+  const balancer = await startBalancer(t, ['--upstream', upstream.id, ...COMMON, '--waf', 'block']);
+  const from = balancer.process.mark();
+  const samples = fc.sample(
+    fc.tuple(
+      fc.array(fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom("'", '<svg onload=', '../', '%00', '%', '${', '{{', '\\u0027', '&#x3c;', '$(id)', '＜', 'QUFBQUFB')), { maxLength: 12 }).map((pieces) => pieces.join('')),
+      fc.constantFrom('query', 'path', 'header', 'cookie', 'form', 'json', 'multipart', 'xml'),
+    ),
+    { numRuns: 80, seed: 13 },
+  );
+  for (const [text, placement] of samples) {
+    const encoded = encodeURIComponent(text.replace(/[\ud800-\udfff]/g, ''));
+    const headerSafe = encoded;
+    let options: Parameters<typeof httpCall>[1] = { path: `/q?v=${encoded}` };
+    if (placement === 'path') options = { path: `/p/${encoded}` };
+    if (placement === 'header') options = { headers: { 'x-data': headerSafe } };
+    if (placement === 'cookie') options = { headers: { cookie: `a=${headerSafe}` } };
+    if (placement === 'form') options = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `v=${encoded}` };
+    if (placement === 'json') options = { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"v":${JSON.stringify(text)}` };
+    if (placement === 'multipart') options = { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=b' }, body: `--b\r\nContent-Disposition: form-data; name="v"\r\n\r\n${text}\r\n--b--\r\n` };
+    if (placement === 'xml') options = { method: 'POST', headers: { 'content-type': 'application/xml' }, body: `<a>${text}</a>` };
+    const response = await httpCall(balancer.port, { ...options, timeoutMs: 10_000 });
+    t.true([200, 400, 403].includes(response.status), `${placement}: ${JSON.stringify(text)} → ${response.status}`);
+  }
+  t.deepEqual(balancer.process.crashReports(from), []);
+  t.deepEqual(balancer.process.logsWith((line) => line.msg === 'waf failed on a request; passed uninspected', from), []);
 });
