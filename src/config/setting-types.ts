@@ -343,11 +343,12 @@ export function textList<T>(valueName: string, parse: (text: string) => { value:
     const values: T[] = [];
     const problems: Problem[] = [];
     entries.forEach((entry, item) => {
-      if (typeof entry !== 'string') {
+      // A bare number in YAML (a rule id) is its text.
+      if (typeof entry !== 'string' && typeof entry !== 'number') {
         problems.push({ message: `${describe(entry)} is not text`, item });
         return;
       }
-      const read = parse(entry);
+      const read = parse(String(entry));
       if ('problem' in read) problems.push({ message: read.problem, item });
       else values.push(read.value);
     });

@@ -73,6 +73,14 @@ upstream-response-timeout: 30
 upstream-body-timeout: 15
 retries: 3
 drain-timeout: 0
+waf: detect
+waf-paranoia: 2
+waf-threshold: 10
+waf-body-limit: 4096
+waf-rules: []
+waf-exclude:
+  - 942100
+  - 941000-941999,path=/cms
 `,
   );
   t.deepEqual(runConfig(['--config', path]), {
@@ -107,6 +115,17 @@ drain-timeout: 0
     upstreamTimeouts: { connectMs: 250, responseMs: 30_000, bodyIdleMs: 15_000 },
     retries: 3,
     drainTimeoutMs: 0,
+    waf: {
+      mode: 'detect',
+      paranoia: 2,
+      threshold: 10,
+      bodyLimit: 4096,
+      ruleFiles: [],
+      exclusions: [
+        { ruleFrom: 942100, ruleTo: 942100, pathPrefix: null, arg: null },
+        { ruleFrom: 941000, ruleTo: 941999, pathPrefix: '/cms', arg: null },
+      ],
+    },
   });
 });
 

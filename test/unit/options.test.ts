@@ -41,6 +41,7 @@ test('defaults', (t) => {
     upstreamTimeouts: { connectMs: 5_000, responseMs: 60_000, bodyIdleMs: 60_000 },
     retries: 1,
     drainTimeoutMs: 10_000,
+    waf: null,
   });
 });
 
@@ -63,6 +64,11 @@ test('every flag given', (t) => {
     '--upstream-body-timeout', '15',
     '--retries', '3',
     '--drain-timeout', '0',
+    '--waf', 'block',
+    '--waf-paranoia', '3',
+    '--waf-threshold', '8',
+    '--waf-body-limit', '0',
+    '--waf-exclude', '230100,arg=q',
   ]); // prettier-ignore
   t.deepEqual(config, {
     bind: { host: '127.0.0.1', port: 0 },
@@ -81,6 +87,7 @@ test('every flag given', (t) => {
     upstreamTimeouts: { connectMs: 250, responseMs: 30_000, bodyIdleMs: 15_000 },
     retries: 3,
     drainTimeoutMs: 0,
+    waf: { mode: 'block', paranoia: 3, threshold: 8, bodyLimit: 0, ruleFiles: [], exclusions: [{ ruleFrom: 230100, ruleTo: 230100, pathPrefix: null, arg: 'q' }] },
   });
 });
 
