@@ -12,7 +12,7 @@
  * arrays are fields of the set, reused by every (synchronous) evaluation.
  */
 import { compileOperator, type Operator } from './operator.js';
-import { redactedSnippet } from './redact.js';
+import { partLabel, redactedSnippet } from './redact.js';
 import type { ItemKind, PartItem, RequestParts } from './request-parts.js';
 import type { WafExclusion } from '../protocol/index.js';
 import type { Category, PartKind, PartSelector, RuleSpec } from './rule.js';
@@ -210,7 +210,7 @@ export class RuleSet {
     if (hit === null) return 0;
     this.matched[rule.index] = 1;
     const { spec } = rule;
-    const part = name === null ? kind : `${kind}:${name}`;
+    const part = partLabel(kind, name);
     matches.push({ id: spec.id, category: spec.category, message: spec.message, score: spec.score, part, matched: redactedSnippet(name ?? kind, hit) });
     return spec.score;
   }

@@ -8,7 +8,7 @@ import type { WafSettings } from '../../src/protocol/index.js';
 import { WafEngine, WafError } from '../../src/waf/engine.js';
 import { parseExclusion } from '../../src/waf/exclusion.js';
 import { RequestParts } from '../../src/waf/request-parts.js';
-import { redactedSnippet } from '../../src/waf/redact.js';
+import { partLabel, redactedSnippet } from '../../src/waf/redact.js';
 
 const SETTINGS: WafSettings = { mode: 'block', paranoia: 1, threshold: 5, bodyLimit: 65536, exclusions: [], ruleFiles: [] };
 const engine = new WafEngine(SETTINGS);
@@ -154,6 +154,7 @@ test('logged matches are truncated and secrets redacted', (t) => {
   t.is(redactedSnippet('password', "' or 1=1"), '[redacted, 8 characters]');
   t.is(redactedSnippet('authorization', 'x'), '[redacted, 1 characters]');
   t.is(redactedSnippet('q', 'a'.repeat(200)).length, 81);
+  t.is(partLabel('arg-names', '\0'.repeat(5000)), `arg-names:${'\\x00'.repeat(40)}…`, 'a name is cut and escaped too');
   t.is(redactedSnippet('q', 'a\r\nb'), 'a\\x0d\\x0ab');
   const parts = new RequestParts({ method: 'GET', url: `/login?password=${encodeURIComponent("' or '1'='1")}`, rawHeaders: [] });
   const match = engine.evaluate(parts).matches[0];
