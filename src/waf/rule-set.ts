@@ -11,7 +11,9 @@
  * evaluation stops as soon as the score reaches the threshold. The scratch
  * arrays are fields of the set, reused by every (synchronous) evaluation.
  */
+import { PhraseSet } from './aho-corasick.js';
 import { compileOperator, type Operator } from './operator.js';
+import { requiredLiterals } from './prefilter.js';
 import { partLabel, redactedSnippet } from './redact.js';
 import type { ItemKind, PartItem, RequestParts } from './request-parts.js';
 import type { WafExclusion } from '../protocol/index.js';
@@ -53,6 +55,8 @@ interface CompiledRule {
   readonly index: number;
   readonly spec: RuleSpec;
   readonly operator: Operator;
+  /** Literals one of which every match contains (prefilter.ts): none in the value, the regex is not run. */
+  readonly prefilter: PhraseSet | null;
   readonly chain: number;
   /** Off for requests under these path prefixes. */
   readonly offUnder: readonly string[];
@@ -97,7 +101,8 @@ export class RuleSet {
         index: compiled.length,
         spec,
         // A chain ending in lowercase hands the operator lowercase text: its regex needs no case folding.
-        operator: compileOperator(spec.operator, trustedSources.has(spec.source), spec.transforms[spec.transforms.length - 1] === 'lowercase'),
+        operator: compileOperator(spec.operator, trustedSources.has(spec.source), lowercased(spec)),
+        prefilter: prefilterFor(spec),
         chain: this.chainFor(spec.transforms),
         offUnder: applying.filter((exclusion) => exclusion.pathPrefix !== null && exclusion.arg === null).map((exclusion) => exclusion.pathPrefix as string),
         offForArgs: new Set(applying.filter((exclusion) => exclusion.arg !== null).map((exclusion) => exclusion.arg as string)),
@@ -205,6 +210,7 @@ export class RuleSet {
   /** `name` null: a single part (`path`, `body`); the part's label is built only for a match. */
   private tryRule(rule: CompiledRule, raw: string, kind: string, name: string | null, matches: RuleMatch[]): number {
     const value = this.valueAt(rule.chain, raw);
+    if (rule.prefilter !== null && rule.prefilter.find(value) === null) return 0;
     const found = rule.operator.match(value);
     const hit = rule.spec.negate ? (found === null ? value : null) : found;
     if (hit === null) return 0;
@@ -214,6 +220,20 @@ export class RuleSet {
     matches.push({ id: spec.id, category: spec.category, message: spec.message, score: spec.score, part, matched: redactedSnippet(name ?? kind, hit) });
     return spec.score;
   }
+}
+
+function lowercased(spec: RuleSpec): boolean {
+  return spec.transforms[spec.transforms.length - 1] === 'lowercase';
+}
+
+/**
+ * Only for a regex that sees lowercased text (so it is compiled case-sensitive and its literals are
+ * matched exactly as the phrase set matches them) and is not negated.
+ */
+function prefilterFor(spec: RuleSpec): PhraseSet | null {
+  if (spec.operator.kind !== 'regex' || spec.negate || spec.operator.caseSensitive || !lowercased(spec)) return null;
+  const literals = requiredLiterals(spec.operator.pattern);
+  return literals === null ? null : new PhraseSet(literals);
 }
 
 function addSelector(names: Map<PartKind, Set<string> | null>, part: PartSelector): void {
