@@ -14,8 +14,8 @@ import { compileTrustedPattern } from '../../src/waf/regex-safety.js';
 import { RequestParts } from '../../src/waf/request-parts.js';
 
 const LIMIT = 64 * 1024;
-/** Generous for a 2-core machine shared with other work; a super-linear pattern takes minutes here. */
-const PATTERN_BUDGET_MS = 250;
+/** Generous for a busy 2-core machine (the slowest shipped pattern takes about 90 ms alone); a quadratic one took 12 s. */
+const PATTERN_BUDGET_MS = 1_000;
 
 interface RawRule {
   readonly id: number;
