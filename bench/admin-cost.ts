@@ -35,6 +35,7 @@ function views(): FinishedView[] {
     upstreamHeaders: null,
     fallback: null,
     filterNote: null,
+    body: null,
     startedAt: performance.now(),
     status,
     outcome,

@@ -85,6 +85,7 @@ class View implements RequestView {
   upstreamHeaders: string[] | null = null;
   fallback: FailureFallback | null = null;
   filterNote: object | null = null;
+  readonly body = null;
   readonly clientIp = '127.0.0.1';
   readonly req: IncomingMessage;
   constructor(readonly id: number, url: string) {

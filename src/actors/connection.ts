@@ -67,7 +67,7 @@ export interface ConnectionPorts {
   /** Starts an attempt; `settled` is called once, with its outcome (possibly before this returns). */
   forward(exchange: Exchange, upstreamId: string, settled: (outcome: ForwardOutcome) => void): void;
   relay(exchange: Exchange, response: UpstreamResponse): void;
-  respond(exchange: Exchange, status: number, headers?: Readonly<Record<string, string | number>>): void;
+  respond(exchange: Exchange, status: number, headers?: Readonly<Record<string, string | number>>, body?: string): void;
   /** Send a response balancebeam holds (a stored one) instead of an upstream's. */
   serve(exchange: Exchange, response: LocalResponse): void;
   /** Never answer this request: it closes the connection once the responses before it are out. */
@@ -160,7 +160,7 @@ function answer(context: ConnectionContext, exchange: Exchange, outcome: AnswerO
   const closing = closesConnection(outcome);
   if (closing) context.answeredWithClose = true;
   const headers = closing ? (extra === undefined ? CLOSE : { ...extra, ...CLOSE }) : extra;
-  context.ports.respond(exchange, statusFor(outcome), headers);
+  context.ports.respond(exchange, statusFor(outcome), headers, verdict?.body);
 }
 
 /** A filter answered with a response it holds (the cache: a stored response, or a stale one for a failure). */

@@ -12,6 +12,7 @@ import { loadConfig, type FlagValues } from '../config/load.js';
 import { COMMAND_FLAGS, SETTING_NAMES, SETTINGS } from '../config/schema.js';
 import type { FlagValue } from '../config/setting-types.js';
 import type { UpstreamTarget } from '../protocol/index.js';
+import { readWafRuleFiles } from '../waf/rule-files.js';
 
 /** A bad command line or config file: every problem, one per line. */
 export class UsageError extends Error {
@@ -69,11 +70,20 @@ export function parseCommandLine(argv: readonly string[]): Command {
   const loaded = loadConfig(flags, file, demo ? 'demo' : 'run');
   if (!loaded.ok) throw new UsageError(loaded.errors);
 
-  const { settings, upstreams, warnings } = loaded;
+  const { upstreams, warnings } = loaded;
+  const settings = withWafRules(loaded.settings);
   if (demo) return { kind: 'demo', config: settings, warnings };
   const config = { ...settings, upstreams };
   if (subcommand === 'check') return { kind: 'check', config, warnings, configFile };
   return { kind: 'run', config, warnings };
+}
+
+/** The WAF's user rule files read, and every rule compiled once, so a bad one is a usage error (and a failed reload). */
+function withWafRules<C extends Pick<Config, 'waf'>>(settings: C): C {
+  if (settings.waf === null) return settings;
+  const read = readWafRuleFiles(settings.waf);
+  if (!read.ok) throw new UsageError(read.problems);
+  return { ...settings, waf: read.settings };
 }
 
 export type ReloadResult =

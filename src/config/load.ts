@@ -199,6 +199,17 @@ export function loadConfig(flags: FlagValues, file: ConfigFileContents | null, m
             eviction: values['cache-eviction'],
             lockTimeoutMs: values['cache-lock-timeout'],
           },
+    waf:
+      values.waf === 'off'
+        ? null
+        : {
+            mode: values.waf,
+            paranoia: values['waf-paranoia'],
+            threshold: values['waf-threshold'],
+            bodyLimit: values['waf-body-limit'],
+            exclusions: values['waf-exclude'],
+            ruleFiles: values['waf-rules'].map((path) => ({ path, contents: null })),
+          },
   };
   const warnings = configWarnings(config, cpus);
   return { ok: true, settings: config, upstreams: values.upstream, warnings };

@@ -10,6 +10,7 @@ import { BALANCE_ALGORITHMS, HASH_FALLBACK_ALGORITHMS, HASH_KEY_FORMS, parseHash
 import { LOG_LEVELS } from '../log.js';
 import { RATE_LIMIT_ALGORITHMS } from '../rate-limit/limit-math.js';
 import { cidrList, optionalHeaderName, pathList, rulesList, statusList, storeKind } from './limiting-kinds.js';
+import { readExclusion, showExclusion } from '../waf/exclusion.js';
 import { DEFAULT_CLIENT_LIMITS, DEFAULT_HASHING, DEFAULT_HEALTH_THRESHOLDS, DEFAULT_REQUEST_POLICY } from './config.js';
 import {
   bindAddress,
@@ -23,6 +24,7 @@ import {
   seconds,
   text,
   textAs,
+  textList,
   TIMEOUT,
   upstreamList,
   type SettingKind,
@@ -40,6 +42,7 @@ export const FEATURES = {
   admin: 'Admin server (API, metrics, visualizer)',
   trace: 'Visualizer: record a trace (replay it with `balancebeam replay FILE`)',
   cache: 'Response cache (RFC 9111, per worker process)',
+  waf: 'Web application firewall',
 } as const;
 export type Feature = keyof typeof FEATURES;
 
@@ -515,6 +518,50 @@ export const SETTINGS = {
     help: "concurrent misses for one URL wait for the first one's response at most this long, then go upstream themselves (nginx's proxy_cache_lock_timeout)",
     feature: 'cache',
     config: 'cache.lockTimeoutMs (with --cache-size)',
+  }),
+
+  // Web application firewall (issue 13): src/waf/, the request filter src/pipeline/waf.ts.
+  waf: setting(oneOf(['off', 'detect', 'block'] as const), {
+    name: 'waf',
+    default: 'off',
+    help: 'web application firewall: detect logs the requests it would block and passes them; block answers them 403',
+    feature: 'waf',
+    config: 'waf.mode (off: waf null)',
+  }),
+  'waf-paranoia': setting(integer({ min: 1, max: 4 }), {
+    name: 'waf-paranoia',
+    default: 1,
+    help: 'paranoia level: higher levels run more rules, catching more attacks and more legitimate requests',
+    feature: 'waf',
+    config: 'waf.paranoia (with --waf on)',
+  }),
+  'waf-threshold': setting(integer({ min: 1, max: 1000 }), {
+    name: 'waf-threshold',
+    default: 5,
+    help: "anomaly score at which a request is blocked; each matching rule adds its score (a critical rule's is 5)",
+    feature: 'waf',
+    config: 'waf.threshold (with --waf on)',
+  }),
+  'waf-body-limit': setting(bytes({ min: 0, max: 1024 * 1024, zeroMeans: 'bodies not inspected' }), {
+    name: 'waf-body-limit',
+    default: 64 * 1024,
+    help: 'bytes of a request body inspected, held back until the verdict; the rest of a larger body is streamed on uninspected',
+    feature: 'waf',
+    config: 'waf.bodyLimit (with --waf on)',
+  }),
+  'waf-rules': setting(textList<string>('FILE', (path) => (path.trim() === '' ? { problem: 'a rule file path is required' } : { value: path }), String), {
+    name: 'waf-rules',
+    default: [],
+    help: 'a YAML or JSON file of rules of your own, added to the shipped ones (repeatable)',
+    feature: 'waf',
+    config: 'waf.ruleFiles (with --waf on)',
+  }),
+  'waf-exclude': setting(textList('ID[-ID][,path=/PREFIX][,arg=NAME]', readExclusion, showExclusion), {
+    name: 'waf-exclude',
+    default: [],
+    help: 'turn a rule (or a range of ids) off: everywhere, under a path prefix, or for one argument (repeatable)',
+    feature: 'waf',
+    config: 'waf.exclusions (with --waf on)',
   }),
 } as const;
 

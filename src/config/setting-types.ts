@@ -17,6 +17,7 @@ export type SettingType =
   | 'string'
   | 'host:port'
   | 'upstream list'
+  | 'list'
   | 'number';
 
 /** What parseArgs gives for one flag: a string, `true` for a boolean, a list for a repeatable flag. */
@@ -349,3 +350,31 @@ export const optionalBindAddress: SettingKind<BindAddress | null> = {
   },
   show: (bind) => (bind === null ? 'off' : formatHostPort(bind.host, bind.port)),
 };
+
+/** A list of texts, each read by `parse` (the value, or a problem's message): a repeated flag, or a list in the file. */
+export function textList<T>(valueName: string, parse: (text: string) => { value: T } | { problem: string }, show: (value: T) => string): SettingKind<readonly T[]> {
+  const readAll = (entries: readonly unknown[]): Read<readonly T[]> => {
+    const values: T[] = [];
+    const problems: Problem[] = [];
+    entries.forEach((entry, item) => {
+      // A bare number in YAML (a rule id) is its text.
+      if (typeof entry !== 'string' && typeof entry !== 'number') {
+        problems.push({ message: `${describe(entry)} is not text`, item });
+        return;
+      }
+      const read = parse(String(entry));
+      if ('problem' in read) problems.push({ message: read.problem, item });
+      else values.push(read.value);
+    });
+    return problems.length > 0 ? { ok: false, problems } : ok(values);
+  };
+  return {
+    type: 'list',
+    valueName,
+    range: '',
+    multiple: true,
+    fromFlag: (value) => readAll(typeof value === 'object' ? value : [textOf(value)]),
+    fromFile: (value) => readAll(value === null || value === undefined ? [] : Array.isArray(value) ? value : [value]),
+    show: (values) => (values.length === 0 ? 'none' : values.map(show).join(', ')),
+  };
+}

@@ -12,7 +12,7 @@
  * change in the actor).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Address, Answer, Outcome } from '../protocol/index.js';
+import type { Address, Answer, Outcome, RequestBodyFailure } from '../protocol/index.js';
 
 /**
  * What a filter sees of a request: read-only, so a filter decides by
@@ -37,6 +37,8 @@ export interface RequestView {
   upstreamHeaders: string[] | null;
   fallback: FailureFallback | null;
   filterNote: object | null;
+  /** The request body, when it has one: a filter may read its prefix ahead of the upstream (the WAF). */
+  readonly body: RequestBodyView | null;
 }
 
 /**
@@ -53,6 +55,24 @@ export interface LocalResponse {
 /** Stands in for an upstream that could not be reached or failed (stale-if-error); null: nothing to offer. */
 export interface FailureFallback {
   responseForFailure(): LocalResponse | null;
+}
+
+/**
+ * The body-prefix seam: a filter that must see the start of a body before it decides (the WAF)
+ * asks the body to read up to `limit` bytes ahead of the upstream and hold them, says PENDING, and
+ * sends its `request.verdict` once the sink is told. The held bytes go upstream first when the
+ * request is forwarded; the rest of a larger body streams on uninspected. At most `limit` bytes plus
+ * one socket read are held, and the body-idle timeout covers the wait for them.
+ */
+export interface RequestBodyView {
+  holdPrefix(limit: number, sink: BodyPrefixSink): void;
+}
+
+export interface BodyPrefixSink {
+  /** The first `limit` bytes, or the whole body when `complete` (shorter than the limit). Called once. */
+  prefixReady(prefix: Buffer, complete: boolean): void;
+  /** The body failed before its prefix was in (too large, stalled, malformed, the client gone). Called once, instead. */
+  prefixFailed(failure: RequestBodyFailure): void;
 }
 
 /** What a finished hook sees: the request and how it ended. */

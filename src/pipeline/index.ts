@@ -28,8 +28,11 @@ import { RequestLimitsFilter } from './request-limits.js';
 import { StripHopByHopFilter } from './response-headers.js';
 import { UnsupportedExpectationFilter } from './expectation.js';
 import { RefuseTraceFilter } from './trace-method.js';
+import { WafFilter } from './waf.js';
+import { WafEngine } from '../waf/engine.js';
 
-export type PipelineSettings = Pick<Config, 'clientLimits' | 'requestPolicy' | 'rateLimit'> & Partial<Pick<Config, 'limiting' | 'cache'>>;
+/** `limiting`, `cache` and `waf` may be left out (off) by callers that build a pipeline of their own (benches, tests). */
+export type PipelineSettings = Pick<Config, 'clientLimits' | 'requestPolicy' | 'rateLimit'> & Partial<Pick<Config, 'limiting' | 'cache' | 'waf'>>;
 
 export interface PipelineServices {
   /** Where filters that decide elsewhere (the rate limiter) send their questions. */
@@ -68,7 +71,10 @@ export function buildPipeline(settings: PipelineSettings, services: PipelineServ
   if (settings.rateLimit !== null || limiting.rules.length > 0 || limiting.bruteForce !== null) {
     requestFilters.push(new RateLimitFilter(store, settings.rateLimit, limiting));
   }
-  // The response cache (--cache-size): after the limits, so a hit is rate limited like a miss.
+  // 403 (or a log line: --waf detect) for an attack; after the rate limit, so a flood is refused cheaply.
+  // With a body, the verdict waits for its prefix (up to --waf-body-limit), held back from the upstream.
+  if (settings.waf !== undefined && settings.waf !== null) requestFilters.push(new WafFilter(new WafEngine(settings.waf), services.router));
+  // The response cache (--cache-size): after the limits and the WAF, so a hit is limited and screened like a miss.
   const cache = services.caches?.forSettings(settings.cache ?? null) ?? null;
   if (cache !== null) {
     // A GET for a URL whose response is on its way waits for it (PENDING), then looks again.

@@ -26,6 +26,7 @@ export type * from './rate-limit.js';
 export type * from './request.js';
 export type * from './settings.js';
 export type * from './upstream.js';
+export type * from './waf.js';
 
 /** Messages that travel through the mailbox router, possibly between processes: plain data only. */
 export type RoutedMessage =

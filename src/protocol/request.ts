@@ -52,6 +52,8 @@ export type Outcome =
   | 'rate-limited'
   // The rate-limit store could not decide and --rate-limit-store-failure is closed: 503.
   | 'rate-limit-unavailable'
+  // The web application firewall's anomaly score reached its threshold (--waf block).
+  | 'waf-blocked'
   // Upstream selection and attempts.
   | 'no-live-upstream'
   | Exclude<ProxyFailureKind, 'request-body-failed'>
@@ -71,6 +73,8 @@ export interface Answer {
   readonly headers?: Readonly<Record<string, string | number>>;
   /** Why, in words, for the log line. */
   readonly reason?: string;
+  /** The response body instead of the status line's words (the WAF's 403 names a request id). */
+  readonly body?: string;
 }
 
 /**

@@ -7,6 +7,7 @@
 import type { LimitingSettings, RateLimitSettings } from './rate-limit.js';
 import type { UpstreamTarget } from './upstream.js';
 import type { Address, NodeId } from './address.js';
+import type { WafSettings } from './waf.js';
 
 export type BalanceAlgorithm =
   | 'round-robin'
@@ -145,6 +146,8 @@ export interface Config {
   readonly trace: { readonly path: string; readonly maxBytes: number } | null;
   /** The response cache; null: off (`--cache-size 0`, the default). */
   readonly cache: CacheSettings | null;
+  /** The web application firewall (`--waf`); null: off. */
+  readonly waf: WafSettings | null;
 }
 
 /** Where the admin server listens, and the bearer token every request to it must carry (null: none asked). */

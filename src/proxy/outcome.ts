@@ -15,6 +15,7 @@ const STATUS: Readonly<Record<AnswerOutcome, number>> = {
   'method-not-allowed': 405,
   'rate-limited': 429,
   'rate-limit-unavailable': 503,
+  'waf-blocked': 403,
   'no-live-upstream': 502,
   'upstream-refused': 502,
   'upstream-unreachable': 502,
@@ -43,6 +44,8 @@ const CLOSING: ReadonlySet<AnswerOutcome> = new Set<AnswerOutcome>([
   'body-too-large',
   // The body the client holds back, waiting for a 100 that will not come, is unread.
   'expectation-failed',
+  // What follows a blocked request's head (its body, unread or read in part) is the attacker's.
+  'waf-blocked',
   'request-body-too-large',
   'request-body-stalled',
   'request-body-malformed',

@@ -36,6 +36,7 @@ export function respondWithStatus(
   exchange: Exchange,
   status: number,
   extraHeaders?: Readonly<Record<string, string | number>>,
+  text?: string,
 ): void {
   const { res } = exchange;
   exchange.status = status;
@@ -44,7 +45,7 @@ export function respondWithStatus(
     res.destroy();
     return;
   }
-  const body = `${status} ${STATUS_CODES[status] ?? ''}\n`;
+  const body = text ?? `${status} ${STATUS_CODES[status] ?? ''}\n`;
   res.writeHead(status, {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),

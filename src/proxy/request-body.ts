@@ -4,13 +4,20 @@
  * once the upstream connection is up. So when a connect fails, no body byte has
  * been consumed and the request can still go to another upstream unchanged.
  * Backpressure: push() returning false pauses the client socket; _read resumes it.
+ *
+ * The one exception is a filter that must see the body's start before the
+ * request goes anywhere (the WAF, through `holdPrefix`): then up to its limit
+ * is read ahead and held — the client is paused once the limit is reached —,
+ * and handed to undici first when it starts reading, the rest following as
+ * usual. Held bytes are not "started": a fail-over's replay carries them over.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
+import type { BodyPrefixSink, RequestBodyView } from '../pipeline/filter.js';
 import type { RequestBodyFailure } from '../protocol/index.js';
 
-export class DeferredRequestBody extends Readable {
+export class DeferredRequestBody extends Readable implements RequestBodyView {
   /** Whether any byte has been taken from the client: past this point the body cannot be replayed. */
   started = false;
   /** The client's side failed: tell it apart from an upstream failure, and say how (answered 400, 413 or 408). */
@@ -23,6 +30,14 @@ export class DeferredRequestBody extends Readable {
    */
   awaitingClientSince: number | null = null;
   private received = 0;
+  /** Bytes read ahead for a filter (holdPrefix) and not yet handed to undici; null when none were. */
+  private held: Buffer[] | null = null;
+  private heldBytes = 0;
+  private prefixLimit = 0;
+  /** Told once, when the prefix is in or the body failed before. */
+  private sink: BodyPrefixSink | null = null;
+  /** The client's body ended while being held. */
+  private sourceEnded = false;
 
   constructor(
     private readonly source: IncomingMessage,
@@ -53,6 +68,30 @@ export class DeferredRequestBody extends Readable {
     this.failure = failure;
     this.awaitingClientSince = null;
     this.destroy(new Error(`request body failed: ${failure}`));
+    const sink = this.sink;
+    this.sink = null;
+    sink?.prefixFailed(failure);
+  }
+
+  /** Read up to `limit` bytes ahead of the upstream and hold them; `sink` hears once (see filter.ts). */
+  holdPrefix(limit: number, sink: BodyPrefixSink): void {
+    if (this.started || this.held !== null) throw new Error('holdPrefix: the body is already being read');
+    this.held = [];
+    this.prefixLimit = limit;
+    this.sink = sink;
+    if (this.continueTo !== null && !this.continueTo.headersSent) this.continueTo.writeContinue();
+    this.awaitingClientSince = performance.now();
+    this.attach();
+    this.source.resume();
+  }
+
+  private deliverPrefix(complete: boolean): void {
+    const sink = this.sink;
+    if (sink === null) return;
+    this.sink = null;
+    const held = this.held ?? [];
+    const whole = held.length === 1 ? (held[0] as Buffer) : Buffer.concat(held);
+    sink.prefixReady(whole.length > this.prefixLimit ? whole.subarray(0, this.prefixLimit) : whole, complete);
   }
 
   override _read(): void {
@@ -61,13 +100,30 @@ export class DeferredRequestBody extends Readable {
     }
     if (!this.started) {
       this.started = true;
-      if (this.continueTo !== null && !this.continueTo.headersSent) this.continueTo.writeContinue();
-      this.source.on('data', this.onData);
-      this.source.once('end', this.onEnd);
-      this.source.once('error', this.onError);
-      this.source.once('aborted', this.onAborted);
+      if (this.held !== null) {
+        // Read ahead for a filter: those bytes first, then the rest as usual (listeners already attached).
+        const held = this.held;
+        this.held = null;
+        this.heldBytes = 0;
+        for (const chunk of held) this.push(chunk);
+        if (this.sourceEnded) {
+          this.awaitingClientSince = null;
+          this.push(null);
+          return;
+        }
+      } else {
+        if (this.continueTo !== null && !this.continueTo.headersSent) this.continueTo.writeContinue();
+        this.attach();
+      }
     }
     this.source.resume();
+  }
+
+  private attach(): void {
+    this.source.on('data', this.onData);
+    this.source.once('end', this.onEnd);
+    this.source.once('error', this.onError);
+    this.source.once('aborted', this.onAborted);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -79,7 +135,23 @@ export class DeferredRequestBody extends Readable {
   /** A fresh body for a retry; only allowed while nothing has been consumed. */
   replay(): DeferredRequestBody {
     if (this.started) throw new Error('request body already consumed');
-    return new DeferredRequestBody(this.source, this.maxBytes, this.continueTo);
+    const next = new DeferredRequestBody(this.source, this.maxBytes, this.continueTo);
+    if (this.held !== null) {
+      // What was read ahead goes with the request to its next upstream.
+      this.detach();
+      next.adopt(this.held, this.heldBytes, this.received, this.sourceEnded, this.prefixLimit);
+      this.held = null;
+    }
+    return next;
+  }
+
+  private adopt(held: Buffer[], heldBytes: number, received: number, sourceEnded: boolean, limit: number): void {
+    this.held = held;
+    this.heldBytes = heldBytes;
+    this.received = received;
+    this.sourceEnded = sourceEnded;
+    this.prefixLimit = limit;
+    if (!sourceEnded) this.attach();
   }
 
   private detach(): void {
@@ -95,6 +167,19 @@ export class DeferredRequestBody extends Readable {
       this.failWith('too-large');
       return;
     }
+    if (this.held !== null) {
+      this.held.push(chunk);
+      this.heldBytes += chunk.length;
+      if (this.heldBytes >= this.prefixLimit) {
+        // Enough for the filter: the client waits (TCP backpressure) until the request is forwarded.
+        this.awaitingClientSince = null;
+        this.source.pause();
+        this.deliverPrefix(false);
+      } else {
+        this.awaitingClientSince = performance.now();
+      }
+      return;
+    }
     if (this.push(chunk)) {
       this.awaitingClientSince = performance.now();
     } else {
@@ -106,12 +191,20 @@ export class DeferredRequestBody extends Readable {
   private readonly onEnd = (): void => {
     this.awaitingClientSince = null;
     this.detach();
+    if (this.held !== null) {
+      this.sourceEnded = true;
+      this.deliverPrefix(true);
+      return;
+    }
     this.push(null);
   };
 
   private readonly onError = (error: Error): void => {
     this.failure ??= 'client-aborted';
     this.destroy(error);
+    const sink = this.sink;
+    this.sink = null;
+    sink?.prefixFailed(this.failure);
   };
 
   private readonly onAborted = (): void => {

@@ -146,6 +146,8 @@ export class Tunnels {
 class Tunnel implements TunnelRequest {
   readonly id: number;
   readonly tried: string[] = [];
+  /** An Upgrade request with a body is refused before the filters run: they never see one. */
+  readonly body = null;
   private readonly startedAt = performance.now();
   /** The pipeline it started under, and the index of its next request filter. */
   private readonly pipeline: Pipeline;
@@ -222,7 +224,7 @@ class Tunnel implements TunnelRequest {
   private answerWith(answer: Answer): void {
     let extra = '';
     for (const [name, value] of Object.entries(answer.headers ?? {})) extra += `${name}: ${value}\r\n`;
-    this.answerAndClose(answer.outcome, answer.reason ?? answer.outcome, extra);
+    this.answerAndClose(answer.outcome, answer.reason ?? answer.outcome, extra, answer.body);
   }
 
   readonly destroy = (): void => {
@@ -334,11 +336,11 @@ class Tunnel implements TunnelRequest {
   // The client side --------------------------------------------------------------
 
   /** balancebeam's own answer (a rejection, 429, 502, 504), then the connection is closed. */
-  private answerAndClose(outcome: AnswerOutcome, reason: string, extraHeaderLines = ''): void {
+  private answerAndClose(outcome: AnswerOutcome, reason: string, extraHeaderLines = '', text?: string): void {
     this.answered = true;
     const status = statusFor(outcome);
     this.warnUnprocessed(`answered ${status}`);
-    const body = `${status} ${STATUS_CODES[status] ?? ''}\n`;
+    const body = text ?? `${status} ${STATUS_CODES[status] ?? ''}\n`;
     this.client.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: text/plain; charset=utf-8\r\n${extraHeaderLines}` +
         `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,

@@ -33,6 +33,7 @@ class View implements RequestView {
   upstreamHeaders: string[] | null = null;
   fallback: FailureFallback | null = null;
   filterNote: object | null = null;
+  readonly body = null;
   readonly req: IncomingMessage;
   constructor(
     readonly id: number,

@@ -106,6 +106,14 @@ cache-heuristic-freshness: true
 cache-set-cookie: strip
 cache-eviction: lru
 cache-lock-timeout: 2
+waf: detect
+waf-paranoia: 2
+waf-threshold: 10
+waf-body-limit: 4096
+waf-rules: []
+waf-exclude:
+  - 942100
+  - 941000-941999,path=/cms
 `,
   );
   t.deepEqual(runConfig(['--config', path]), {
@@ -174,6 +182,17 @@ cache-lock-timeout: 2
       setCookie: 'strip',
       eviction: 'lru',
       lockTimeoutMs: 2_000,
+    },
+    waf: {
+      mode: 'detect',
+      paranoia: 2,
+      threshold: 10,
+      bodyLimit: 4096,
+      ruleFiles: [],
+      exclusions: [
+        { ruleFrom: 942100, ruleTo: 942100, pathPrefix: null, arg: null },
+        { ruleFrom: 941000, ruleTo: 941999, pathPrefix: '/cms', arg: null },
+      ],
     },
   });
 });

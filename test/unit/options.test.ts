@@ -54,6 +54,7 @@ test('defaults', (t) => {
     admin: null,
     trace: null,
     cache: null,
+    waf: null,
   });
 });
 
@@ -90,6 +91,11 @@ test('every flag given', (t) => {
     '--brute-force-max-failures', '3',
     '--brute-force-window', '60',
     '--brute-force-lockout', '30',
+    '--waf', 'block',
+    '--waf-paranoia', '3',
+    '--waf-threshold', '8',
+    '--waf-body-limit', '0',
+    '--waf-exclude', '230100,arg=q',
   ]); // prettier-ignore
   t.deepEqual(config, {
     bind: { host: '127.0.0.1', port: 0 },
@@ -134,6 +140,7 @@ test('every flag given', (t) => {
     admin: null,
     trace: null,
     cache: null,
+    waf: { mode: 'block', paranoia: 3, threshold: 8, bodyLimit: 0, ruleFiles: [], exclusions: [{ ruleFrom: 230100, ruleTo: 230100, pathPrefix: null, arg: 'q' }] },
   });
 });
 

@@ -1,0 +1,280 @@
+/**
+ * The compiled rule set: the shipped and user rules for one paranoia level
+ * with the exclusions applied, built once at start and on every reload, and
+ * `evaluate`, which runs them over a request's parts and adds up the anomaly
+ * score as CRS does.
+ *
+ * Cost: rules are grouped by the kind of part they read, so an item is only
+ * offered the rules that look at its kind; a transformation chain is computed
+ * at most once per item (chains form a tree of prefixes, so `fullDecode,
+ * lowercase` reuses `fullDecode`'s result); a rule counts once per request;
+ * evaluation stops as soon as the score reaches the threshold. The scratch
+ * arrays are fields of the set, reused by every (synchronous) evaluation.
+ */
+import { PhraseSet } from './aho-corasick.js';
+import { compileOperator, type Operator } from './operator.js';
+import { requiredLiterals } from './prefilter.js';
+import { partLabel, redactedSnippet } from './redact.js';
+import type { ItemKind, PartItem, RequestParts } from './request-parts.js';
+import type { WafExclusion } from '../protocol/index.js';
+import type { Category, PartKind, PartSelector, RuleSpec } from './rule.js';
+import { TRANSFORMS, type TransformName } from './transforms.js';
+
+/** Turn a rule off everywhere, or only under a path prefix, or only for one argument (src/waf/exclusion.ts). */
+export type Exclusion = WafExclusion;
+
+export interface RuleSetOptions {
+  readonly paranoia: number;
+  readonly threshold: number;
+  readonly exclusions: readonly Exclusion[];
+}
+
+export interface RuleMatch {
+  readonly id: number;
+  readonly category: Category;
+  readonly message: string;
+  readonly score: number;
+  /** Which part: `args:q`, `headers:user-agent`, `path`, `body`. */
+  readonly part: string;
+  /** What matched, truncated, with secrets redacted. */
+  readonly matched: string;
+}
+
+export interface Evaluation {
+  readonly score: number;
+  readonly matches: readonly RuleMatch[];
+}
+
+interface Chain {
+  /** The chain this one extends by one transformation, or -1 for the raw value. */
+  readonly parent: number;
+  readonly transform: (text: string) => string;
+}
+
+interface CompiledRule {
+  readonly index: number;
+  readonly spec: RuleSpec;
+  readonly operator: Operator;
+  /** Literals one of which every match contains (prefilter.ts): none in the value, the regex is not run. */
+  readonly prefilter: PhraseSet | null;
+  readonly chain: number;
+  /** Off for requests under these path prefixes. */
+  readonly offUnder: readonly string[];
+  /** Off for these argument names. */
+  readonly offForArgs: ReadonlySet<string>;
+  /** Names this rule is narrowed to, per item kind (`headers:user-agent`); absent: every item of the kind. */
+  readonly names: ReadonlyMap<PartKind, ReadonlySet<string> | null>;
+}
+
+const SINGLE_KINDS = ['method', 'path', 'uri', 'query', 'body', 'arg-count'] as const;
+type SingleKind = (typeof SINGLE_KINDS)[number];
+/** What a body adds to a request already evaluated on its head. */
+const BODY_SINGLE_KINDS: readonly SingleKind[] = ['body', 'arg-count'];
+
+/** A head's evaluation, and how many of the request's items it covered. */
+export interface HeadEvaluation extends Evaluation {
+  readonly items: number;
+}
+
+export class RuleSet {
+  readonly size: number;
+  private readonly chains: Chain[] = [];
+  private readonly chainIds = new Map<string, number>();
+  private readonly byItemKind = new Map<ItemKind, CompiledRule[]>();
+  private readonly indexOf = new Map<number, number>();
+  private readonly bySingleKind = new Map<SingleKind, CompiledRule[]>();
+  /** Scratch, reused by each evaluation: which rules matched, and each chain's value for the current item. */
+  private readonly matched: Uint8Array;
+  private readonly chainValues: string[] = [];
+  private readonly chainStamp: Int32Array;
+  private stamp = 0;
+
+  constructor(rules: readonly RuleSpec[], private readonly options: RuleSetOptions, trustedSources: ReadonlySet<string>) {
+    const compiled: CompiledRule[] = [];
+    for (const spec of rules) {
+      if (spec.paranoia > options.paranoia) continue;
+      const applying = options.exclusions.filter((exclusion) => spec.id >= exclusion.ruleFrom && spec.id <= exclusion.ruleTo);
+      if (applying.some((exclusion) => exclusion.pathPrefix === null && exclusion.arg === null)) continue;
+      const names = new Map<PartKind, Set<string> | null>();
+      for (const part of spec.parts) addSelector(names, part);
+      compiled.push({
+        index: compiled.length,
+        spec,
+        // A chain ending in lowercase hands the operator lowercase text: its regex needs no case folding.
+        operator: compileOperator(spec.operator, trustedSources.has(spec.source), lowercased(spec)),
+        prefilter: prefilterFor(spec),
+        chain: this.chainFor(spec.transforms),
+        offUnder: applying.filter((exclusion) => exclusion.pathPrefix !== null && exclusion.arg === null).map((exclusion) => exclusion.pathPrefix as string),
+        offForArgs: new Set(applying.filter((exclusion) => exclusion.arg !== null).map((exclusion) => exclusion.arg as string)),
+        names,
+      });
+    }
+    for (const rule of compiled) {
+      this.indexOf.set(rule.spec.id, rule.index);
+      for (const kind of rule.names.keys()) {
+        if ((SINGLE_KINDS as readonly string[]).includes(kind)) pushTo(this.bySingleKind, kind as SingleKind, rule);
+        else pushTo(this.byItemKind, kind as ItemKind, rule);
+      }
+    }
+    this.size = compiled.length;
+    this.matched = new Uint8Array(compiled.length);
+    this.chainStamp = new Int32Array(this.chains.length);
+  }
+
+  /** The index of a chain of transformations, registering it and its prefixes. */
+  private chainFor(transforms: readonly TransformName[]): number {
+    let parent = -1;
+    let key = '';
+    for (const name of transforms) {
+      key += `${name},`;
+      let id = this.chainIds.get(key);
+      if (id === undefined) {
+        id = this.chains.length;
+        this.chains.push({ parent, transform: TRANSFORMS[name] });
+        this.chainIds.set(key, id);
+      }
+      parent = id;
+    }
+    return parent;
+  }
+
+  /** The value after chain `chain`, computed once per item (`stamp` says which item the cache holds). */
+  private valueAt(chain: number, raw: string): string {
+    if (chain < 0) return raw;
+    if (this.chainStamp[chain] === this.stamp) return this.chainValues[chain] as string;
+    const node = this.chains[chain] as Chain;
+    const value = node.transform(this.valueAt(node.parent, raw));
+    this.chainValues[chain] = value;
+    this.chainStamp[chain] = this.stamp;
+    return value;
+  }
+
+  /**
+   * Runs every rule over the request; stops once the score reaches the threshold. With `head` (the
+   * evaluation of the same request's head, whose items end at `head.items`), only what the body
+   * added is evaluated, and the head's matches and score carry over.
+   */
+  evaluate(parts: RequestParts, head: HeadEvaluation | null = null): Evaluation {
+    this.matched.fill(0);
+    const matches: RuleMatch[] = [];
+    let score = 0;
+    if (head !== null) {
+      for (const match of head.matches) {
+        const index = this.indexOf.get(match.id);
+        if (index !== undefined) this.matched[index] = 1;
+        matches.push(match);
+      }
+      score = head.score;
+    }
+    const threshold = this.options.threshold;
+    const path = parts.path;
+
+    for (const kind of head === null ? SINGLE_KINDS : BODY_SINGLE_KINDS) {
+      const rules = this.bySingleKind.get(kind);
+      if (rules === undefined) continue;
+      const raw = singleValue(parts, kind);
+      if (raw === null) continue;
+      this.nextItem();
+      for (const rule of rules) {
+        if (this.matched[rule.index] === 1 || isOffUnder(rule, path)) continue;
+        score += this.tryRule(rule, raw, kind, null, matches);
+        if (score >= threshold) return { score, matches };
+      }
+    }
+    const items = parts.items;
+    for (let i = head === null ? 0 : head.items; i < items.length; i++) {
+      const item = items[i] as PartItem;
+      const rules = this.byItemKind.get(item.kind);
+      if (rules === undefined) continue;
+      this.nextItem();
+      for (const rule of rules) {
+        if (this.matched[rule.index] === 1 || isOffUnder(rule, path)) continue;
+        const names = rule.names.get(item.kind);
+        if (names !== undefined && names !== null && !names.has(item.name)) continue;
+        if ((item.kind === 'args' || item.kind === 'arg-names') && rule.offForArgs.size > 0 && rule.offForArgs.has(baseName(item.name))) continue;
+        score += this.tryRule(rule, item.value, item.kind, item.name, matches);
+        if (score >= threshold) return { score, matches };
+      }
+    }
+    return { score, matches };
+  }
+
+  private nextItem(): void {
+    this.stamp++;
+    if (this.stamp === 0x7fffffff) {
+      this.stamp = 1;
+      this.chainStamp.fill(0);
+    }
+  }
+
+  /** `name` null: a single part (`path`, `body`); the part's label is built only for a match. */
+  private tryRule(rule: CompiledRule, raw: string, kind: string, name: string | null, matches: RuleMatch[]): number {
+    const value = this.valueAt(rule.chain, raw);
+    if (rule.prefilter !== null && rule.prefilter.find(value) === null) return 0;
+    const found = rule.operator.match(value);
+    const hit = rule.spec.negate ? (found === null ? value : null) : found;
+    if (hit === null) return 0;
+    this.matched[rule.index] = 1;
+    const { spec } = rule;
+    const part = partLabel(kind, name);
+    matches.push({ id: spec.id, category: spec.category, message: spec.message, score: spec.score, part, matched: redactedSnippet(name ?? kind, hit) });
+    return spec.score;
+  }
+}
+
+function lowercased(spec: RuleSpec): boolean {
+  return spec.transforms[spec.transforms.length - 1] === 'lowercase';
+}
+
+/**
+ * Only for a regex that sees lowercased text (so it is compiled case-sensitive and its literals are
+ * matched exactly as the phrase set matches them) and is not negated.
+ */
+function prefilterFor(spec: RuleSpec): PhraseSet | null {
+  if (spec.operator.kind !== 'regex' || spec.negate || spec.operator.caseSensitive || !lowercased(spec)) return null;
+  const literals = requiredLiterals(spec.operator.pattern);
+  return literals === null ? null : new PhraseSet(literals);
+}
+
+function addSelector(names: Map<PartKind, Set<string> | null>, part: PartSelector): void {
+  const existing = names.get(part.kind);
+  if (part.name === null || existing === null) {
+    names.set(part.kind, null);
+    return;
+  }
+  if (existing === undefined) names.set(part.kind, new Set([part.name]));
+  else existing.add(part.name);
+}
+
+function pushTo<K>(map: Map<K, CompiledRule[]>, key: K, rule: CompiledRule): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [rule]);
+  else list.push(rule);
+}
+
+function isOffUnder(rule: CompiledRule, path: string): boolean {
+  for (const prefix of rule.offUnder) if (path.startsWith(prefix)) return true;
+  return false;
+}
+
+/** `q (base64)` is argument `q` for exclusions. */
+function baseName(name: string): string {
+  return name.endsWith(' (base64)') ? name.slice(0, -9) : name;
+}
+
+function singleValue(parts: RequestParts, kind: SingleKind): string | null {
+  switch (kind) {
+    case 'method':
+      return parts.method;
+    case 'path':
+      return parts.path;
+    case 'uri':
+      return parts.uri;
+    case 'query':
+      return parts.query === '' ? null : parts.query;
+    case 'body':
+      return parts.body === '' ? null : parts.body;
+    case 'arg-count':
+      return String(parts.argCount);
+  }
+}
