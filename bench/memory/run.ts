@@ -1,0 +1,215 @@
+/**
+ * `npm run bench:memory`: resident memory at 500 keep-alive connections, idle
+ * and under load, for nginx, HAProxy and balancebeam `--workers 1` with
+ * several young-generation sizes (`--max-semi-space-size`), each pinned to
+ * CPU 0 in front of the same nginx origins. For balancebeam it also says what
+ * the megabytes are: V8's heap spaces, buffers outside the heap, the rest of
+ * the anonymous memory (malloc, stacks, V8's reserves) and file-backed pages
+ * (the node binary's code), so the trade between RSS and CPU per request is
+ * stated as numbers. Writes bench/results/memory.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startOrigins } from '../origins.js';
+import { processTree, samplePeakRss, treeCpuSeconds } from '../proc-stats.js';
+import { cleanUpOnExit, removeOnExit, RUN_MARKER } from '../processes.js';
+import { binNodeFlags, PRODUCTS, startPinned, type BenchContext, type RunningProduct } from '../products.js';
+import { freePort } from '../ports.js';
+import { SCENARIOS } from '../scenarios.js';
+import { locateTool } from '../tools.js';
+import { chooseLoadTool, runWrk, writeWrkScript } from '../wrk.js';
+import { waitFor } from '../profile/poll.js';
+import { holdConnections } from './hold.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    seconds: { type: 'string', default: '8' },
+    connections: { type: 'string', default: '500' },
+    'semi-spaces': { type: 'string', default: '32,16,8,4,2' },
+    out: { type: 'string' },
+  },
+});
+const seconds = Number(values.seconds);
+const connections = Number(values.connections);
+const semiSpaces = values['semi-spaces'].split(',').map(Number);
+const outDirectory = resolve(values.out ?? join(repoRoot, 'bench/results'));
+mkdirSync(outDirectory, { recursive: true });
+cleanUpOnExit();
+const directory = mkdtempSync(join(tmpdir(), 'balancebeam-memory-'));
+removeOnExit(directory);
+process.env[RUN_MARKER] = directory;
+const loadCpu = '1';
+execFileSync('taskset', ['-a', '-p', '-c', loadCpu, String(process.pid)], { stdio: 'ignore' });
+const preload = join(repoRoot, 'dist/bench/profile/preload.js');
+const memoryOut = join(directory, 'memory.json');
+process.env['BALANCEBEAM_MEMORY_OUT'] = memoryOut;
+
+interface Variant {
+  name: string;
+  description: string;
+  /** Whether it runs the preload and so can say what its heap holds. */
+  node: boolean;
+  start(context: BenchContext): Promise<RunningProduct>;
+}
+
+const peer = (name: string): Variant => {
+  const product = PRODUCTS.find((candidate) => candidate.name === name);
+  if (product === undefined) throw new Error(`no product ${name}`);
+  return { name, description: product.description, node: false, start: (context) => product.start(context) };
+};
+
+const bin = join(repoRoot, 'dist/src/cli/main.js');
+const binFlags = binNodeFlags(bin);
+const balancebeam = (semiSpaceMb: number): Variant => {
+  const flags = [...binFlags.filter((flag) => !flag.startsWith('--max-semi-space-size')), `--max-semi-space-size=${semiSpaceMb}`];
+  const asShipped = binFlags.includes(`--max-semi-space-size=${semiSpaceMb}`);
+  return {
+    name: `balancebeam semi ${semiSpaceMb}${asShipped ? ' (bin)' : ''}`,
+    description: `balancebeam --workers 1, node ${flags.join(' ')}`,
+    node: true,
+    async start(context) {
+      const port = await freePort();
+      const args = [...flags, '--import', preload, bin, '--bind', `127.0.0.1:${port}`];
+      for (const origin of context.originPorts) args.push('--upstream', `127.0.0.1:${origin}`);
+      args.push('--active-health-check-interval', '0', '--log-level', 'warn', '--workers', '1', '--keep-alive-timeout', '120');
+      return startPinned(context, 'balancebeam', port, process.execPath, args);
+    },
+  };
+};
+
+const variants: Variant[] = [
+  ...(['nginx', 'haproxy'] as const).filter((name) => locateTool(name) !== null).map(peer),
+  ...semiSpaces.map(balancebeam),
+];
+
+interface HeapReport {
+  usage: NodeJS.MemoryUsage;
+  spaces: Record<string, { size: number; used: number; physical: number }>;
+}
+
+interface Breakdown {
+  rssMb: number;
+  anonymousMb: number;
+  heap?: HeapReport;
+}
+
+interface Row {
+  variant: Variant;
+  idle: Breakdown;
+  loaded: Breakdown;
+  peakRssMb: number;
+  cpuUsPerRequest: number;
+  requestsPerS: number;
+  errors: number;
+}
+
+const MB = 2 ** 20;
+const treeRssMb = (pid: number): { rssMb: number; anonymousMb: number } => {
+  let rss = 0;
+  let anonymous = 0;
+  for (const { pid: member } of processTree(pid)) {
+    try {
+      const rollup = readFileSync(`/proc/${member}/smaps_rollup`, 'utf8');
+      rss += Number(/^Rss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0) * 1024;
+      anonymous += Number(/^Anonymous:\s+(\d+)/m.exec(rollup)?.[1] ?? 0) * 1024;
+    } catch {
+      // gone
+    }
+  }
+  return { rssMb: rss / MB, anonymousMb: anonymous / MB };
+};
+
+async function readBreakdown(variant: Variant, pid: number): Promise<Breakdown> {
+  const memory = treeRssMb(pid);
+  if (!variant.node) return memory;
+  rmSync(memoryOut, { force: true });
+  process.kill(pid, 'SIGWINCH');
+  await waitFor(() => existsSync(memoryOut), 10_000, 'the heap report');
+  return { ...memory, heap: JSON.parse(readFileSync(memoryOut, 'utf8')) as HeapReport };
+}
+
+const log = (line: string): void => console.log(`[memory] ${line}`);
+const startLoad = loadavg().map((value) => value.toFixed(2)).join(' ');
+const origins = await startOrigins(directory, loadCpu);
+const context: BenchContext = { directory, repoRoot, originPorts: origins.ports, proxyCpu: '0', balancebeamRoot: repoRoot };
+const keepalive = SCENARIOS.find((scenario) => scenario.name === 'keepalive-500');
+if (keepalive === undefined) throw new Error('no keepalive-500 scenario');
+const scenario = { ...keepalive, connections };
+const script = writeWrkScript(directory, scenario);
+const loadTool = chooseLoadTool();
+const rows: Row[] = [];
+
+for (const variant of variants) {
+  const running = await variant.start(context);
+  const pid = running.pid as number;
+  try {
+    const load = { port: running.port, scenario, script, cpu: loadCpu, logPath: join(directory, 'wrk.log'), tool: loadTool };
+    await runWrk({ ...load, seconds: 2 });
+    const held = await holdConnections(running.port, connections);
+    const idle = await readBreakdown(variant, pid);
+    held.close();
+    const cpuBefore = treeCpuSeconds(pid);
+    const peak = samplePeakRss(pid);
+    // The heap report is taken while the load runs (at 3/4 of it), not after it has stopped.
+    const loadedReport = new Promise<Breakdown>((resolveReport, reject) => {
+      setTimeout(() => {
+        readBreakdown(variant, pid).then(resolveReport, reject);
+      }, seconds * 750);
+    });
+    const result = await runWrk({ ...load, seconds });
+    const loaded = await loadedReport;
+    const cpuUsPerRequest = ((treeCpuSeconds(pid) - cpuBefore) * 1e6) / result.requests;
+    const row = { variant, idle, loaded, peakRssMb: peak.stop() / MB, cpuUsPerRequest, requestsPerS: result.requestsPerS, errors: result.errors };
+    rows.push(row);
+    log(`${variant.name}: idle ${idle.rssMb.toFixed(1)} MB, under load ${row.peakRssMb.toFixed(1)} MB peak, ${cpuUsPerRequest.toFixed(1)} µs/req, ${Math.round(result.requestsPerS)} req/s, errors ${result.errors}`);
+  } finally {
+    await running.stop();
+  }
+}
+await origins.stop();
+const markdown = report(rows);
+writeFileSync(join(outDirectory, 'memory.md'), markdown);
+console.log(markdown);
+
+function report(all: readonly Row[]): string {
+  const mb = (bytes: number): string => (bytes / MB).toFixed(1);
+  const lines = [
+    `Memory at ${connections} keep-alive connections (\`npm run bench:memory\`, ${new Date().toISOString()}, load average at start ${startLoad}).`,
+    `Each proxy alone on CPU 0; origins (nginx) and the load on CPU 1. Idle: ${connections} connections each served one GET and held open.`,
+    `Under load: wrk -c${connections} for ${seconds} s (peak RSS sampled every 100 ms; CPU per request from /proc).`,
+    '',
+    '| product | RSS idle (MB) | RSS under load, peak (MB) | CPU µs/req | req/s | errors |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...all.map((row) => `| ${row.variant.name} | ${row.idle.rssMb.toFixed(1)} | ${row.peakRssMb.toFixed(1)} | ${row.cpuUsPerRequest.toFixed(1)} | ${Math.round(row.requestsPerS)} | ${row.errors} |`),
+    '',
+    'What the megabytes of each balancebeam variant are, idle / under load (MB). V8 heap spaces are their physical (resident) size;',
+    '"other anonymous" is anonymous memory outside V8\'s heap and buffers: malloc (OpenSSL, llhttp, libuv), thread stacks,',
+    "V8's own tables; file-backed is mapped code and data (the node binary, shared libraries).",
+    '',
+    '| variant | new space | old space | code space | large objects | other heap | buffers (external) | other anonymous | file-backed | RSS |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const row of all) {
+    if (!row.variant.node) continue;
+    const cell = (pick: (breakdown: Breakdown) => number): string => `${mb(pick(row.idle))} / ${mb(pick(row.loaded))}`;
+    const space = (breakdown: Breakdown, name: string): number => breakdown.heap?.spaces[name]?.physical ?? 0;
+    const heapTotal = (breakdown: Breakdown): number => Object.values(breakdown.heap?.spaces ?? {}).reduce((sum, s) => sum + s.physical, 0);
+    const named = ['new_space', 'old_space', 'code_space', 'large_object_space', 'new_large_object_space'];
+    const otherHeap = (breakdown: Breakdown): number => heapTotal(breakdown) - named.reduce((sum, name) => sum + space(breakdown, name), 0);
+    const external = (breakdown: Breakdown): number => breakdown.heap?.usage.external ?? 0;
+    const otherAnonymous = (breakdown: Breakdown): number => breakdown.anonymousMb * MB - heapTotal(breakdown) - external(breakdown);
+    lines.push(
+      `| ${row.variant.name} | ${cell((b) => space(b, 'new_space'))} | ${cell((b) => space(b, 'old_space'))} | ${cell((b) => space(b, 'code_space'))} | ` +
+        `${cell((b) => space(b, 'large_object_space') + space(b, 'new_large_object_space'))} | ${cell(otherHeap)} | ${cell(external)} | ${cell(otherAnonymous)} | ` +
+        `${cell((b) => (b.rssMb - b.anonymousMb) * MB)} | ${cell((b) => b.rssMb * MB)} |`,
+    );
+  }
+  lines.push('', ...all.map((row) => `- ${row.variant.name}: ${row.variant.description}`), '');
+  return `${lines.join('\n')}\n`;
+}
