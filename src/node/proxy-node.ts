@@ -22,6 +22,8 @@ import { createRateLimitStore } from '../rate-limit/create-store.js';
 import { TrustedProxies } from './client-ip.js';
 import type { MetricSource } from '../metrics/families.js';
 import { CacheMetrics } from '../metrics/cache-metrics.js';
+import { WafMetrics } from '../metrics/waf-metrics.js';
+import { WafCounters } from '../waf/counters.js';
 import { ProxyNodeMetrics } from '../metrics/proxy-node-metrics.js';
 import { RequestMetrics } from '../metrics/request-metrics.js';
 import type { FeedAgent } from '../admin/visualizer/feed/feed-agent.js';
@@ -105,7 +107,8 @@ export async function startProxyNode(router: MailboxRouter, config: Config, feed
   const rateLimitStore = createRateLimitStore(config.limiting, router);
   // Features outside the pipeline that see every finished request: /metrics (admin server on), the visualizer's figures.
   const finishedHooks = [...(requestMetrics === null ? [] : [requestMetrics]), ...(feed === null ? [] : [feed.requestFigures])];
-  const services = { router, rateLimitStore, finishedHooks, caches };
+  const wafCounters = metricsOn ? new WafCounters() : null;
+  const services = { router, rateLimitStore, finishedHooks, caches, wafCounters };
   const pipeline = buildPipeline(config, services);
   let targets = new Map(config.upstreams.map((upstream) => [upstream.id, upstream]));
   feed?.attachLoads(loads, () => targets.keys());
@@ -138,9 +141,10 @@ export async function startProxyNode(router: MailboxRouter, config: Config, feed
   });
   const bound = server.address() as AddressInfo;
 
-  // The proxy node's and the cache's (nothing while it is off); the WAF's would join here.
-  const metricSources: MetricSource[] =
-    requestMetrics === null ? [] : [new ProxyNodeMetrics(requestMetrics, loads, () => listener.openConnections()), new CacheMetrics(caches)];
+  // The proxy node's, the cache's (nothing while it is off) and the WAF's.
+  const metricSources: MetricSource[] = [];
+  if (requestMetrics !== null) metricSources.push(new ProxyNodeMetrics(requestMetrics, loads, () => listener.openConnections()), new CacheMetrics(caches));
+  if (wafCounters !== null) metricSources.push(new WafMetrics(wafCounters));
   const node: ProxyNode = {
     server,
     metrics: metricsOn ? { families: () => metricSources.flatMap((source) => source.families()) } : null,

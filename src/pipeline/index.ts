@@ -30,6 +30,7 @@ import { UnsupportedExpectationFilter } from './expectation.js';
 import { RefuseTraceFilter } from './trace-method.js';
 import { WafFilter } from './waf.js';
 import { WafEngine } from '../waf/engine.js';
+import type { WafCounters } from '../waf/counters.js';
 
 /** `limiting`, `cache` and `waf` may be left out (off) by callers that build a pipeline of their own (benches, tests). */
 export type PipelineSettings = Pick<Config, 'clientLimits' | 'requestPolicy' | 'rateLimit'> & Partial<Pick<Config, 'limiting' | 'cache' | 'waf'>>;
@@ -43,6 +44,8 @@ export interface PipelineServices {
   readonly finishedHooks?: readonly FinishedHook[];
   /** The process's response cache, kept across reloads; absent: no cache whatever the settings. */
   readonly caches?: CacheRegistry;
+  /** The WAF's counters for /metrics, kept across reloads (admin server on). */
+  readonly wafCounters?: WafCounters | null;
 }
 
 const NO_LIMITING: NonNullable<PipelineSettings['limiting']> = {
@@ -73,7 +76,7 @@ export function buildPipeline(settings: PipelineSettings, services: PipelineServ
   }
   // 403 (or a log line: --waf detect) for an attack; after the rate limit, so a flood is refused cheaply.
   // With a body, the verdict waits for its prefix (up to --waf-body-limit), held back from the upstream.
-  if (settings.waf !== undefined && settings.waf !== null) requestFilters.push(new WafFilter(new WafEngine(settings.waf), services.router));
+  if (settings.waf !== undefined && settings.waf !== null) requestFilters.push(new WafFilter(new WafEngine(settings.waf), services.router, services.wafCounters ?? null));
   // The response cache (--cache-size): after the limits and the WAF, so a hit is limited and screened like a miss.
   const cache = services.caches?.forSettings(settings.cache ?? null) ?? null;
   if (cache !== null) {

@@ -19,6 +19,7 @@ import type { MailboxRouter } from '../actors/router.js';
 import { log } from '../log.js';
 import type { Address, Answer, RequestBodyFailure } from '../protocol/index.js';
 import { outcomeOfBodyFailure } from '../proxy/outcome.js';
+import type { WafCounters } from '../waf/counters.js';
 import type { WafEngine } from '../waf/engine.js';
 import { RequestParts } from '../waf/request-parts.js';
 import type { Evaluation, HeadEvaluation } from '../waf/rule-set.js';
@@ -33,6 +34,8 @@ export class WafFilter implements RequestFilter {
   constructor(
     private readonly engine: WafEngine,
     private readonly router: MailboxRouter,
+    /** The process's counters for /metrics, kept across reloads; null: nobody reads them. */
+    private readonly counters: WafCounters | null = null,
   ) {
     this.threshold = engine.settings.threshold;
     this.bodyLimit = engine.settings.bodyLimit;
@@ -41,6 +44,7 @@ export class WafFilter implements RequestFilter {
 
   check(request: RequestView, replyTo: Address): Answer | null | Pending {
     const { req } = request;
+    if (this.counters !== null) this.counters.inspected++;
     let parts: RequestParts;
     let head: Evaluation;
     try {
@@ -82,6 +86,7 @@ export class WafFilter implements RequestFilter {
     if (evaluation.score < this.threshold) return null;
     const requestId = nanoid(12);
     const { req } = request;
+    this.counters?.flagged(this.blocking, evaluation.matches.map((match) => match.category));
     log.warn(this.blocking ? 'waf blocked' : 'waf detected', {
       requestId,
       client: request.clientIp,

@@ -94,7 +94,7 @@ test('/metrics aggregates both workers and the primary, passes promtool check me
   t.true(sum('process_resident_memory_bytes') > 0);
 
   // Bounded labels: no client address, no path, no request-specific value anywhere.
-  const allowed = new Set(['upstream', 'outcome', 'status_class', 'le', 'decision', 'to', 'kind', 'state', 'result']);
+  const allowed = new Set(['upstream', 'outcome', 'status_class', 'le', 'decision', 'to', 'kind', 'state', 'result', 'action', 'category']);
   for (const sample of samples.filter((s) => s.name.startsWith('balancebeam_'))) {
     for (const label of Object.keys(sample.labels)) t.true(allowed.has(label), `${sample.name} has label ${label}`);
   }
@@ -132,4 +132,23 @@ test('with --cache-size, /metrics has the cache: lookups by result, stored, obje
   t.is(value('balancebeam_cache_stored_total'), 1);
   t.is(value('balancebeam_cache_objects'), 1);
   t.true((value('balancebeam_cache_bytes') ?? 0) > 5);
+});
+
+test('with --waf, /metrics counts the requests inspected and flagged, by action and by category', async (t) => {
+  const origin = await startUpstream(t, { name: 'a' });
+  const { balancer, admin } = await startBalancerWithAdmin(t, ['--upstream', origin.id, '--waf', 'detect', '--active-health-check-interval', '0']);
+  t.is((await httpCall(balancer.port, { path: '/search?q=shoes' })).status, 200);
+  // Detect mode passes it, and counts it.
+  t.is((await httpCall(balancer.port, { path: `/search?q=${encodeURIComponent("1' UNION SELECT password FROM users--")}` })).status, 200);
+
+  const answer = await admin.call('GET', '/metrics');
+  const checked = await promtool(answer.text);
+  t.is(checked.code, 0, checked.output);
+  const samples = parseExposition(answer.text);
+  const value = (name: string, labels: Record<string, string> = {}): number | undefined =>
+    samples.find((sample) => sample.name === name && Object.entries(labels).every(([key, wanted]) => sample.labels[key] === wanted))?.value;
+  t.is(value('balancebeam_waf_inspected_total'), 2);
+  t.is(value('balancebeam_waf_flagged_total', { action: 'detected' }), 1);
+  t.is(value('balancebeam_waf_flagged_total', { action: 'blocked' }), 0);
+  t.is(value('balancebeam_waf_flagged_by_category_total', { category: 'sqli' }), 1);
 });
