@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { balancerMachine, createChooser } from '../actors/balancer.js';
-import { createStrategy, requestKeyOf, UpstreamLoads } from '../balancing/index.js';
+import { createStrategy, DEFAULT_LATENCY_ESTIMATE, requestKeyOf, UpstreamLoads } from '../balancing/index.js';
 import { startActor } from '../actors/inspection.js';
 import type { MailboxRouter } from '../actors/router.js';
 import { formatHostPort, type Config } from '../config/config.js';
@@ -62,8 +62,9 @@ function balancerPolicy(config: Config): BalancerPolicy {
 
 export async function startProxyNode(router: MailboxRouter, config: Config): Promise<{ node: ProxyNode; address: string }> {
   const pools = new UpstreamPools(config.upstreams, poolSettings(config));
-  const loads = new UpstreamLoads();
-  const strategy = createStrategy(config.balance, { hashing: config.hashing });
+  const estimate = { ...DEFAULT_LATENCY_ESTIMATE, ...config.latencyEstimate };
+  const loads = new UpstreamLoads(estimate);
+  const strategy = createStrategy(config.balance, { hashing: config.hashing, estimate });
   const balancer = startActor(balancerMachine, {
     id: balancerAddress(router.node),
     input: {

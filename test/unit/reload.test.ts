@@ -35,3 +35,12 @@ test('bind, workers and balance keep their running values, each with a line sayi
   t.regex(accepted.needsRestart.join('\n'), /^balance: changing it needs a restart/m);
   t.deepEqual(accepted.changed, ['retries']);
 });
+
+test('the latency estimate settings keep their running values until a restart (the load figures are built with them)', (t) => {
+  const running = config();
+  const accepted = acceptReload(running, config('--ewma-decay', '1', '--ewma-initial-latency', '0.005'));
+  t.deepEqual(accepted.config.latencyEstimate, { decayMs: 10_000, initialMs: 30 });
+  t.deepEqual(accepted.needsRestart.length, 1);
+  t.regex(accepted.needsRestart[0] ?? '', /^latencyEstimate: changing it needs a restart/);
+  t.deepEqual(accepted.changed, []);
+});
