@@ -20,6 +20,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { treeCpuSeconds } from '../proc-stats.js';
 import { cleanUpOnExit, removeOnExit, RUN_MARKER } from '../processes.js';
 import type { BenchContext, Product } from '../products.js';
 import { locateTool } from '../tools.js';
@@ -106,12 +107,16 @@ async function measure(product: Product, scenario: LatencyScenario, load: LoadKi
         if (load === 'open') await openLoop({ ...warmup, ratePerSecond: OPEN_RATE, inFlightCap: IN_FLIGHT_CAP });
         else await closedLoop({ ...warmup, clients: CLOSED_CLIENTS });
       }
+      const cpuBefore = running.pid === null ? 0 : treeCpuSeconds(running.pid);
       const result: LoadResult =
         load === 'open'
           ? await openLoop({ port: running.port, ratePerSecond: OPEN_RATE, seconds, inFlightCap: IN_FLIGHT_CAP, halfway })
           : await closedLoop({ port: running.port, clients: CLOSED_CLIENTS, seconds, halfway });
-      const cell = summarizeCell(product.name, scenario.name, load, result);
-      log(`${product.name} · ${scenario.name} · ${load}: u4 ${cell.sharePercent[3]?.toFixed(1)} %, p99 ${cell.p99.toFixed(1)} ms, ${cell.requestsPerSecond.toFixed(0)} req/s, ${cell.errors} errors`);
+      const cpuSeconds = running.pid === null ? 0 : treeCpuSeconds(running.pid) - cpuBefore;
+      const cell = summarizeCell(product.name, scenario.name, load, result, cpuSeconds);
+      log(
+        `${product.name} · ${scenario.name} · ${load}: u4 ${cell.sharePercent[3]?.toFixed(1)} %, p99 ${cell.p99.toFixed(1)} ms, ${cell.requestsPerSecond.toFixed(0)} req/s, ${cell.errors} errors, proxy CPU ${cell.proxyCpuUsPerRequest.toFixed(0)} µs/req (${cell.proxyCpuPercent.toFixed(0)} % of a CPU)`,
+      );
       return cell;
     } finally {
       await running.stop();
@@ -151,7 +156,7 @@ Command: \`${command}\` (${elapsed.toFixed(0)} s). Load average (1/5/15 min) bef
 
 Upstreams: four node:http servers on loopback; each answer is tagged \`x-upstream\`. ${LATENCY_SCENARIOS.map((scenario) => `**${scenario.name}**: ${scenario.description}`).join('; ')}.
 Loads (keep-alive, generated in Node): **open** — ${OPEN_RATE} req/s scheduled for ${seconds} s, latency from the scheduled send time (queueing counts), at most ${IN_FLIGHT_CAP} in flight (a request due beyond that is an error); **closed** — ${CLOSED_CLIENTS} clients, each sending its next request when the previous one is answered. Timeout ${REQUEST_TIMEOUT_MS} ms per request. Each product is started afresh for each cell (scenario × load), with fresh upstreams, and given ${warmupSeconds} s of the same load, unmeasured, before the ${seconds} s measured (the "degrades" change comes halfway through the measured part).
-"fast p99" is the p99 of the answers from u1–u3 alone, through the same proxy in the same cell.
+"fast p99" is the p99 of the answers from u1–u3 alone, through the same proxy in the same cell. "proxy CPU" is the user + system time of the proxy's processes over the measured part (/proc), per answered request and as a share of one CPU.
 
 Skipped: ${skippedList}.${failures.length === 0 ? '' : ` Failed cells: ${failures.join('; ')}.`}
 
