@@ -24,6 +24,8 @@ export interface Cell {
    */
   proxyCpuUsPerRequest: number;
   proxyCpuPercent: number;
+  /** The bench process's own CPU (the load and the four upstreams) as a share of one CPU: is the client the bottleneck? */
+  benchCpuPercent: number;
   /** Sorted latencies, ms, for the plot. */
   sortedMs: number[];
 }
@@ -33,7 +35,14 @@ export function percentile(sorted: readonly number[], fraction: number): number 
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? Number.NaN;
 }
 
-export function summarizeCell(product: string, scenario: string, load: LoadKind, result: LoadResult, proxyCpuSeconds: number): Cell {
+export function summarizeCell(
+  product: string,
+  scenario: string,
+  load: LoadKind,
+  result: LoadResult,
+  cpuSeconds: { proxy: number; bench: number },
+): Cell {
+  const proxyCpuSeconds = cpuSeconds.proxy;
   const sortedMs = [...result.latenciesMs].sort((a, b) => a - b);
   const answered = sortedMs.length;
   const sharePercent = Array.from({ length: UPSTREAM_COUNT }, (_, index) => {
@@ -59,6 +68,7 @@ export function summarizeCell(product: string, scenario: string, load: LoadKind,
     errors: status + failed + timeout + overCap,
     proxyCpuUsPerRequest: answered === 0 ? Number.NaN : (1e6 * proxyCpuSeconds) / answered,
     proxyCpuPercent: (100 * 1000 * proxyCpuSeconds) / result.durationMs,
+    benchCpuPercent: (100 * 1000 * cpuSeconds.bench) / result.durationMs,
     sortedMs,
   };
 }
@@ -67,13 +77,13 @@ const ms = (value: number): string => (Number.isNaN(value) ? '–' : value < 100
 
 export function cellsTable(cells: readonly Cell[]): string {
   const lines = [
-    '| scenario | load | product | u1 % | u2 % | u3 % | u4 % | p50 ms | p90 ms | p99 ms | p99.9 ms | fast p99 ms | req/s | errors | proxy CPU µs/req | proxy CPU % |',
-    '|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| scenario | load | product | u1 % | u2 % | u3 % | u4 % | p50 ms | p90 ms | p99 ms | p99.9 ms | fast p99 ms | req/s | errors | proxy CPU µs/req | proxy CPU % | load + upstreams CPU % |',
+    '|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const cell of cells) {
     const shares = cell.sharePercent.map((share) => share.toFixed(1));
     lines.push(
-      `| ${cell.scenario} | ${cell.load} | ${cell.product} | ${shares.join(' | ')} | ${ms(cell.p50)} | ${ms(cell.p90)} | ${ms(cell.p99)} | ${ms(cell.p999)} | ${ms(cell.fastP99)} | ${cell.requestsPerSecond.toFixed(0)} | ${cell.errors} | ${cell.proxyCpuUsPerRequest.toFixed(0)} | ${cell.proxyCpuPercent.toFixed(0)} |`,
+      `| ${cell.scenario} | ${cell.load} | ${cell.product} | ${shares.join(' | ')} | ${ms(cell.p50)} | ${ms(cell.p90)} | ${ms(cell.p99)} | ${ms(cell.p999)} | ${ms(cell.fastP99)} | ${cell.requestsPerSecond.toFixed(0)} | ${cell.errors} | ${cell.proxyCpuUsPerRequest.toFixed(0)} | ${cell.proxyCpuPercent.toFixed(0)} | ${cell.benchCpuPercent.toFixed(0)} |`,
     );
   }
   return lines.join('\n');

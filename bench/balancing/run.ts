@@ -108,11 +108,13 @@ async function measure(product: Product, scenario: LatencyScenario, load: LoadKi
         else await closedLoop({ ...warmup, clients: CLOSED_CLIENTS });
       }
       const cpuBefore = running.pid === null ? 0 : treeCpuSeconds(running.pid);
+      const benchBefore = process.cpuUsage();
       const result: LoadResult =
         load === 'open'
           ? await openLoop({ port: running.port, ratePerSecond: OPEN_RATE, seconds, inFlightCap: IN_FLIGHT_CAP, halfway })
           : await closedLoop({ port: running.port, clients: CLOSED_CLIENTS, seconds, halfway });
-      const cpuSeconds = running.pid === null ? 0 : treeCpuSeconds(running.pid) - cpuBefore;
+      const bench = process.cpuUsage(benchBefore);
+      const cpuSeconds = { proxy: running.pid === null ? 0 : treeCpuSeconds(running.pid) - cpuBefore, bench: (bench.user + bench.system) / 1e6 };
       const cell = summarizeCell(product.name, scenario.name, load, result, cpuSeconds);
       log(
         `${product.name} · ${scenario.name} · ${load}: u4 ${cell.sharePercent[3]?.toFixed(1)} %, p99 ${cell.p99.toFixed(1)} ms, ${cell.requestsPerSecond.toFixed(0)} req/s, ${cell.errors} errors, proxy CPU ${cell.proxyCpuUsPerRequest.toFixed(0)} µs/req (${cell.proxyCpuPercent.toFixed(0)} % of a CPU)`,
@@ -156,7 +158,7 @@ Command: \`${command}\` (${elapsed.toFixed(0)} s). Load average (1/5/15 min) bef
 
 Upstreams: four node:http servers on loopback; each answer is tagged \`x-upstream\`. ${LATENCY_SCENARIOS.map((scenario) => `**${scenario.name}**: ${scenario.description}`).join('; ')}.
 Loads (keep-alive, generated in Node): **open** — ${OPEN_RATE} req/s scheduled for ${seconds} s, latency from the scheduled send time (queueing counts), at most ${IN_FLIGHT_CAP} in flight (a request due beyond that is an error); **closed** — ${CLOSED_CLIENTS} clients, each sending its next request when the previous one is answered. Timeout ${REQUEST_TIMEOUT_MS} ms per request. Each product is started afresh for each cell (scenario × load), with fresh upstreams, and given ${warmupSeconds} s of the same load, unmeasured, before the ${seconds} s measured (the "degrades" change comes halfway through the measured part).
-"fast p99" is the p99 of the answers from u1–u3 alone, through the same proxy in the same cell. "proxy CPU" is the user + system time of the proxy's processes over the measured part (/proc), per answered request and as a share of one CPU.
+"fast p99" is the p99 of the answers from u1–u3 alone, through the same proxy in the same cell. "proxy CPU" is the user + system time of the proxy's processes over the measured part (/proc), per answered request and as a share of one CPU; "load + upstreams CPU" is this process's own (it runs the load and the four upstreams), to tell whether the client was the bottleneck.
 
 Skipped: ${skippedList}.${failures.length === 0 ? '' : ` Failed cells: ${failures.join('; ')}.`}
 
