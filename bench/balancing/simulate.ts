@@ -1,10 +1,11 @@
 /**
  * `npm run bench:balancing:simulate`: the balancing bench's scenarios on the
  * deterministic model (simulation.ts), every algorithm on the same proxy
- * model, for three proxies: an ideal one (no CPU, no stalls), one with
+ * model, for five proxies: an ideal one (no CPU, no stalls), one with
  * nginx's measured CPU per request and one with balancebeam's, both with the
- * stalls the bench's shared core shows. Prints a markdown table; takes
- * a second or two.
+ * stalls the bench's shared core shows, and both again on a crowded core
+ * (other processes taking it in turns). Prints a markdown table; takes a few
+ * seconds.
  *
  *   npm run bench:balancing:simulate -- [--seconds N] [--seed N]
  */
@@ -30,6 +31,17 @@ const PROXIES: readonly ProxyModel[] = [
   { name: 'ideal', requestCpuMs: 0, responseCpuMs: 0, stallsPerSecond: 0, stallMeanMs: 0 },
   { name: 'nginx cost + stalls', requestCpuMs: 0.03, responseCpuMs: 0.03, ...STALLS },
   { name: 'balancebeam cost + stalls', requestCpuMs: 0.15, responseCpuMs: 0.15, ...STALLS },
+  // A crowded core (load average above 10 on 2 CPUs): the proxy got about a quarter of a CPU per cell and its
+  // CPU per request rose to about 1 ms; other processes take the core in turns the loop's idle clock cannot see.
+  { name: 'nginx cost, crowded core', requestCpuMs: 0.03, responseCpuMs: 0.03, ...STALLS, preemptionsPerSecond: 20, preemptionMeanMs: 10 },
+  {
+    name: 'balancebeam cost, crowded core',
+    requestCpuMs: 0.5,
+    responseCpuMs: 0.5,
+    ...STALLS,
+    preemptionsPerSecond: 20,
+    preemptionMeanMs: 10,
+  },
 ];
 
 const SCENARIOS: ReadonlyArray<{ name: string; upstreams: UpstreamModel }> = [

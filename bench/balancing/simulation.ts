@@ -37,6 +37,13 @@ export interface ProxyModel {
   /** Stalls of the whole loop at random (Poisson) times: how often, and their mean (exponential) length. */
   readonly stallsPerSecond: number;
   readonly stallMeanMs: number;
+  /**
+   * Another process taking the core: the same kind of pause, but the loop's
+   * idle clock runs through it (libuv counts a wait for the CPU as idle), so
+   * own-delay.ts cannot take it out. Absent: none.
+   */
+  readonly preemptionsPerSecond?: number;
+  readonly preemptionMeanMs?: number;
 }
 
 export interface UpstreamModel {
@@ -107,6 +114,7 @@ const enum Kind {
   /** Its turn on the CPU has ended: sample, count out, reply. */
   Reply,
   Stall,
+  Preemption,
 }
 
 interface SimEvent {
@@ -298,7 +306,26 @@ export function simulate(config: SimulationConfig): SimulationResult {
   };
 
   // Idle so far: the time not spent on work done by now (work still queued beyond now runs without a gap).
-  const ownDelay = new OwnDelay(() => now - (busyMs - Math.max(0, cpuFreeAt - now)));
+  // Preemptions, as [start, end) on the CPU's timeline in order: idle to the loop's clock, though nothing runs.
+  const preempted: Array<[number, number]> = [];
+  let preemptedDoneMs = 0;
+  let preemptedDoneIndex = 0;
+  const preemptedBy = (at: number): number => {
+    while (preemptedDoneIndex < preempted.length && (preempted[preemptedDoneIndex] as [number, number])[1] <= at) {
+      const [start, end] = preempted[preemptedDoneIndex++] as [number, number];
+      preemptedDoneMs += end - start;
+    }
+    let partial = 0;
+    for (let i = preemptedDoneIndex; i < preempted.length; i++) {
+      const [start, end] = preempted[i] as [number, number];
+      if (start >= at) break;
+      partial += Math.min(end, at) - start;
+    }
+    return preemptedDoneMs + partial;
+  };
+  // The idle clock: the time not spent on work done by now (work still queued runs without a gap from now on),
+  // with preemptions counted as idle.
+  const ownDelay = new OwnDelay(() => now - (busyMs - Math.max(0, cpuFreeAt - now)) + preemptedBy(now));
 
   const served = candidates.map(() => 0);
   const latencies: number[] = [];
@@ -311,6 +338,12 @@ export function simulate(config: SimulationConfig): SimulationResult {
     for (let at = 0; at < durationMs; at += interval) queue.push(at, Kind.Arrive, newRequest(at));
   } else {
     for (let client = 0; client < load.clients; client++) queue.push(client * 0.01, Kind.Arrive, newRequest(client * 0.01));
+  }
+  const preemptionsPerSecond = proxy.preemptionsPerSecond ?? 0;
+  if (preemptionsPerSecond > 0) {
+    for (let at = exponential(stallRandom, 1000 / preemptionsPerSecond); at < durationMs; at += exponential(stallRandom, 1000 / preemptionsPerSecond)) {
+      queue.push(at, Kind.Preemption, null);
+    }
   }
   if (proxy.stallsPerSecond > 0) {
     for (let at = exponential(stallRandom, 1000 / proxy.stallsPerSecond); at < durationMs; at += exponential(stallRandom, 1000 / proxy.stallsPerSecond)) {
@@ -326,6 +359,14 @@ export function simulate(config: SimulationConfig): SimulationResult {
       case Kind.Stall:
         onCpu(now, exponential(stallRandom, proxy.stallMeanMs));
         break;
+      case Kind.Preemption: {
+        const length = exponential(stallRandom, proxy.preemptionMeanMs ?? 0);
+        const start = Math.max(now, cpuFreeAt);
+        onCpu(now, length);
+        busyMs -= length;
+        preempted.push([start, start + length]);
+        break;
+      }
       case Kind.Arrive:
         queue.push(onCpu(now, proxy.requestCpuMs), Kind.Dispatch, request);
         break;
