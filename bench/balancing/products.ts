@@ -15,19 +15,19 @@ import { requireTool } from '../tools.js';
 /** consistent-hash is measured apart (hashing.ts): without a key it is its fallback, round-robin. */
 export const LATENCY_ALGORITHMS = ['round-robin', 'random', 'weighted-round-robin', 'least-connections', 'p2c', 'peak-ewma'] as const;
 
-function balancebeam(algorithm: string): Product {
-  const name = `balancebeam ${algorithm}`;
+function balancebeam(algorithm: string, extra: readonly string[] = []): Product {
+  const name = `balancebeam ${[algorithm, ...extra].join(' ')}`;
   return {
     name,
-    description: `balancebeam --workers 1 --balance ${algorithm} --active-health-check-interval 0 --log-level warn`,
+    description: `balancebeam --workers 1 --balance ${[algorithm, ...extra].join(' ')} --active-health-check-interval 0 --log-level warn`,
     needs: [],
     async start(context) {
       const port = await freePort();
       const bin = join(context.balancebeamRoot, 'dist/src/cli/main.js');
       const args = [...binNodeFlags(bin), bin, '--bind', `127.0.0.1:${port}`];
       for (const origin of context.originPorts) args.push('--upstream', `127.0.0.1:${origin}`);
-      args.push('--workers', '1', '--balance', algorithm, '--active-health-check-interval', '0', '--log-level', 'warn');
-      return startPinned(context, name.replace(' ', '-'), port, process.execPath, args);
+      args.push('--workers', '1', '--balance', algorithm, ...extra, '--active-health-check-interval', '0', '--log-level', 'warn');
+      return startPinned(context, name.replace(/\W+/g, '-'), port, process.execPath, args);
     },
   };
 }
@@ -62,7 +62,9 @@ function haproxy(balance: string): Product {
 }
 
 export const BALANCING_PRODUCTS: readonly Product[] = [
-  ...LATENCY_ALGORITHMS.map(balancebeam),
+  ...LATENCY_ALGORITHMS.map((algorithm) => balancebeam(algorithm)),
+  // The decay time's trade-off, beside the default 10 s: a shorter one forgets a transient delay sooner.
+  balancebeam('peak-ewma', ['--ewma-decay', '1']),
   nginx('round-robin', ''),
   nginx('least_conn', 'least_conn;'),
   nginx('random two least_conn', 'random two least_conn;'),

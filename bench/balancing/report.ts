@@ -17,6 +17,15 @@ export interface Cell {
   fastP99: number;
   requestsPerSecond: number;
   errors: number;
+  /**
+   * The proxy's CPU time (its process tree, user + system) over the measured
+   * part: per answered request, and as a share of one CPU. What a request
+   * costs the proxy, and whether it had the CPU it wanted on a shared core.
+   */
+  proxyCpuUsPerRequest: number;
+  proxyCpuPercent: number;
+  /** The bench process's own CPU (the load and the four upstreams) as a share of one CPU: is the client the bottleneck? */
+  benchCpuPercent: number;
   /** Sorted latencies, ms, for the plot. */
   sortedMs: number[];
 }
@@ -26,7 +35,14 @@ export function percentile(sorted: readonly number[], fraction: number): number 
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? Number.NaN;
 }
 
-export function summarizeCell(product: string, scenario: string, load: LoadKind, result: LoadResult): Cell {
+export function summarizeCell(
+  product: string,
+  scenario: string,
+  load: LoadKind,
+  result: LoadResult,
+  cpuSeconds: { proxy: number; bench: number },
+): Cell {
+  const proxyCpuSeconds = cpuSeconds.proxy;
   const sortedMs = [...result.latenciesMs].sort((a, b) => a - b);
   const answered = sortedMs.length;
   const sharePercent = Array.from({ length: UPSTREAM_COUNT }, (_, index) => {
@@ -50,6 +66,9 @@ export function summarizeCell(product: string, scenario: string, load: LoadKind,
     fastP99: percentile(fast, 0.99),
     requestsPerSecond: (1000 * answered) / result.durationMs,
     errors: status + failed + timeout + overCap,
+    proxyCpuUsPerRequest: answered === 0 ? Number.NaN : (1e6 * proxyCpuSeconds) / answered,
+    proxyCpuPercent: (100 * 1000 * proxyCpuSeconds) / result.durationMs,
+    benchCpuPercent: (100 * 1000 * cpuSeconds.bench) / result.durationMs,
     sortedMs,
   };
 }
@@ -58,13 +77,13 @@ const ms = (value: number): string => (Number.isNaN(value) ? '–' : value < 100
 
 export function cellsTable(cells: readonly Cell[]): string {
   const lines = [
-    '| scenario | load | product | u1 % | u2 % | u3 % | u4 % | p50 ms | p90 ms | p99 ms | p99.9 ms | fast p99 ms | req/s | errors |',
-    '|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| scenario | load | product | u1 % | u2 % | u3 % | u4 % | p50 ms | p90 ms | p99 ms | p99.9 ms | fast p99 ms | req/s | errors | proxy CPU µs/req | proxy CPU % | load + upstreams CPU % |',
+    '|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const cell of cells) {
     const shares = cell.sharePercent.map((share) => share.toFixed(1));
     lines.push(
-      `| ${cell.scenario} | ${cell.load} | ${cell.product} | ${shares.join(' | ')} | ${ms(cell.p50)} | ${ms(cell.p90)} | ${ms(cell.p99)} | ${ms(cell.p999)} | ${ms(cell.fastP99)} | ${cell.requestsPerSecond.toFixed(0)} | ${cell.errors} |`,
+      `| ${cell.scenario} | ${cell.load} | ${cell.product} | ${shares.join(' | ')} | ${ms(cell.p50)} | ${ms(cell.p90)} | ${ms(cell.p99)} | ${ms(cell.p999)} | ${ms(cell.fastP99)} | ${cell.requestsPerSecond.toFixed(0)} | ${cell.errors} | ${cell.proxyCpuUsPerRequest.toFixed(0)} | ${cell.proxyCpuPercent.toFixed(0)} | ${cell.benchCpuPercent.toFixed(0)} |`,
     );
   }
   return lines.join('\n');

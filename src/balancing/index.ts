@@ -1,4 +1,5 @@
 import type { HashingSettings } from '../protocol/index.js';
+import type { LatencyEstimate } from './load.js';
 import { ConsistentHash } from './consistent-hash.js';
 import { LeastConnections } from './least-connections.js';
 import { PowerOfTwoChoices } from './p2c.js';
@@ -16,6 +17,8 @@ export * from './strategy.js';
 export interface StrategyOptions {
   /** `consistent-hash`: bounded load and the fallback (the key itself is the chooser's business). */
   readonly hashing?: Pick<HashingSettings, 'balanceFactor' | 'fallback'>;
+  /** `peak-ewma`: the same estimate settings the load figures were made with. */
+  readonly estimate?: LatencyEstimate;
 }
 
 export function createStrategy(algorithm: BalanceAlgorithm, options: StrategyOptions = {}): SelectionStrategy {
@@ -31,7 +34,7 @@ export function createStrategy(algorithm: BalanceAlgorithm, options: StrategyOpt
     case 'p2c':
       return new PowerOfTwoChoices();
     case 'peak-ewma':
-      return new PeakEwma();
+      return new PeakEwma(Math.random, options.estimate);
     case 'consistent-hash': {
       const { balanceFactor = 0, fallback = 'round-robin' } = options.hashing ?? {};
       return new ConsistentHash({ balanceFactor, fallback: createStrategy(fallback, options) });

@@ -6,8 +6,10 @@
  *
  * Writers (the byte path only): `src/proxy/forward.ts` counts an attempt in
  * when it is dispatched; `src/proxy/upstream-call.ts` counts it out exactly
- * once (completed, failed or discarded) and samples the latency to the
- * response head; a failure the upstream is to blame for is a slow sample.
+ * once (completed, failed or discarded) and samples the latency from the
+ * request's write to the response head, with this process's own loop delay
+ * taken out (own-delay.ts); a failure the upstream is to blame for is a slow
+ * sample.
  * Readers: strategies, through the read-only `UpstreamLoad`.
  */
 import { LatencyHistogram } from '../metrics/histogram.js';
@@ -17,7 +19,8 @@ export interface UpstreamLoad {
   /** Attempts dispatched to this upstream by this process and not yet ended. */
   readonly inFlight: number;
   /**
-   * Latency to the response head, in ms: a peak-sensitive moving average that
+   * Latency from the request's write to the response head, less this
+   * process's own loop delay (own-delay.ts), in ms: a peak-sensitive moving average that
    * jumps up to a slower sample at once and decays toward faster ones
    * (Finagle's and Linkerd's peak EWMA). Starts at the assumed latency.
    */

@@ -136,6 +136,7 @@ export function loadConfig(flags: FlagValues, file: ConfigFileContents | null, m
     hashing: { key: values['hash-key'], balanceFactor: values['hash-balance-factor'], fallback: values['hash-fallback'] },
     slowStartMs: values['slow-start'],
     panicThreshold: values['panic-threshold'],
+    latencyEstimate: { decayMs: values['ewma-decay'], initialMs: values['ewma-initial-latency'] },
     workers: values.workers,
     logLevel: values['log-level'],
     clientLimits: {

@@ -3,8 +3,8 @@
  * flags and the file hold applies to new requests and connections, except
  * what the running processes are built around: the listening address, the
  * number of worker processes and the balancing algorithm (with its hashing
- * settings) and the admin server keep their running values until a restart, as nginx and HAProxy
- * users expect of a reload.
+ * and latency-estimate settings), the admin server and the trace file keep their running values
+ * until a restart, as nginx and HAProxy users expect of a reload.
  */
 import { formatHostPort, type Config } from './config.js';
 
@@ -17,7 +17,7 @@ export interface AcceptedReload {
   readonly changed: readonly (keyof Config)[];
 }
 
-const RESTART_ONLY = ['bind', 'workers', 'balance', 'hashing', 'admin', 'trace'] as const satisfies readonly (keyof Config)[];
+const RESTART_ONLY = ['bind', 'workers', 'balance', 'hashing', 'latencyEstimate', 'admin', 'trace'] as const satisfies readonly (keyof Config)[];
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 

@@ -563,6 +563,22 @@ export const SETTINGS = {
     feature: 'waf',
     config: 'waf.exclusions (with --waf on)',
   }),
+
+  // Latency estimate (issue 11: peak-ewma's cost, p2c's tie-break) ----------------------------------------
+  'ewma-decay': setting(seconds({ min: 0.1, max: 3600 }), {
+    name: 'ewma-decay',
+    default: 10_000,
+    help: "peak-ewma: an upstream's latency estimate jumps at once to a slower answer and comes back toward faster ones with this time constant (Finagle and Linkerd: 10 s)",
+    feature: 'core',
+    config: 'latencyEstimate.decayMs',
+  }),
+  'ewma-initial-latency': setting(seconds({ min: 0.001, max: 60 }), {
+    name: 'ewma-initial-latency',
+    default: 30,
+    help: "peak-ewma: the latency assumed for an upstream not heard from yet (and where a slow one's estimate drifts back to while idle), so it is tried but not flooded (Linkerd: 30 ms)",
+    feature: 'core',
+    config: 'latencyEstimate.initialMs',
+  }),
 } as const;
 
 /** Shortest admin token accepted: it is the only thing between the network and the admin API. */

@@ -29,7 +29,7 @@ export class ProxyNodeMetrics implements MetricSource {
       gaugeFamily('balancebeam_upstream_in_flight', 'Attempts sent to the upstream and not yet ended (summed over workers)', inFlight),
       histogramFamily(
         'balancebeam_upstream_response_duration_seconds',
-        "Time from an attempt's dispatch to the upstream's response head",
+        "Time from an attempt's request being handed to its upstream connection to the upstream's response head",
         latency,
       ),
       gaugeFamily('balancebeam_active_connections', 'Client connections open now (summed over workers)', [

@@ -80,9 +80,10 @@ export async function startProxyNode(router: MailboxRouter, config: Config, feed
   const pools = new UpstreamPools(config.upstreams, poolSettings(config));
   // With the admin server on, requests are counted and upstream latencies kept for /metrics and the API.
   const metricsOn = config.admin !== null;
-  const loads = new UpstreamLoads(DEFAULT_LATENCY_ESTIMATE, metricsOn);
+  const estimate = { ...DEFAULT_LATENCY_ESTIMATE, ...config.latencyEstimate };
+  const loads = new UpstreamLoads(estimate, metricsOn);
   const requestMetrics = metricsOn ? new RequestMetrics() : null;
-  const strategy = createStrategy(config.balance, { hashing: config.hashing });
+  const strategy = createStrategy(config.balance, { hashing: config.hashing, estimate });
   const balancer = startActor(balancerMachine, {
     id: balancerAddress(router.node),
     input: {

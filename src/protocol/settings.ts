@@ -74,6 +74,14 @@ export interface HashingSettings {
   readonly fallback: Exclude<BalanceAlgorithm, 'consistent-hash'>;
 }
 
+/** How each upstream's latency estimate moves (`peak-ewma`'s cost; `p2c`'s tie-break). */
+export interface LatencyEstimateSettings {
+  /** `--ewma-decay`: time constant of the decay toward faster answers. */
+  readonly decayMs: number;
+  /** `--ewma-initial-latency`: where a new upstream's estimate starts, so it is tried but not flooded. */
+  readonly initialMs: number;
+}
+
 /** What the proxy lets through that nginx would not by default (issue 9, item 8). */
 export interface RequestPolicy {
   /** Forward header names containing `_` (nginx `underscores_in_headers`); off: they are dropped. */
@@ -119,6 +127,7 @@ export interface Config {
   readonly slowStartMs: number;
   /** `--panic-threshold`: below this percentage of upstreams healthy, balance over all of them; 0: off. */
   readonly panicThreshold: number;
+  readonly latencyEstimate: LatencyEstimateSettings;
   readonly workers: number;
   readonly logLevel: LogLevel;
   readonly clientLimits: ClientLimits;

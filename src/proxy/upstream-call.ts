@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { LoadFigures } from '../balancing/load.js';
 import type { LocalResponse, ResponseHead, ResponseTap } from '../pipeline/filter.js';
+import { ownDelay } from '../balancing/own-delay.js';
 import type { Exchange, UpstreamResponse } from './exchange.js';
 import { headerStrings } from './headers.js';
 import { relayInterimResponse } from './relay.js';
@@ -51,7 +52,12 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
   private ended = false;
   /** This attempt has been counted out of its upstream's in-flight figure: guards the exactly-once. */
   private released = false;
-  private readonly dispatchedAt = performance.now();
+  /**
+   * When undici wrote the request on a connection (onConnect), and the loop's idle clock then: the latency
+   * sample runs from there, so neither a connect nor a wait in the pool counts as the upstream's time.
+   */
+  private writtenAt = 0;
+  private idleAtWrite = 0;
   /**
    * Since when (performance.now()) this response has been waiting on the
    * client: a write it refused and has not drained. Null while it is not
@@ -151,6 +157,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
     // request alone (undici's errorRequest): it is dropped unsent and the connection serves the next one.
     if (this.discarded) throw new Error('response discarded before it was sent');
     this.abortUpstream = abort;
+    this.writtenAt = performance.now();
+    this.idleAtWrite = ownDelay.idleNow();
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
@@ -163,10 +171,10 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
     this.rawHeaders = rawHeaders;
     this.resumeUpstream = resume;
     this.settled = true;
+    // The upstream's part of the wait: our own loop's delay beyond its usual share is taken out (own-delay.ts).
     const now = performance.now();
-    const ms = now - this.dispatchedAt;
-    this.load.latencySampled(ms, now);
-    this.load.headLatency?.observeMs(ms);
+    this.load.latencySampled(ownDelay.upstreamPart(now - this.writtenAt, this.idleAtWrite, now), now);
+    this.load.headLatency?.observeMs(now - this.writtenAt);
     this.listener.responded(this);
     if (this.target !== null || this.discarded) return true;
     this.pausedForDecision = true;

@@ -35,6 +35,7 @@ test('npm run bench:balancing -- --smoke --only "balancebeam round-robin" measur
     t.is(cells[3], 'balancebeam round-robin');
     // round-robin over four upstreams: each served about a quarter, whatever the machine's load.
     for (const share of cells.slice(4, 8).map(Number)) t.true(share > 15 && share < 35, `a round-robin share near 25 %: ${row}`);
+    t.true(Number(cells[15]) > 0, `the proxy's CPU per request is measured: ${row}`);
   }
   t.regex(report, /keys of u1–u3 moved \| 0 \(0\.00 %\)/);
   t.regex(report, /keys back where they were \| 10000 of 10000/);

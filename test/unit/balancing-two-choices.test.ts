@@ -183,6 +183,18 @@ test('p2c: weights divide the load, also when both are idle', (t) => {
   t.deepEqual([...counts(built(p2c, loaded), 500).keys()], ['light']);
 });
 
+test('p2c: at equal load the lower latency estimate wins; load comes first; equal estimates go to the first drawn', (t) => {
+  const slowFast = (): FakeCandidate[] => [candidate('slow', { latencyMs: 100 }), candidate('fast', { latencyMs: 10 })];
+  // Both draw orders: () => 0 draws slow then fast, () => 0.99 fast then slow.
+  t.is(built(new PowerOfTwoChoices(() => 0), slowFast()).pick('', [])?.id, 'fast');
+  t.is(built(new PowerOfTwoChoices(() => 0.99), slowFast()).pick('', [])?.id, 'fast');
+  const busyFast = [candidate('slow', { latencyMs: 100 }), candidate('fast', { latencyMs: 10, inFlight: 1 })];
+  t.deepEqual([...counts(built(new PowerOfTwoChoices(mulberry32(3)), busyFast), 500).keys()], ['slow'], 'fewer in flight first');
+  const same = [candidate('a', { latencyMs: 10 }), candidate('b', { latencyMs: 10 })];
+  t.is(built(new PowerOfTwoChoices(() => 0), same).pick('', [])?.id, 'a');
+  t.is(built(new PowerOfTwoChoices(() => 0.99), same).pick('', [])?.id, 'b');
+});
+
 // A closed-loop simulation: `clients` each send a request, wait for its answer, send the next.
 interface Simulated {
   readonly shares: Map<string, number>;

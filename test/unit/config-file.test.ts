@@ -129,6 +129,7 @@ waf-exclude:
     hashing: DEFAULT_HASHING,
     slowStartMs: 30_000,
     panicThreshold: 25,
+    latencyEstimate: { decayMs: 10_000, initialMs: 30 },
     workers: 3,
     logLevel: 'warn',
     clientLimits: {

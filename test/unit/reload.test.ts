@@ -51,3 +51,12 @@ test('the rate-limit store needs a restart; rules, trusted proxies and the rest 
   t.deepEqual(accepted.config.trustedProxies, ['10.0.0.0/8']);
   t.deepEqual([...accepted.changed].sort(), ['limiting', 'trustedProxies']);
 });
+
+test('the latency estimate settings keep their running values until a restart (the load figures are built with them)', (t) => {
+  const running = config();
+  const accepted = acceptReload(running, config('--ewma-decay', '1', '--ewma-initial-latency', '0.005'));
+  t.deepEqual(accepted.config.latencyEstimate, { decayMs: 10_000, initialMs: 30 });
+  t.deepEqual(accepted.needsRestart.length, 1);
+  t.regex(accepted.needsRestart[0] ?? '', /^latencyEstimate: changing it needs a restart/);
+  t.deepEqual(accepted.changed, []);
+});
