@@ -15,6 +15,7 @@ import { StoredResponse } from '../src/cache/stored-response.js';
 import type { FailureFallback, RequestView, ResponseHead } from '../src/pipeline/filter.js';
 import { CacheNote } from '../src/cache/http-cache.js';
 import type { IncomingMessage } from 'node:http';
+import { mulberry32 as random } from '../test/helpers/seeded-random.js';
 
 const URLS = 100_000;
 const OBJECT_BODY = 1_000;
@@ -23,17 +24,6 @@ const REQUESTS = 400_000;
 const SCAN = 20_000;
 const SKEW = 0.9;
 
-/** mulberry32: a small seeded generator. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Zipf by inverse transform over a precomputed cumulative table. */
 function zipf(n: number, s: number, next: () => number): () => number {
