@@ -10,7 +10,6 @@ import type { Config } from './config/config.js';
 import { followLogLevel } from './node/log-level.js';
 import { startPrimaryServices } from './node/primary-services.js';
 import { startProxyNode } from './node/proxy-node.js';
-import { ProcessMetrics } from './metrics/process-metrics.js';
 import { describeListenError, ListenError, type AppliedSettings, type Instance } from './node/running-instance.js';
 import { PRIMARY_NODE } from './protocol/index.js';
 
@@ -48,7 +47,8 @@ export async function runInstance(config: Config, stop?: AbortSignal): Promise<I
   const { node, address } = started;
   let drainTimeoutMs = config.drainTimeoutMs;
   let version = 1;
-  const metrics = config.admin === null ? null : new ProcessMetrics(router);
+  // prom-client (about 11 MB of RSS once loaded) only with the admin server.
+  const metrics = config.admin === null ? null : new (await import('./metrics/process-metrics.js')).ProcessMetrics(router);
   metrics?.add(services.metrics);
   if (node.metrics !== null) metrics?.add(node.metrics);
   const shutdown = async (): Promise<void> => {

@@ -17,7 +17,6 @@ import { runReplay } from './replay.js';
 import { runInstance, StartAborted } from '../instance.js';
 import { ListenError, type Instance } from '../node/running-instance.js';
 import { log } from '../log.js';
-import { startAdmin } from '../admin/index.js';
 import type { AdminServer } from '../admin/server.js';
 import { SettingsControl } from '../node/settings-control.js';
 import type { UpstreamTarget } from '../protocol/index.js';
@@ -95,6 +94,8 @@ async function run(
   let admin: AdminServer | null = null;
   if (config.admin !== null) {
     try {
+      // The admin server's code (prom-client, the visualizer) is loaded only when it runs.
+      const { startAdmin } = await import('../admin/index.js');
       admin = await startAdmin(config.admin, instance, control);
     } catch (error) {
       log.error(`cannot listen on ${formatHostPort(config.admin.host, config.admin.port)} (--admin): ${error instanceof Error ? error.message : String(error)}`);

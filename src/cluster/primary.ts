@@ -14,7 +14,6 @@ import { localNameOf, MailboxRouter } from '../actors/router.js';
 import { feedWanted, startPrimaryFeed } from '../admin/visualizer/index.js';
 import type { Config } from '../config/config.js';
 import { log } from '../log.js';
-import { ProcessMetrics } from '../metrics/process-metrics.js';
 import {
   LIFECYCLE,
   PRIMARY_NODE,
@@ -70,7 +69,8 @@ export async function runClusterPrimary(config: Config, stop?: AbortSignal): Pro
       checkConfirmations();
     },
   });
-  const metrics = config.admin === null ? null : new ProcessMetrics(router);
+  // prom-client (about 11 MB of RSS once loaded) only with the admin server.
+  const metrics = config.admin === null ? null : new (await import('../metrics/process-metrics.js')).ProcessMetrics(router);
   metrics?.add(services.metrics);
 
   let announce: (address: string) => void = () => {};

@@ -10,7 +10,6 @@ import { localNameOf, MailboxRouter } from '../actors/router.js';
 import { feedWanted, startFeedAgent } from '../admin/visualizer/index.js';
 import { log } from '../log.js';
 import { followLogLevel } from '../node/log-level.js';
-import { ProcessMetrics } from '../metrics/process-metrics.js';
 import { startProxyNode, type ProxyNode } from '../node/proxy-node.js';
 import { LIFECYCLE, SETTINGS, settingsAddress, type Config, type SettingsChanged } from '../protocol/index.js';
 import { describeListenError } from '../node/running-instance.js';
@@ -70,6 +69,7 @@ export function runClusterWorker(): void {
       proxy = started.node;
       if (config.admin !== null) {
         // The admin server (in the primary) asks this process for its metrics over the router.
+        const { ProcessMetrics } = await import('../metrics/process-metrics.js');
         const metrics = new ProcessMetrics(router);
         if (proxy.metrics !== null) metrics.add(proxy.metrics);
         metrics.serve();

@@ -105,7 +105,7 @@ export async function startProxyNode(router: MailboxRouter, config: Config, feed
     new PoolFetcher(pools, chooseUpstream, () => responseTimeoutMs),
   );
   // One store per process for its whole life: a Redis connection is not rebuilt per settings version.
-  const rateLimitStore = createRateLimitStore(config.limiting, router);
+  const rateLimitStore = await createRateLimitStore(config.limiting, router);
   // Features outside the pipeline that see every finished request: /metrics (admin server on), the visualizer's figures.
   const finishedHooks = [...(requestMetrics === null ? [] : [requestMetrics]), ...(feed === null ? [] : [feed.requestFigures])];
   const wafCounters = metricsOn ? new WafCounters() : null;
