@@ -245,7 +245,8 @@ test.serial('stale-if-error and --cache-serve-stale-on-error serve the stored re
   const { balancer, origin } = await cached(t, ['--cache-serve-stale-on-error', '30']);
   const sie = `/sie?${q('cache-control:max-age=1, stale-if-error=60')}`;
   const policy = `/policy?${q('cache-control:max-age=1')}`;
-  const strict = `/strict?${q('cache-control:max-age=1, must-revalidate')}`;
+  // Stale from the start (max-age=0), so it cannot still be fresh when asked below: Age counts whole seconds.
+  const strict = `/strict?${q('cache-control:max-age=0, must-revalidate')}`;
   for (const path of [sie, policy, strict]) await get(balancer, path);
   await origin.upstream.kill();
   // Once stale (a second), the origin being down is answered from the store.
