@@ -25,17 +25,6 @@ export function hasHeader(headers: readonly string[], lowerName: string): boolea
   return false;
 }
 
-/** Removes every field whose lower-cased name is in `lowerNames`, in place. */
-export function removeHeaders(headers: string[], lowerNames: ReadonlySet<string>): void {
-  let kept = 0;
-  for (let i = 0; i < headers.length; i += 2) {
-    if (lowerNames.has((headers[i] as string).toLowerCase())) continue;
-    headers[kept++] = headers[i] as string;
-    headers[kept++] = headers[i + 1] as string;
-  }
-  headers.length = kept;
-}
-
 /** A request header from node:http's parsed object, as one string. */
 export function requestHeader(value: string | string[] | undefined): string | undefined {
   if (value === undefined || typeof value === 'string') return value;

@@ -22,7 +22,8 @@ import { forwardStatus, hitStatus, type ForwardReason } from './cache-status.js'
 import { noneMatchHits, notModified, updatedHeaders, validatorsFor } from './conditional.js';
 import { CacheFills, type Fill } from './fills.js';
 import { currentAge, parseAge, type ResponseTiming } from './freshness.js';
-import { headerValue, removeHeaders, requestHeader } from './header-list.js';
+import { removeHeaders } from '../proxy/headers.js';
+import { headerValue, requestHeader } from './header-list.js';
 import { parseHttpDate } from './http-date.js';
 import { MemoryStore } from './memory-store.js';
 import { lifetimeOf, refusalToStore, rulingDirectives, type PolicySettings } from './response-policy.js';

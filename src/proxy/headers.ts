@@ -122,12 +122,17 @@ export function stripHopByHop(headers: string[], dropLength = false): void {
 export function replaceHeaders(headers: string[], replacements: readonly string[]): void {
   const names = new Set<string>();
   for (let i = 0; i < replacements.length; i += 2) names.add(replacements[i] as string);
+  removeHeaders(headers, names);
+  for (const field of replacements) headers.push(field);
+}
+
+/** Removes every field of a flat [name, value, …] list whose lower-cased name is in `lowerNames`, in place. */
+export function removeHeaders(headers: string[], lowerNames: ReadonlySet<string>): void {
   let kept = 0;
   for (let i = 0; i < headers.length; i += 2) {
-    if (names.has((headers[i] as string).toLowerCase())) continue;
+    if (lowerNames.has((headers[i] as string).toLowerCase())) continue;
     headers[kept++] = headers[i] as string;
     headers[kept++] = headers[i + 1] as string;
   }
   headers.length = kept;
-  for (const field of replacements) headers.push(field);
 }
