@@ -7,6 +7,7 @@
  * all have such a head gets no prefilter (the regex always runs): the
  * extraction only ever answers for shapes it fully understands.
  */
+import { stepEnd } from './regex-source.js';
 
 /** The literals, lowercased, one of which every match of `pattern` contains; null when that cannot be shown. */
 export function requiredLiterals(pattern: string): string[] | null {
@@ -25,27 +26,23 @@ export function requiredLiterals(pattern: string): string[] | null {
 function splitTopLevel(pattern: string): string[] | null {
   const parts: string[] = [];
   let depth = 0;
-  let inClass = false;
   let start = 0;
   for (let i = 0; i < pattern.length; i++) {
+    const end = stepEnd(pattern, i);
+    if (end === -1) return null;
+    if (end !== i) {
+      i = end;
+      continue;
+    }
     const ch = pattern[i];
-    if (ch === '\\') {
-      i++;
-      continue;
-    }
-    if (inClass) {
-      if (ch === ']') inClass = false;
-      continue;
-    }
-    if (ch === '[') inClass = true;
-    else if (ch === '(') depth++;
+    if (ch === '(') depth++;
     else if (ch === ')') depth--;
     else if (ch === '|' && depth === 0) {
       parts.push(pattern.slice(start, i));
       start = i + 1;
     }
   }
-  if (depth !== 0 || inClass) return null;
+  if (depth !== 0) return null;
   parts.push(pattern.slice(start));
   return parts;
 }
@@ -132,19 +129,15 @@ function literalRun(text: string, at: number): { text: string; consumed: number 
 
 function matchingParen(text: string, open: number): number {
   let depth = 0;
-  let inClass = false;
   for (let i = open; i < text.length; i++) {
+    const end = stepEnd(text, i);
+    if (end === -1) return -1;
+    if (end !== i) {
+      i = end;
+      continue;
+    }
     const ch = text[i];
-    if (ch === '\\') {
-      i++;
-      continue;
-    }
-    if (inClass) {
-      if (ch === ']') inClass = false;
-      continue;
-    }
-    if (ch === '[') inClass = true;
-    else if (ch === '(') depth++;
+    if (ch === '(') depth++;
     else if (ch === ')') {
       depth--;
       if (depth === 0) return i;

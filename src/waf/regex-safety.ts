@@ -11,6 +11,7 @@
  * re2js: their patterns were never tested.
  */
 import { RE2JS } from 're2js';
+import { stepEnd } from './regex-source.js';
 
 /** A compiled pattern, whichever engine runs it. */
 export interface Pattern {
@@ -46,21 +47,14 @@ export function backtrackingRisk(pattern: string): string | null {
   if (/\(\?<[=!]/.test(pattern)) return 'lookbehind';
   // Walk the groups: does a group holding an unbounded quantifier get quantified itself?
   const stack: boolean[] = [];
-  let inClass = false;
   for (let i = 0; i < pattern.length; i++) {
+    const end = stepEnd(pattern, i);
+    if (end === -1) break;
+    if (end !== i) {
+      i = end;
+      continue;
+    }
     const ch = pattern[i];
-    if (ch === '\\') {
-      i++;
-      continue;
-    }
-    if (inClass) {
-      if (ch === ']') inClass = false;
-      continue;
-    }
-    if (ch === '[') {
-      inClass = true;
-      continue;
-    }
     if (ch === '(') {
       stack.push(false);
       continue;
