@@ -11,8 +11,8 @@
  * whoever that hop is, maybe the client itself. A header from an untrusted
  * peer is ignored, so no client can spoof its way out of its limit.
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import { BlockList, isIP, type Socket } from 'node:net';
+import { headerValue } from '../proxy/headers.js';
 
 /** `::ffff:10.0.0.1` (an IPv4 client on a dual-stack socket) is reported as `10.0.0.1`. */
 export function peerIpOf(socket: Socket): string {
@@ -84,11 +84,14 @@ export class TrustedProxies {
    * The client of a request that arrived from `peer`. A trusted peer's
    * forwarding header is walked from the right; a hop that is not an address
    * stops the walk at the last trusted one (what it says cannot be believed).
+   * `rawHeaders` is the request's flat list (`req.rawHeaders`): several fields
+   * of a name read as one, joined with `, `, as node:http joins them.
    */
-  clientIpOf(peer: string, headers: IncomingHttpHeaders): string {
+  clientIpOf(peer: string, rawHeaders: readonly string[]): string {
     if (this.isEmpty || !this.trusts(peer)) return peer;
-    const xff = headers['x-forwarded-for'];
-    const hops = typeof xff === 'string' ? xff.split(',') : typeof headers.forwarded === 'string' ? forwardedFor(headers.forwarded) : null;
+    const xff = headerValue(rawHeaders, 'x-forwarded-for');
+    const forwarded = xff === undefined ? headerValue(rawHeaders, 'forwarded') : undefined;
+    const hops = xff !== undefined ? xff.split(',') : forwarded !== undefined ? forwardedFor(forwarded) : null;
     if (hops === null) return peer;
     let client = peer;
     for (let i = hops.length - 1; i >= 0; i--) {

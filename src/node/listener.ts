@@ -34,6 +34,7 @@ import { DeferredRequestBody, requestHasBody } from '../proxy/request-body.js';
 import type { Tunnels } from '../proxy/tunnel.js';
 import type { UpstreamPools } from '../proxy/upstream-pools.js';
 import { peerIpOf, TrustedProxies } from './client-ip.js';
+import { LazyHeaderRequest, takeRequest } from './lazy-header-request.js';
 import { closeRequestGate, reopenRequestGate } from './read-gate.js';
 
 /** What a reload may change in a listener: read at each new connection or request. */
@@ -160,6 +161,8 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
   let maxPipelined = Math.max(1, limits.maxPipelinedRequests);
 
   const server = createServer({
+    // node:http's own checks then build no header object for a request nothing looks up (lazy-header-request.ts).
+    IncomingMessage: LazyHeaderRequest,
     // The header-read timeout is Node's: llhttp alone knows when a head starts and ends, and Node checks
     // every open head in one sweep per interval (not a timer per connection or per chunk); an expired
     // head is a clientError ERR_HTTP_REQUEST_TIMEOUT, answered 408 below.
@@ -170,7 +173,8 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
     requestTimeout: 0,
     keepAliveTimeout: 0,
     maxHeaderSize: limits.maxHeaderSize,
-    // Host is checked in request-limits, so that its rejection is logged like every other.
+    // Host is checked in request-limits, so that its rejection is logged like every other. (It must stay
+    // off: node:http would read req.headers.host before the request is taken, see lazy-header-request.ts.)
     requireHostHeader: false,
   });
   // One above the limit: Node drops fields beyond maxHeadersCount silently, so seeing limit + 1 fields
@@ -237,6 +241,7 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
    * the pipeline's expectation filter (src/pipeline/expectation.ts).
    */
   function handleRequest(req: IncomingMessage, res: ServerResponse, expect: 'continue' | 'unsupported' | null): void {
+    takeRequest(req);
     if (isRefused(req.socket)) return;
     const connection = connectionOf(req.socket);
     if (connection === undefined) {
@@ -248,7 +253,7 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
     const body = requestHasBody(req) ? new DeferredRequestBody(req, limits.maxBodySize, expect === 'continue' ? res : null) : null;
     // One answer for the log, the limiter, consistent-hash and the WAF; the peer still gets x-forwarded-for.
     const peer = connection.clientIp;
-    const clientIp = trustedProxies.isEmpty ? peer : trustedProxies.clientIpOf(peer, req.headers);
+    const clientIp = trustedProxies.isEmpty ? peer : trustedProxies.clientIpOf(peer, req.rawHeaders);
     const exchange = new Exchange(connection.nextExchangeId++, req, res, clientIp, performance.now(), body, peer);
     connection.latest = exchange;
     if (connection.admitted < maxPipelined) admit(connection, exchange);
@@ -315,7 +320,7 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
 
   function acceptTunnel(req: IncomingMessage, socket: Socket, head: Buffer): void {
     const peer = clientIpOf(socket);
-    deps.tunnels.accept(req, socket, head, trustedProxies.clientIpOf(peer, req.headers), peer);
+    deps.tunnels.accept(req, socket, head, trustedProxies.clientIpOf(peer, req.rawHeaders), peer);
   }
 
   // balancebeam does not tunnel CONNECT: it is answered here (Node would otherwise drop the socket silently).

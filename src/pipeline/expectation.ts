@@ -6,6 +6,7 @@
  * may carry Expect and have it ignored (RFC 9110 §10.1.1).
  */
 import type { Answer } from '../protocol/index.js';
+import { headerValue } from '../proxy/headers.js';
 import type { RequestFilter, RequestView } from './filter.js';
 
 export class UnsupportedExpectationFilter implements RequestFilter {
@@ -13,7 +14,7 @@ export class UnsupportedExpectationFilter implements RequestFilter {
 
   check(request: RequestView): Answer | null {
     const { req } = request;
-    const expect = req.headers.expect;
+    const expect = headerValue(req.rawHeaders, 'expect');
     if (expect === undefined || req.httpVersionMinor < 1 || expect.trim().toLowerCase() === '100-continue') return null;
     return { outcome: 'expectation-failed', reason: `Expect '${expect}' is not supported` };
   }

@@ -13,6 +13,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ClientLimits } from '../config/config.js';
 import { log } from '../log.js';
 import type { Answer } from '../protocol/index.js';
+import { firstHeaderValue, headerCount, headerValue } from '../proxy/headers.js';
 import { statusFor } from '../proxy/outcome.js';
 import type { RequestFilter, RequestView } from './filter.js';
 
@@ -47,10 +48,11 @@ export function checkRequestHead(req: IncomingMessage, limits: RequestHeadLimits
   }
   const hostRejection = checkHost(req);
   if (hostRejection !== null) return hostRejection;
-  const codingRejection = checkTransferCoding(req.headers['transfer-encoding']);
+  // Read off the raw list (as node:http's header object would give them), so that no object is built.
+  const codingRejection = checkTransferCoding(headerValue(req.rawHeaders, 'transfer-encoding'));
   if (codingRejection !== null) return codingRejection;
   if (limits.maxBodySize > 0) {
-    const length = Number(req.headers['content-length'] ?? '0');
+    const length = Number(firstHeaderValue(req.rawHeaders, 'content-length') ?? '0');
     if (length > limits.maxBodySize) {
       return { outcome: 'body-too-large', reason: `Content-Length ${length} (limit ${limits.maxBodySize})` };
     }
@@ -60,10 +62,7 @@ export function checkRequestHead(req: IncomingMessage, limits: RequestHeadLimits
 
 /** RFC 9112 §3.2: HTTP/1.1 needs exactly one Host field; several, or one on 1.0 repeated, is a 400. */
 function checkHost(req: IncomingMessage): RequestRejection | null {
-  let hosts = 0;
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    if ((req.rawHeaders[i] as string).toLowerCase() === 'host') hosts++;
-  }
+  const hosts = headerCount(req.rawHeaders, 'host');
   if (hosts > 1) return { outcome: 'bad-request', reason: 'more than one Host header' };
   if (hosts === 0 && req.httpVersionMinor >= 1) return { outcome: 'bad-request', reason: 'no Host header on HTTP/1.1' };
   return null;

@@ -40,7 +40,7 @@ export function forwardToUpstream(
   }, exchange.res);
   // The client going away gives up this attempt, so it does not hold a pooled connection until a timeout.
   exchange.upstreamCall = call;
-  const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, exchange.peerIp, policy);
+  const headers = upstreamRequestHeaders(req.rawHeaders, exchange.peerIp, policy);
   if (exchange.upstreamHeaders !== null) replaceHeaders(headers, exchange.upstreamHeaders);
   dispatcher.dispatch(
     {

@@ -2,7 +2,7 @@
  * The header passes, in the order a request crosses them:
  *
  *   client → [strip hop-by-hop, drop names with `_`] → [append x-forwarded-for, set x-forwarded-proto/-host] → upstream
- *   upstream → [strip hop-by-hop] → client      (a response filter: src/pipeline/response-headers.ts)
+ *   upstream → [bytes to strings, strip hop-by-hop] → response filters → client
  *
  * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, not the
  * message, so they never cross the proxy; neither do headers that the
@@ -10,32 +10,103 @@
  * (Host, Content-Length), which `Connection: host` must not strip. `Expect`
  * is answered by balancebeam itself (the listener and request-body.ts; undici
  * refuses to send it) and so is not forwarded either.
+ *
+ * Every pass works on flat `[name, value, ...]` lists, the form node:http
+ * parses into (`req.rawHeaders`), undici sends and hands back, and
+ * `res.writeHead` writes: order, case and duplicates (Set-Cookie) survive, and
+ * no header object is built for a request nothing looks up. Names are matched
+ * without lowercasing them (`isFieldName`: a length check first, then the
+ * bytes), so a pass allocates only the list it returns.
  */
 
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'expect',
-]);
+/** Whether the field name `name`, as sent, is `lower` (lower-case ASCII) in any case; no string is made. */
+export function isFieldName(name: string, lower: string): boolean {
+  const length = lower.length;
+  if (name.length !== length) return false;
+  if (name === lower) return true;
+  for (let i = 0; i < length; i++) {
+    const want = lower.charCodeAt(i);
+    const got = name.charCodeAt(i);
+    // A letter may come upper-case (0x20 below its lower case); anything else must be the same.
+    if (got !== want && (want < 0x61 || want > 0x7a || got !== want - 0x20)) return false;
+  }
+  return true;
+}
 
-/** End-to-end fields a `Connection` header may not name away: routing (Host) and framing (Content-Length). */
-const KEPT_WHATEVER_CONNECTION_SAYS = new Set(['host', 'content-length']);
+/** Hop-by-hop by name (RFC 9110 §7.6.1, and Expect, see above): only names of these lengths are compared at all. */
+function isHopByHop(name: string): boolean {
+  switch (name.length) {
+    case 2:
+      return isFieldName(name, 'te');
+    case 6:
+      return isFieldName(name, 'expect');
+    case 7:
+      return isFieldName(name, 'trailer') || isFieldName(name, 'upgrade');
+    case 10:
+      return isFieldName(name, 'connection') || isFieldName(name, 'keep-alive');
+    case 16:
+      return isFieldName(name, 'proxy-connection');
+    case 17:
+      return isFieldName(name, 'transfer-encoding');
+    default:
+      return false;
+  }
+}
 
-/** Header names listed in `Connection`, lowercased. Null when there is none (the common case). */
-function namedInConnection(connection: string | string[] | undefined): Set<string> | null {
-  if (connection === undefined) return null;
-  const value = Array.isArray(connection) ? connection.join(',') : connection;
-  const names = new Set<string>();
+/**
+ * Adds the header names a `Connection` value lists to `into` (lowercased; made when the first is found) and
+ * returns it. Its options `close` and `keep-alive` name nothing, nor may it name Host or Content-Length away.
+ * The usual values (`keep-alive`, `close`) are recognised without splitting them.
+ */
+function addNamedInConnection(value: string, into: Set<string> | null): Set<string> | null {
+  if (isFieldName(value, 'keep-alive') || isFieldName(value, 'close')) return into;
+  let names = into;
   for (const token of value.split(',')) {
     const name = token.trim().toLowerCase();
-    if (name !== '' && name !== 'close' && name !== 'keep-alive' && !KEPT_WHATEVER_CONNECTION_SAYS.has(name)) names.add(name);
+    if (name === '' || name === 'close' || name === 'keep-alive' || name === 'host' || name === 'content-length') continue;
+    (names ??= new Set()).add(name);
   }
-  return names.size === 0 ? null : names;
+  return names;
+}
+
+/** The names every `Connection` field of a string list names (lowercased); null when there is none (the common case). */
+function namedInConnection(headers: readonly string[]): Set<string> | null {
+  let names: Set<string> | null = null;
+  for (let i = 0; i < headers.length; i += 2) {
+    if (isFieldName(headers[i] as string, 'connection')) names = addNamedInConnection(headers[i + 1] as string, names);
+  }
+  return names;
+}
+
+/**
+ * The value of field `lower` in a raw list as node:http's `req.headers` would give it: several fields of
+ * the name joined with `, ` (right for the list-valued fields read off the raw list: Transfer-Encoding,
+ * Expect, Connection, X-Forwarded-For, Forwarded; not for Cookie, Set-Cookie or the single-valued fields,
+ * see `firstHeaderValue`). Undefined when absent.
+ */
+export function headerValue(rawHeaders: readonly string[], lower: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (!isFieldName(rawHeaders[i] as string, lower)) continue;
+    const one = rawHeaders[i + 1] as string;
+    value = value === undefined ? one : `${value}, ${one}`;
+  }
+  return value;
+}
+
+/** The first value of field `lower` (node:http keeps the first of a single-valued field: Content-Length, Host). */
+export function firstHeaderValue(rawHeaders: readonly string[], lower: string): string | undefined {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (isFieldName(rawHeaders[i] as string, lower)) return rawHeaders[i + 1];
+  }
+  return undefined;
+}
+
+/** How many fields named `lower` a raw list has. */
+export function headerCount(rawHeaders: readonly string[], lower: string): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (isFieldName(rawHeaders[i] as string, lower)) count++;
+  return count;
 }
 
 export interface RequestHeaderPolicy {
@@ -49,30 +120,37 @@ export interface RequestHeaderPolicy {
 
 /**
  * Request headers for the upstream, as a flat `[name, value, ...]` list that keeps
- * the client's order, case and duplicates. Host is kept as the client sent it.
+ * the client's order, case and duplicates, built from the client's raw list in one
+ * pass (plus a look at the names of length 10 for `Connection`). Host is kept as the client sent it.
  */
-export function upstreamRequestHeaders(
-  rawHeaders: readonly string[],
-  connection: string | undefined,
-  clientIp: string,
-  policy: RequestHeaderPolicy,
-): string[] {
-  const dropped = namedInConnection(connection);
+export function upstreamRequestHeaders(rawHeaders: readonly string[], clientIp: string, policy: RequestHeaderPolicy): string[] {
+  const dropped = namedInConnection(rawHeaders);
+  const underscores = policy.allowUnderscoresInHeaders;
   const out: string[] = [];
   let forwardedFor: string | null = null;
   let host: string | null = null;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as string;
     const value = rawHeaders[i + 1] as string;
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || dropped?.has(lower) === true) continue;
-    if (!policy.allowUnderscoresInHeaders && lower.includes('_')) continue;
-    if (lower === 'x-forwarded-for') {
-      forwardedFor = forwardedFor === null ? value : `${forwardedFor}, ${value}`;
-      continue;
+    if (isHopByHop(name) || (dropped !== null && dropped.has(name.toLowerCase()))) continue;
+    if (!underscores && name.includes('_')) continue;
+    switch (name.length) {
+      case 4:
+        if (isFieldName(name, 'host')) host = value;
+        break;
+      case 15:
+        if (isFieldName(name, 'x-forwarded-for')) {
+          forwardedFor = forwardedFor === null ? value : `${forwardedFor}, ${value}`;
+          continue;
+        }
+        break;
+      case 16:
+        if (isFieldName(name, 'x-forwarded-host')) continue;
+        break;
+      case 17:
+        if (isFieldName(name, 'x-forwarded-proto')) continue;
+        break;
     }
-    if (lower === 'x-forwarded-proto' || lower === 'x-forwarded-host') continue;
-    if (lower === 'host') host = value;
     out.push(name, value);
   }
   out.push('x-forwarded-for', forwardedFor === null ? clientIp : `${forwardedFor}, ${clientIp}`);
@@ -81,10 +159,25 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-/** Upstream header bytes as undici hands them over, as strings (latin1: header bytes are not UTF-8). */
+/** Buffer's own latin1 decoder: `toString('latin1')` minus its argument handling (undici calls `utf8Slice` so too). */
+interface Latin1Decoding {
+  latin1Slice(start: number, end: number): string;
+}
+
+/**
+ * Upstream header bytes as undici hands them over (`[name, value, ...]`), as
+ * strings (latin1: header bytes are not UTF-8). One native call per field is
+ * most of a response head's header cost; decoding the span of the socket read
+ * once and cutting substrings was tried and is no faster, because reading each
+ * view's `buffer` and `byteOffset` to check it costs as much (BENCHMARKS.md,
+ * optimisation log).
+ */
 export function headerStrings(rawHeaders: readonly Buffer[]): string[] {
   const out = new Array<string>(rawHeaders.length);
-  for (let i = 0; i < rawHeaders.length; i++) out[i] = (rawHeaders[i] as Buffer).toString('latin1');
+  for (let i = 0; i < rawHeaders.length; i++) {
+    const field = rawHeaders[i] as Buffer;
+    out[i] = (field as unknown as Latin1Decoding).latin1Slice(0, field.length);
+  }
   return out;
 }
 
@@ -92,27 +185,25 @@ export function headerStrings(rawHeaders: readonly Buffer[]): string[] {
  * Removes hop-by-hop fields from a flat `[name, value, ...]` list in place,
  * keeping the order and duplicates (Set-Cookie) of the rest. `dropLength`
  * removes Content-Length too: a 204 must not carry one (RFC 9110 §8.6), and
- * nginx drops it likewise.
+ * nginx drops it likewise. One pass; the names a `Connection` field lists
+ * (rare: it says `keep-alive` or `close`) are removed after it.
  */
 export function stripHopByHop(headers: string[], dropLength = false): void {
-  let connection: string | undefined;
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i] as string;
-    if (name.length === 10 && name.toLowerCase() === 'connection') {
-      const value = headers[i + 1] as string;
-      connection = connection === undefined ? value : `${connection},${value}`;
-    }
-  }
-  const dropped = namedInConnection(connection);
+  let dropped: Set<string> | null = null;
   let kept = 0;
   for (let i = 0; i < headers.length; i += 2) {
-    const lower = (headers[i] as string).toLowerCase();
-    if (HOP_BY_HOP.has(lower) || dropped?.has(lower) === true) continue;
-    if (dropLength && lower === 'content-length') continue;
-    headers[kept++] = headers[i] as string;
-    headers[kept++] = headers[i + 1] as string;
+    const name = headers[i] as string;
+    const value = headers[i + 1] as string;
+    if (isHopByHop(name)) {
+      if (isFieldName(name, 'connection')) dropped = addNamedInConnection(value, dropped);
+      continue;
+    }
+    if (dropLength && isFieldName(name, 'content-length')) continue;
+    headers[kept++] = name;
+    headers[kept++] = value;
   }
   headers.length = kept;
+  if (dropped !== null) removeHeaders(headers, dropped);
 }
 
 /**

@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import type { BodyPrefixSink, RequestBodyView } from '../pipeline/filter.js';
 import type { RequestBodyFailure } from '../protocol/index.js';
+import { firstHeaderValue } from './headers.js';
 
 export class DeferredRequestBody extends Readable implements RequestBodyView {
   /** Whether any byte has been taken from the client: past this point the body cannot be replayed. */
@@ -217,7 +218,8 @@ const ignoreBodyError = (): void => {};
 
 /** A request has a body when it says so (RFC 9112 §6.3): a Content-Length above 0 or a Transfer-Encoding. */
 export function requestHasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
+  // Off the raw list: node:http's header object is not built for a request nothing looks up (headers.ts).
+  const length = firstHeaderValue(req.rawHeaders, 'content-length');
   if (length !== undefined) return length !== '0';
-  return req.headers['transfer-encoding'] !== undefined;
+  return firstHeaderValue(req.rawHeaders, 'transfer-encoding') !== undefined;
 }

@@ -245,7 +245,7 @@ class Tunnel implements TunnelRequest {
     }
     this.tried.push(upstreamId);
     this.upstreamId = upstreamId;
-    const headers = upstreamRequestHeaders(this.req.rawHeaders, this.req.headers.connection, this.peerIp, settings.requestPolicy);
+    const headers = upstreamRequestHeaders(this.req.rawHeaders, this.peerIp, settings.requestPolicy);
     // Hop-by-hop everywhere else, these two are what the tunnel is for.
     headers.push('Connection', 'upgrade', 'Upgrade', this.req.headers.upgrade ?? '');
     let request: ClientRequest;
