@@ -12,8 +12,6 @@ import { readFileSync } from 'node:fs';
 import { runClusterWorker } from '../cluster/worker.js';
 import { showHashKey } from '../balancing/request-key.js';
 import { formatHostPort, type Config } from '../config/config.js';
-import { startDemoUpstreams } from '../demo.js';
-import { runReplay } from './replay.js';
 import { runInstance, StartAborted } from '../instance.js';
 import { ListenError, type Instance } from '../node/running-instance.js';
 import { log } from '../log.js';
@@ -157,6 +155,8 @@ function checkSummary(config: Config, warnings: readonly string[], configFile: s
 async function main(argv: readonly string[]): Promise<void> {
   if (argv[0] === 'replay') {
     // Not a balancer: a page over a recorded trace, running until interrupted (-1).
+    // Imported only here: the replay page's code (the admin server, the charts, dagre) stays out of a balancer.
+    const { runReplay } = await import('./replay.js');
     const status = await runReplay(argv.slice(1));
     if (status >= 0) process.exit(status);
     return;
@@ -183,6 +183,7 @@ async function main(argv: readonly string[]): Promise<void> {
       await run(argv, command.config, command.warnings, null);
       return;
     case 'demo': {
+      const { startDemoUpstreams } = await import('../demo.js');
       const demo = await startDemoUpstreams();
       await run(argv, { ...command.config, upstreams: demo.upstreams }, command.warnings, demo);
       return;
