@@ -205,16 +205,18 @@ const markdown = report(rows);
 writeFileSync(join(outDirectory, 'memory.md'), markdown);
 console.log(markdown);
 
-/** The round of median CPU per request (its breakdown too), with the median of each figure over the rounds. */
+/** The median of each figure over the rounds (of an even number, the mean of the middle two); the breakdown is the median-CPU round's. */
 function medianRow(all: readonly Row[]): Row {
   const median = (pick: (row: Row) => number): number => {
     const sorted = all.map(pick).sort((a, b) => a - b);
-    return sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
+    const low = sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
+    return (low + (sorted[Math.floor(sorted.length / 2)] ?? low)) / 2;
   };
   const middle = [...all].sort((a, b) => a.cpuUsPerRequest - b.cpuUsPerRequest)[Math.floor((all.length - 1) / 2)] as Row;
   return {
     ...middle,
     idle: { ...middle.idle, rssMb: median((row) => row.idle.rssMb) },
+    cpuUsPerRequest: median((row) => row.cpuUsPerRequest),
     peakRssMb: median((row) => row.peakRssMb),
     requestsPerS: median((row) => row.requestsPerS),
     errors: median((row) => row.errors),
