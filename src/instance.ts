@@ -4,7 +4,7 @@
  * work; only where they live differs.
  */
 import { MailboxRouter } from './actors/router.js';
-import { feedWanted, startPrimaryFeed } from './admin/visualizer/index.js';
+import { feedWanted } from './admin/visualizer/feed-wanted.js';
 import { runClusterPrimary } from './cluster/primary.js';
 import type { Config } from './config/config.js';
 import { followLogLevel } from './node/log-level.js';
@@ -34,7 +34,8 @@ export async function runInstance(config: Config, stop?: AbortSignal): Promise<I
   const setLogLevel = followLogLevel(router);
   setLogLevel(config.logLevel);
   // Before the actors, so that their first health reports are in the feed.
-  const feed = feedWanted(config) ? startPrimaryFeed(router, config) : null;
+  // The feed's code only when it is wanted (--admin or --trace).
+  const feed = feedWanted(config) ? (await import('./admin/visualizer/index.js')).startPrimaryFeed(router, config) : null;
   const services = startPrimaryServices(router, config);
   let started: Awaited<ReturnType<typeof startProxyNode>>;
   try {

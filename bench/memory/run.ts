@@ -1,8 +1,10 @@
 /**
  * `npm run bench:memory`: resident memory at 500 keep-alive connections, idle
- * and under load, for nginx, HAProxy and balancebeam `--workers 1` with
- * several young-generation sizes (`--max-semi-space-size`), each pinned to
- * CPU 0 in front of the same nginx origins. For balancebeam it also says what
+ * and under load, for nginx, HAProxy, the minimal Node proxy (undici-minimal,
+ * with Node's default flags), Node's own floor (a bare node:http server that
+ * proxies nothing) and balancebeam `--workers 1` with several sets of V8
+ * flags (young-generation size, GC threads, ...), each pinned to CPU 0 in
+ * front of the same nginx origins. For the Node processes it also says what
  * the megabytes are: V8's heap spaces, buffers outside the heap, the rest of
  * the anonymous memory (malloc, stacks, V8's reserves) and file-backed pages
  * (the node binary's code), so the trade between RSS and CPU per request is
@@ -30,14 +32,26 @@ const { values } = parseArgs({
   args: process.argv.slice(2),
   options: {
     seconds: { type: 'string', default: '8' },
+    /** Rounds over all variants, interleaved (so a busy spell of the machine hits all alike); medians are reported. */
+    rounds: { type: 'string', default: '1' },
     connections: { type: 'string', default: '500' },
     'semi-spaces': { type: 'string', default: '32,16,8,4,2' },
+    /**
+     * More balancebeam variants, `;`-separated, each `label=node flags` (the flags replace the bin's),
+     * e.g. `--variants 'semi 8, 1 GC thread=--max-semi-space-size=8 --single-threaded-gc'`; NAME=value words
+     * are set in its environment instead (`MALLOC_ARENA_MAX=2`).
+     */
+    variants: { type: 'string', default: '' },
+    /** Which of nginx, haproxy, undici-minimal and floor (Node's bare node:http) run beside balancebeam. */
+    peers: { type: 'string', default: 'nginx,haproxy,undici-minimal,floor' },
     out: { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
+const rounds = Math.max(1, Number(values.rounds));
 const connections = Number(values.connections);
-const semiSpaces = values['semi-spaces'].split(',').map(Number);
+const semiSpaces = values['semi-spaces'] === '' ? [] : values['semi-spaces'].split(',').map(Number);
+const peers = new Set(values.peers.split(',').filter((name) => name !== ''));
 const outDirectory = resolve(values.out ?? join(repoRoot, 'bench/results'));
 mkdirSync(outDirectory, { recursive: true });
 cleanUpOnExit();
@@ -64,28 +78,63 @@ const peer = (name: string): Variant => {
   return { name, description: product.description, node: false, start: (context) => product.start(context) };
 };
 
+/** A Node script of the bench run with the preload (so its heap can be reported) and Node's default flags. */
+const nodeScript = (name: string, description: string, script: string, withOrigins: boolean): Variant => ({
+  name,
+  description,
+  node: true,
+  async start(context) {
+    const port = await freePort();
+    const args = ['--import', preload, join(repoRoot, 'dist/bench', script), String(port)];
+    if (withOrigins) args.push(...context.originPorts.map((origin) => `http://127.0.0.1:${origin}`));
+    return startPinned(context, name.replace(/\W+/g, '-'), port, process.execPath, args);
+  },
+});
+
 const bin = join(repoRoot, 'dist/src/cli/main.js');
 const binFlags = binNodeFlags(bin);
-const balancebeam = (semiSpaceMb: number): Variant => {
+const semiSpaceVariant = (semiSpaceMb: number): Variant => {
   const flags = [...binFlags.filter((flag) => !flag.startsWith('--max-semi-space-size')), `--max-semi-space-size=${semiSpaceMb}`];
-  const asShipped = binFlags.includes(`--max-semi-space-size=${semiSpaceMb}`);
+  return balancebeam(`semi ${semiSpaceMb}`, flags);
+};
+const balancebeam = (label: string, flags: readonly string[]): Variant => {
+  const asShipped = flags.length === binFlags.length && flags.every((flag) => binFlags.includes(flag));
   return {
-    name: `balancebeam semi ${semiSpaceMb}${asShipped ? ' (bin)' : ''}`,
+    name: `balancebeam ${label}${asShipped ? ' (bin)' : ''}`,
     description: `balancebeam --workers 1, node ${flags.join(' ')}`,
     node: true,
     async start(context) {
       const port = await freePort();
-      const args = [...flags, '--import', preload, bin, '--bind', `127.0.0.1:${port}`];
+      // NAME=value words are the environment (e.g. MALLOC_ARENA_MAX=2), through env(1); the rest are node's flags.
+      const environment = flags.filter((flag) => /^[A-Z_]+=/.test(flag));
+      const nodeFlags = flags.filter((flag) => !environment.includes(flag));
+      const args = [...environment, process.execPath, ...nodeFlags, '--import', preload, bin, '--bind', `127.0.0.1:${port}`];
       for (const origin of context.originPorts) args.push('--upstream', `127.0.0.1:${origin}`);
       args.push('--active-health-check-interval', '0', '--log-level', 'warn', '--workers', '1', '--keep-alive-timeout', '120');
-      return startPinned(context, 'balancebeam', port, process.execPath, args);
+      return startPinned(context, 'balancebeam', port, 'env', args);
     },
   };
 };
 
+const extraVariants = values.variants
+  .split(';')
+  .filter((entry) => entry.trim() !== '')
+  .map((entry) => {
+    const at = entry.indexOf('=');
+    const flags = at === -1 ? '' : entry.slice(at + 1);
+    return balancebeam((at === -1 ? entry : entry.slice(0, at)).trim(), flags.split(/\s+/).filter((flag) => flag !== ''));
+  });
+
 const variants: Variant[] = [
-  ...(['nginx', 'haproxy'] as const).filter((name) => locateTool(name) !== null).map(peer),
-  ...semiSpaces.map(balancebeam),
+  ...(['nginx', 'haproxy'] as const).filter((name) => peers.has(name) && locateTool(name) !== null).map(peer),
+  ...(peers.has('undici-minimal')
+    ? [nodeScript('undici-minimal', 'node:http + one undici Pool per origin (bench/peers/undici-proxy.ts), Node 20 defaults', 'peers/undici-proxy.js', true)]
+    : []),
+  ...(peers.has('floor')
+    ? [nodeScript('node floor', 'bare node:http answering every request itself (bench/memory/floor-server.ts), proxies nothing', 'memory/floor-server.js', false)]
+    : []),
+  ...semiSpaces.map(semiSpaceVariant),
+  ...extraVariants,
 ];
 
 interface HeapReport {
@@ -107,6 +156,8 @@ interface Row {
   cpuUsPerRequest: number;
   requestsPerS: number;
   errors: number;
+  /** wrk's errors by kind (connect, read, write, timeout, status), for the notes. */
+  errorKinds: string;
 }
 
 const MB = 2 ** 20;
@@ -143,9 +194,37 @@ if (keepalive === undefined) throw new Error('no keepalive-500 scenario');
 const scenario = { ...keepalive, connections };
 const script = writeWrkScript(directory, scenario);
 const loadTool = chooseLoadTool();
-const rows: Row[] = [];
+const measured = new Map<Variant, Row[]>(variants.map((variant) => [variant, []]));
 
-for (const variant of variants) {
+for (let round = 1; round <= rounds; round++) {
+  for (const variant of variants) measured.get(variant)?.push(await measure(variant, round));
+}
+await origins.stop();
+const rows = variants.map((variant) => medianRow(measured.get(variant) ?? []));
+const markdown = report(rows);
+writeFileSync(join(outDirectory, 'memory.md'), markdown);
+console.log(markdown);
+
+/** The median of each figure over the rounds (of an even number, the mean of the middle two); the breakdown is the median-CPU round's. */
+function medianRow(all: readonly Row[]): Row {
+  const median = (pick: (row: Row) => number): number => {
+    const sorted = all.map(pick).sort((a, b) => a - b);
+    const low = sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
+    return (low + (sorted[Math.floor(sorted.length / 2)] ?? low)) / 2;
+  };
+  const middle = [...all].sort((a, b) => a.cpuUsPerRequest - b.cpuUsPerRequest)[Math.floor((all.length - 1) / 2)] as Row;
+  return {
+    ...middle,
+    idle: { ...middle.idle, rssMb: median((row) => row.idle.rssMb) },
+    cpuUsPerRequest: median((row) => row.cpuUsPerRequest),
+    peakRssMb: median((row) => row.peakRssMb),
+    requestsPerS: median((row) => row.requestsPerS),
+    errors: median((row) => row.errors),
+    errorKinds: all.map((row) => row.errorKinds || 'none').join(' / '),
+  };
+}
+
+async function measure(variant: Variant, round: number): Promise<Row> {
   const running = await variant.start(context);
   const pid = running.pid as number;
   try {
@@ -165,30 +244,28 @@ for (const variant of variants) {
     const result = await runWrk({ ...load, seconds });
     const loaded = await loadedReport;
     const cpuUsPerRequest = ((treeCpuSeconds(pid) - cpuBefore) * 1e6) / result.requests;
-    const row = { variant, idle, loaded, peakRssMb: peak.stop() / MB, cpuUsPerRequest, requestsPerS: result.requestsPerS, errors: result.errors };
-    rows.push(row);
-    log(`${variant.name}: idle ${idle.rssMb.toFixed(1)} MB, under load ${row.peakRssMb.toFixed(1)} MB peak, ${cpuUsPerRequest.toFixed(1)} µs/req, ${Math.round(result.requestsPerS)} req/s, errors ${result.errors}`);
+    const row = { variant, idle, loaded, peakRssMb: peak.stop() / MB, cpuUsPerRequest, requestsPerS: result.requestsPerS, errors: result.errors, errorKinds: result.errorKinds };
+    log(`round ${round} ${variant.name}: idle ${idle.rssMb.toFixed(1)} MB, under load ${row.peakRssMb.toFixed(1)} MB peak, ${cpuUsPerRequest.toFixed(1)} µs/req, ${Math.round(result.requestsPerS)} req/s, errors ${result.errors}${result.errors > 0 ? ` (${result.errorKinds})` : ''}`);
+    return row;
   } finally {
     await running.stop();
   }
 }
-await origins.stop();
-const markdown = report(rows);
-writeFileSync(join(outDirectory, 'memory.md'), markdown);
-console.log(markdown);
 
 function report(all: readonly Row[]): string {
   const mb = (bytes: number): string => (bytes / MB).toFixed(1);
   const lines = [
     `Memory at ${connections} keep-alive connections (\`npm run bench:memory\`, ${new Date().toISOString()}, load average at start ${startLoad}).`,
     `Each proxy alone on CPU 0; origins (nginx) and the load on CPU 1. Idle: ${connections} connections each served one GET and held open.`,
-    `Under load: wrk -c${connections} for ${seconds} s (peak RSS sampled every 100 ms; CPU per request from /proc).`,
+    `Under load: wrk -c${connections} for ${seconds} s (peak RSS sampled every 100 ms; CPU per request from /proc).` +
+      (rounds > 1 ? ` ${rounds} rounds, the variants interleaved; medians (the breakdown is the median-CPU round's).` : ''),
     '',
     '| product | RSS idle (MB) | RSS under load, peak (MB) | CPU µs/req | req/s | errors |',
     '|---|---:|---:|---:|---:|---:|',
     ...all.map((row) => `| ${row.variant.name} | ${row.idle.rssMb.toFixed(1)} | ${row.peakRssMb.toFixed(1)} | ${row.cpuUsPerRequest.toFixed(1)} | ${Math.round(row.requestsPerS)} | ${row.errors} |`),
     '',
-    'What the megabytes of each balancebeam variant are, idle / under load (MB). V8 heap spaces are their physical (resident) size;',
+    ...(all.some((row) => row.errors > 0) ? [`Errors by kind: ${all.filter((row) => row.errors > 0).map((row) => `${row.variant.name} ${row.errorKinds}`).join('; ')}.`, ''] : []),
+    'What the megabytes of each Node process are, idle / under load (MB). V8 heap spaces are their physical (resident) size;',
     '"other anonymous" is anonymous memory outside V8\'s heap and buffers: malloc (OpenSSL, llhttp, libuv), thread stacks,',
     "V8's own tables; file-backed is mapped code and data (the node binary, shared libraries).",
     '',

@@ -11,7 +11,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { localNameOf, MailboxRouter } from '../actors/router.js';
-import { feedWanted, startPrimaryFeed } from '../admin/visualizer/index.js';
+import { feedWanted } from '../admin/visualizer/feed-wanted.js';
 import type { Config } from '../config/config.js';
 import { log } from '../log.js';
 import {
@@ -47,7 +47,7 @@ export async function runClusterPrimary(config: Config, stop?: AbortSignal): Pro
   const setLogLevel = followLogLevel(router);
   setLogLevel(config.logLevel);
   // Before the actors, so that their first health reports are in the feed; workers send theirs here.
-  const feed = feedWanted(config) ? startPrimaryFeed(router, config) : null;
+  const feed = feedWanted(config) ? (await import('../admin/visualizer/index.js')).startPrimaryFeed(router, config) : null;
   const services = startPrimaryServices(router, config);
   const workers = new Map<string, Worker>();
   let stopping = false;

@@ -7,7 +7,7 @@
  */
 import cluster from 'node:cluster';
 import { localNameOf, MailboxRouter } from '../actors/router.js';
-import { feedWanted, startFeedAgent } from '../admin/visualizer/index.js';
+import { feedWanted } from '../admin/visualizer/feed-wanted.js';
 import { log } from '../log.js';
 import { followLogLevel } from '../node/log-level.js';
 import { startProxyNode, type ProxyNode } from '../node/proxy-node.js';
@@ -64,7 +64,7 @@ export function runClusterWorker(): void {
   const start = async (config: Config): Promise<void> => {
     try {
       // This worker's part of the visualizer's feed: batches to the primary's collector every 250 ms.
-      const feed = feedWanted(config) ? startFeedAgent(router) : null;
+      const feed = feedWanted(config) ? (await import('../admin/visualizer/index.js')).startFeedAgent(router) : null;
       const started = await startProxyNode(router, config, feed);
       proxy = started.node;
       if (config.admin !== null) {

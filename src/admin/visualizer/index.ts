@@ -21,10 +21,7 @@ export { startFeedAgent, type FeedAgent } from './feed/feed-agent.js';
 export type { FeedSource } from './feed-source.js';
 export { visualizerRoutes, type VisualizerDeps } from './routes.js';
 
-/** Does this configuration run the feed? The admin server's page and a trace file need it. */
-export function feedWanted(config: Config): boolean {
-  return config.admin !== null || config.trace !== null;
-}
+export { feedWanted } from './feed-wanted.js';
 
 export interface PrimaryFeed {
   readonly collector: FeedCollector;
