@@ -310,3 +310,18 @@ test('with the RateLimit fields asked for, a lease admits with a verdict from th
   // 100 − 1 − the lease of 49 counted in the primary, + the 48 permits left here: 98 left, as without a lease.
   t.is(second.headers?.ratelimit, '"default";r=98;t=60');
 });
+
+test('the visualizer sees every decision once: checks reaching the primary plus each store\'s tally of lease admissions', (t) => {
+  const limit: RateLimitSettings = { algorithm: 'gcra', limit: 100_000, windowMs: 60_000 };
+  const cluster = new SimulatedCluster(2, mulberry32(6));
+  const tallies = cluster.workers.map((worker) => worker.store.localFigures());
+  let checksAtPrimary = 0;
+  cluster.primary.tap = { sent: () => {}, arrived: (_to: Address, message: RoutedMessage) => void (message.type === 'rate-limit.check' && checksAtPrimary++) };
+  cluster.race(1_500, checksOf(limit));
+  const figures = tallies.map((tally) => tally.drain());
+  const local = figures.reduce((total, drained) => total + (drained?.checks ?? 0), 0);
+  t.is(local + checksAtPrimary, 1_500);
+  t.true(local > 1_000, `${local} admitted on leases`);
+  t.deepEqual(figures[0]?.top[0]?.[0], CLIENT);
+  t.true(figures.every((drained) => drained?.denials === 0), 'a lease never refuses: denials are the limiter\'s');
+});
