@@ -1,7 +1,8 @@
 /**
  * A process's lease holder: the memory store's local part. It owns the
  * process's LeaseBook (src/rate-limit/lease-book.ts), takes the rate
- * limiter's grants into it and gives back leases past their end; the store
+ * limiter's grants into it and, while it holds any (`holding`), gives back
+ * leases past their end every 250 ms; the store
  * (src/rate-limit/leased-store.ts) spends their permits synchronously on
  * the request path, so a request with leases costs no message at all.
  */
@@ -28,6 +29,9 @@ export const leaseHolderMachine = setup({
     events: {} as LeaseHolderEvent,
     input: {} as LeaseHolderInput,
   },
+  guards: {
+    holdsNothing: ({ context }) => context.book.leases === 0,
+  },
   actions: {
     takeGrants: ({ context, event }) => {
       if (event.type === 'rate-limit.lease-granted') context.book.grant(event.leases, context.now());
@@ -42,9 +46,17 @@ export const leaseHolderMachine = setup({
 }).createMachine({
   id: 'rate-limit-leases',
   context: ({ input }) => ({ book: input.book, now: input.now }),
-  initial: 'holding',
+  initial: 'idle',
   states: {
+    // No lease held: no timer (most processes, most of the time, with limiting off or clients below a lease's worth).
+    idle: {
+      on: {
+        'rate-limit.lease-granted': { target: 'holding', actions: 'takeGrants' },
+        'rate-limit.lease-recall': { actions: 'giveBackRecalled' },
+      },
+    },
     holding: {
+      always: { guard: 'holdsNothing', target: 'idle' },
       on: {
         'rate-limit.lease-granted': { actions: 'takeGrants' },
         'rate-limit.lease-recall': { actions: 'giveBackRecalled' },
