@@ -28,6 +28,8 @@ import { localNameOf, MailboxRouter } from '../src/actors/router.js';
 import { DEFAULT_CLIENT_LIMITS, DEFAULT_REQUEST_POLICY } from '../src/config/config.js';
 import { log } from '../src/log.js';
 import { buildPipeline } from '../src/pipeline/index.js';
+import { LeasedStore } from '../src/rate-limit/leased-store.js';
+import type { RateLimitStore } from '../src/rate-limit/store.js';
 import { Exchange, type UpstreamResponse } from '../src/proxy/exchange.js';
 
 const upstreams = [1, 2, 3].map((n) => ({ id: `127.0.0.1:${8080 + n}`, host: '127.0.0.1', port: 8080 + n, weight: 1 }));
@@ -101,7 +103,7 @@ function roundRobinChooser(): ConnectionPorts['chooseUpstream'] {
   return createChooser(strategy, clientIpKey);
 }
 
-function benchPorts(router: MailboxRouter, rateLimited: boolean): ConnectionPorts {
+function benchPorts(router: MailboxRouter, rateLimited: boolean, rateLimitStore?: RateLimitStore): ConnectionPorts {
   return {
     router,
     pipeline: buildPipeline(
@@ -110,7 +112,7 @@ function benchPorts(router: MailboxRouter, rateLimited: boolean): ConnectionPort
         requestPolicy: DEFAULT_REQUEST_POLICY,
         rateLimit: rateLimited ? { algorithm: 'sliding-window', limit: 1e12, windowMs: 60_000 } : null,
       },
-      { router },
+      rateLimitStore === undefined ? { router } : { router, rateLimitStore },
     ),
     retries: 1,
     chooseUpstream: roundRobinChooser(),
@@ -128,7 +130,11 @@ function benchPorts(router: MailboxRouter, rateLimited: boolean): ConnectionPort
 const client = { watchForSilence: () => undefined, close: () => {} };
 const timeouts = { keepAliveMs: 60_000, bodyIdleMs: 60_000, sendMs: 60_000 };
 
-async function measureRequests(label: string, rateLimited: boolean, inFlight: number, requests: number, rounds: number): Promise<void> {
+/**
+ * `leased`: the memory store as processes run it (a LeasedStore: requests admitted on leases of
+ * this process, no message); otherwise every check a message to the rate limiter actor and back.
+ */
+async function measureRequests(label: string, rateLimited: boolean, inFlight: number, requests: number, rounds: number, leased = false): Promise<void> {
   const router = new MailboxRouter('p');
   const limiter = rateLimited
     ? startActor(rateLimiterMachine, {
@@ -136,7 +142,8 @@ async function measureRequests(label: string, rateLimited: boolean, inFlight: nu
       })
     : undefined;
   if (limiter !== undefined) router.register('rate-limiter', limiter);
-  const ports = benchPorts(router, rateLimited);
+  const store = leased ? new LeasedStore(router) : undefined;
+  const ports = benchPorts(router, rateLimited, store);
   const actor = startActor(connectionMachine, { id: 'p/conn/bench', input: { address: 'p/conn/bench', ports, client, timeouts } });
   router.register('conn/bench', actor);
 
@@ -160,6 +167,7 @@ async function measureRequests(label: string, rateLimited: boolean, inFlight: nu
   await timeAndWeigh(label, batch, requests, rounds);
   // The rate limiter's window timer would otherwise keep the process alive.
   actor.stop();
+  await store?.close();
   limiter?.stop();
 }
 
@@ -213,6 +221,7 @@ const inspection = process.argv.includes('--inspection');
 if (inspection) attachInspection(new MailboxRouter('p'), { sink: { send: () => {} } });
 await measureRequests('connection actor, one request at a time', false, 1, 10_000, rounds);
 await measureRequests('+ rate-limit actor, one at a time', true, 1, 10_000, rounds);
+await measureRequests('+ rate limit on a lease, one at a time', true, 1, 10_000, rounds, true);
 await measureRequests('connection actor, 100 pipelined', false, 100, 10_000, rounds);
 await measureConnections('connection actor started and stopped, per connection', 10_000, rounds);
 if (inspection) await measureStateCounts('state counts of 10,000 live connection actors', 10_000, rounds);

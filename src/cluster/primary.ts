@@ -17,6 +17,7 @@ import { log } from '../log.js';
 import {
   LIFECYCLE,
   PRIMARY_NODE,
+  RATE_LIMITER,
   SETTINGS,
   settingsAddress,
   type LifecycleEvent,
@@ -34,6 +35,10 @@ export const WORKER_ENV = 'BALANCEBEAM_WORKER';
 
 /** Time a worker gets, beyond the drain deadline, to close its pools and exit. */
 const WORKER_EXIT_MARGIN_MS = 5_000;
+
+/** A replacement that could not listen is tried again after this, doubling per failure in a row, up to the maximum. */
+const REPLACEMENT_DELAY_MS = 1_000;
+const REPLACEMENT_MAX_DELAY_MS = 30_000;
 
 /** How long applySettings waits for the workers to confirm a version (the admin API answers then). */
 const APPLY_WAIT_MS = 5_000;
@@ -83,12 +88,24 @@ export async function runClusterPrimary(config: Config, stop?: AbortSignal): Pro
   stop?.addEventListener('abort', abortStart, { once: true });
   const listening = new Set<string>();
 
+  /** Replacements in a row that could not listen, per node: the next one waits longer. */
+  const failedStarts = new Map<string, number>();
+  const restartTimers = new Set<NodeJS.Timeout>();
   router.register(localNameOf(LIFECYCLE), {
     send: (event: LifecycleEvent) => {
       if (event.type === 'worker.failed') {
         fail(event.reason);
+        // After start-up (a replacement): without this it would stay, not listening, counted as a worker
+        // (settings wait for its confirmation, scrapes for its metrics). It is stopped and tried again later.
+        const worker = workers.get(event.node);
+        if (listening.size === config.workers && worker !== undefined && !stopping) {
+          failedStarts.set(event.node, (failedStarts.get(event.node) ?? 0) + 1);
+          log.error('replacement worker could not listen; stopping it', { worker: event.node, reason: event.reason });
+          worker.process.kill('SIGTERM');
+        }
         return;
       }
+      failedStarts.delete(event.node);
       listening.add(event.node);
       if (listening.size === config.workers) announce(event.address);
     },
@@ -101,18 +118,34 @@ export async function runClusterPrimary(config: Config, stop?: AbortSignal): Pro
     worker.once('online', () => log.info('worker started', { worker: node, pid: worker.process.pid }));
     worker.on('exit', (code, signal) => {
       router.disconnectNode(node);
+      // Its rate-limit leases die with it: counted as spent, since it may have spent any of them.
+      router.send(RATE_LIMITER, { type: 'rate-limit.holder-gone', node });
       applied.delete(node);
       checkConfirmations();
       if (workers.get(node) === worker) workers.delete(node);
       if (stopping) return;
-      log.warn('worker exited; starting a replacement', { worker: node, code, signal });
-      fork(node);
+      const failures = failedStarts.get(node) ?? 0;
+      if (failures === 0) {
+        log.warn('worker exited; starting a replacement', { worker: node, code, signal });
+        fork(node);
+        return;
+      }
+      // One that could not listen: the cause (no descriptors, the address taken) may last; back off.
+      const delayMs = Math.min(REPLACEMENT_MAX_DELAY_MS, REPLACEMENT_DELAY_MS * 2 ** Math.min(10, failures - 1));
+      log.warn('worker exited; starting a replacement later', { worker: node, code, signal, delayMs });
+      const timer = setTimeout(() => {
+        restartTimers.delete(timer);
+        if (!stopping) fork(node);
+      }, delayMs);
+      restartTimers.add(timer);
     });
   };
   for (let i = 1; i <= config.workers; i++) fork(`w${i}`);
 
   const shutdown = async (): Promise<void> => {
     stopping = true;
+    for (const timer of restartTimers) clearTimeout(timer);
+    restartTimers.clear();
     const exits = [...workers.values()].map(
       (worker) => new Promise<void>((resolve) => {
         if (worker.isDead()) resolve();

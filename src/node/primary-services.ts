@@ -9,6 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Actor, AnyActorLogic } from 'xstate';
 import { counterFamily, gaugeFamily, type MetricSource } from '../metrics/families.js';
+import { decisionsFamily } from '../rate-limit/decisions-metric.js';
 import { healthSupervisorMachine, probeTimeoutMs } from '../actors/health-supervisor.js';
 import { startActor } from '../actors/inspection.js';
 import { rateLimiterMachine } from '../actors/rate-limiter.js';
@@ -130,7 +131,8 @@ export function startPrimaryServices(router: MailboxRouter, config: Config): Pri
   reconcileUpstreams(config);
   reconcileSupervisor(config);
   // Started even with limiting off, so that a reload can turn it on (or off) with checks in flight.
-  const limiter = startActor(rateLimiterMachine, { id: RATE_LIMITER, input: { router, now } });
+  // Each worker holds leases of quota (a single process holds its own).
+  const limiter = startActor(rateLimiterMachine, { id: RATE_LIMITER, input: { router, now, holders: config.workers } });
   router.register(localNameOf(RATE_LIMITER), limiter);
 
   const upstreamHealth = (): UpstreamHealth[] =>
@@ -153,10 +155,8 @@ export function startPrimaryServices(router: MailboxRouter, config: Config): Pri
           list.map((entry) => ({ labels: { upstream: entry.id }, value: entry.healthy ? 1 : 0 })),
         ),
         counterFamily('balancebeam_upstream_health_changes_total', 'Changes of upstream health, by the state changed to', changes),
-        counterFamily('balancebeam_rate_limit_decisions_total', 'Rate-limit checks answered by the memory store in the primary, by decision (a Redis store decides in the workers)', [
-          { labels: { decision: 'admitted' }, value: decisions.admitted },
-          { labels: { decision: 'denied' }, value: decisions.denied },
-        ]),
+        // The requests admitted on a lease are counted by the process that admitted them (summed on scrape).
+        decisionsFamily(decisions.admitted, decisions.denied),
       ];
     },
   };

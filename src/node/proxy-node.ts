@@ -106,6 +106,8 @@ export async function startProxyNode(router: MailboxRouter, config: Config, feed
   );
   // One store per process for its whole life: a Redis connection is not rebuilt per settings version.
   const rateLimitStore = await createRateLimitStore(config.limiting, router);
+  // Requests admitted on a lease send no message for the feed's tap to see: the store tallies them.
+  if (feed !== null && rateLimitStore.localFigures !== undefined) feed.attachRateLimit(rateLimitStore.localFigures());
   // Features outside the pipeline that see every finished request: /metrics (admin server on), the visualizer's figures.
   const finishedHooks = [...(requestMetrics === null ? [] : [requestMetrics]), ...(feed === null ? [] : [feed.requestFigures])];
   const wafCounters = metricsOn ? new WafCounters() : null;
@@ -146,6 +148,7 @@ export async function startProxyNode(router: MailboxRouter, config: Config, feed
   const metricSources: MetricSource[] = [];
   if (requestMetrics !== null) metricSources.push(new ProxyNodeMetrics(requestMetrics, loads, () => listener.openConnections()), new CacheMetrics(caches));
   if (wafCounters !== null) metricSources.push(new WafMetrics(wafCounters));
+  if (metricsOn && rateLimitStore.metrics !== undefined) metricSources.push(rateLimitStore.metrics);
   const node: ProxyNode = {
     server,
     metrics: metricsOn ? { families: () => metricSources.flatMap((source) => source.families()) } : null,

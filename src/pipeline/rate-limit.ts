@@ -3,7 +3,8 @@
  * live in a store (src/rate-limit/store.ts: the primary's actor, or Redis):
  * the request filter gathers the request's checks — the default limit, each
  * config rule the request matches, and on a login path its lock-out — asks
- * the store once, and says PENDING; the store's `request.verdict` (pass, or
+ * the store once, and passes when the store admitted it at once (the memory
+ * store's lease), or says PENDING; the store's `request.verdict` (pass, or
  * 429 with Retry-After and the RateLimit fields) reaches the connection.
  * A response filter adds the RateLimit fields a pass carried, and on login
  * paths reports failed logins back to the store.
@@ -39,8 +40,8 @@ export class RateLimitFilter implements RequestFilter {
   check(request: RequestView, replyTo: Address): Pending | null {
     const checks = this.checksFor(request);
     if (checks.length === 0) return null;
-    this.store.decide(request.id, checks, this.limiting.headersWhenAllowed, replyTo);
-    return PENDING;
+    // Admitted on the spot (a lease's permit) or PENDING until the store's verdict.
+    return this.store.decide(request.id, checks, this.limiting.headersWhenAllowed, replyTo) ? null : PENDING;
   }
 
   /** Every limit the request falls under: the default, each matching rule, a login path's lock-out. */

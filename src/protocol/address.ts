@@ -9,6 +9,8 @@ export type Address = `${NodeId}/${string}`;
 /** Well-known names of the actors addressed by role rather than by id. */
 export const PRIMARY_NODE: NodeId = 'p';
 export const RATE_LIMITER: Address = 'p/rate-limiter';
+/** Each process's holder of rate-limit leases (the memory store's local part). */
+export const leaseHolderAddress = (node: NodeId): Address => `${node}/rate-limit-leases`;
 export const LIFECYCLE: Address = 'p/lifecycle';
 /** The primary's current settings: workers ask here at start (`settings.wanted`). */
 export const SETTINGS: Address = 'p/settings';

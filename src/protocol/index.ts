@@ -8,7 +8,7 @@ import type { FeedActorList, FeedBatch, FeedListActors, FeedWatch } from './feed
 import type { HealthProbeResult, HealthRoundFinished } from './health.js';
 import type { InspectionRecord, InspectionStateCounts } from './inspection.js';
 import type { WorkerFailed, WorkerListening } from './lifecycle.js';
-import type { LoginFailed, RateLimitCheck } from './rate-limit.js';
+import type { LeaseEnded, LeaseGranted, LeaseHolderGone, LeaseRecall, LeaseWanted, LoginFailed, RateLimitCheck } from './rate-limit.js';
 import type { RequestVerdict } from './request.js';
 import type { MetricsReport, MetricsWanted } from './metrics.js';
 import type { SettingsApplied, SettingsChanged, SettingsWanted } from './settings.js';
@@ -32,6 +32,11 @@ export type * from './waf.js';
 export type RoutedMessage =
   | RateLimitCheck
   | LoginFailed
+  | LeaseWanted
+  | LeaseGranted
+  | LeaseEnded
+  | LeaseRecall
+  | LeaseHolderGone
   | RequestVerdict
   | UpstreamConnectFailed
   | UpstreamMisbehaved
@@ -66,6 +71,7 @@ export type ConnectionEvent<X, R> =
 
 export type UpstreamEvent = UpstreamConnectFailed | UpstreamMisbehaved | UpstreamSubscribe | HealthProbeResult;
 export type HealthSupervisorEvent = HealthProbeResult | HealthRoundFinished;
-export type RateLimiterEvent = RateLimitCheck | LoginFailed;
+export type RateLimiterEvent = RateLimitCheck | LoginFailed | LeaseWanted | LeaseEnded | LeaseHolderGone;
+export type LeaseHolderEvent = LeaseGranted | LeaseRecall;
 export type BalancerEvent = UpstreamHealthChanged | BalancerUpstreamsSet;
 export type LifecycleEvent = WorkerListening | WorkerFailed;

@@ -1,4 +1,4 @@
-import type { Address } from './address.js';
+import type { Address, NodeId } from './address.js';
 
 /** How requests are counted (src/rate-limit/limit-math.ts in memory, src/rate-limit/redis-script.ts in Redis). */
 export type RateLimitAlgorithm = 'fixed-window' | 'sliding-window' | 'gcra';
@@ -38,6 +38,75 @@ export interface RateLimitCheck {
   /** Put the RateLimit fields on an admitted request's response too (`--rate-limit-headers`). */
   readonly headersWhenAllowed: boolean;
   readonly replyTo: Address;
+  /**
+   * The asking process's lease holder: if the request is admitted, lease it
+   * permits for each of these limits too (`rate-limit.lease-granted`), so its
+   * next requests are decided there without asking. Absent: no lease wanted.
+   */
+  readonly leaseFor?: Address;
+}
+
+/**
+ * Leases of quota (the memory store with several processes, see
+ * src/rate-limit/lease-book.ts): the rate limiter in the primary counts a
+ * lease's permits as admitted when it grants them, so a client never gets
+ * more than its limit across processes; the lease holder spends them
+ * locally, one per request, and reports how many it did not spend.
+ */
+export interface LeaseWanted {
+  readonly type: 'rate-limit.lease-wanted';
+  /** One per limit wanted (none is decided or counted by this message itself). */
+  readonly checks: readonly LimitCheck[];
+  readonly leaseFor: Address;
+}
+
+/** One limit's lease: `permits` admissions of `key` under `rule`'s `limit`, or 0 when the limiter grants none now. */
+export interface LeaseGrant {
+  readonly id: number;
+  readonly rule: string;
+  readonly key: string;
+  readonly limit: RateLimitSettings;
+  readonly permits: number;
+  /** From the moment it was granted: the holder stops spending it after this (the end of a window at most). */
+  readonly validMs: number;
+  /** Requests left to the client once every permit of this lease is spent (RateLimit's r). */
+  readonly remaining: number;
+  /** Until the quota is whole again, as of the grant (RateLimit's t). */
+  readonly resetMs: number;
+}
+
+/** The answer to `leaseFor` / `rate-limit.lease-wanted`, to the holder (never to a connection). */
+export interface LeaseGranted {
+  readonly type: 'rate-limit.lease-granted';
+  readonly leases: readonly LeaseGrant[];
+}
+
+/** A lease is over (spent, expired, or its holder closing): the permits not spent go back to the limit. */
+export interface LeaseEnded {
+  readonly type: 'rate-limit.lease-ended';
+  readonly id: number;
+  readonly unused: number;
+}
+
+/**
+ * The limiter is about to refuse a request while these leases of its
+ * limits are out: the holder ends each it still has (`rate-limit.lease-ended`
+ * with what is unspent), and the request is decided again once all are in,
+ * so a client is not refused while its quota sits unspent elsewhere.
+ */
+export interface LeaseRecall {
+  readonly type: 'rate-limit.lease-recall';
+  readonly ids: readonly number[];
+}
+
+/**
+ * A worker process exited (from the cluster primary): its leases are
+ * forgotten, their permits counted as spent, since it may have spent any
+ * of them before it died.
+ */
+export interface LeaseHolderGone {
+  readonly type: 'rate-limit.holder-gone';
+  readonly node: NodeId;
 }
 
 /** Brute-force protection's counting: failures per key in a window, a lock-out that doubles on repeat. */

@@ -41,6 +41,17 @@ export interface CheckResult {
   readonly resetMs: number;
 }
 
+/** A lease the engine granted: what the holder is told, and `mark`, what taking its unspent permits back needs. */
+export interface LeaseTerms {
+  readonly permits: number;
+  /** How long it may be spent (Infinity: as long as the holder likes; gcra). */
+  readonly validMs: number;
+  readonly remaining: number;
+  readonly resetMs: number;
+  /** Windows: the start of the window it was counted in; gcra: when it was granted. */
+  readonly mark: number;
+}
+
 export interface Decision {
   readonly allowed: boolean;
   /** Denied: the longest wait of the checks that denied. */
@@ -86,6 +97,7 @@ export function stepLimit(state: KeyState | undefined, limit: RateLimitSettings,
     // A microsecond of slack: T is a fraction, and the burst's last request must not be lost to rounding.
     if (next - now <= tau + 1e-3) {
       if (commit) {
+        noteFull(s, now);
         s.a = next;
         s.expiresAt = next;
       }
@@ -118,6 +130,11 @@ export function stepLimit(state: KeyState | undefined, limit: RateLimitSettings,
     return { result: { allowed: true, retryAfterMs: 0, remaining: Math.max(0, Math.floor(L - estimate - 1)), resetMs }, state: s };
   }
   return { result: { allowed: false, retryAfterMs: slidingWaitMs(current, previous, elapsed, L, w), remaining: 0, resetMs }, state: s };
+}
+
+/** gcra: `b` keeps the last time the bucket was full (TAT ≤ now), which decides whether a lease's unspent permits can go back. */
+function noteFull(s: KeyState, now: number): void {
+  if (s.a <= now && s.a > s.b) s.b = s.a;
 }
 
 function write(s: KeyState, start: number, current: number, previous: number, expiresAt: number): void {
@@ -164,6 +181,69 @@ export class LimitEngine {
     }
     if (allowed) for (let i = 0; i < checks.length; i++) results[i] = this.evaluate(checks[i] as LimitCheck, now, true);
     return { allowed, retryAfterMs, results };
+  }
+
+  /**
+   * A lease of `limit` on `rule`/`key` for another process: up to `maxPermits` admissions, but at most
+   * `1 / share` of the room left, counted now as if admitted (so whatever the holder spends, the
+   * limit holds). Null when that is under `minPermits`: those requests are decided here one by one.
+   */
+  lease(rule: string, key: string, limit: RateLimitSettings, now: number, share: number, minPermits: number, maxPermits: number): LeaseTerms | null {
+    const counter = counterKeyOf({ rule, key, limit });
+    const existing = this.live(counter, now);
+    const s: KeyState = existing ?? { a: now, b: 0, c: 0, expiresAt: 0 };
+    const w = limit.windowMs;
+    const L = limit.limit;
+    let terms: LeaseTerms | null;
+    if (limit.algorithm === 'gcra') {
+      const T = w / L;
+      const tau = burstOf(limit) * T;
+      const tat = Math.max(s.a, now);
+      const permits = Math.min(maxPermits, Math.floor(Math.floor((tau - (tat - now)) / T + 1e-6) / share));
+      if (permits < minPermits) return null;
+      noteFull(s, now);
+      s.a = tat + permits * T;
+      s.expiresAt = s.a;
+      terms = { permits, validMs: Infinity, remaining: Math.floor((tau - (s.a - now)) / T + 1e-6), resetMs: s.a - now, mark: now };
+    } else {
+      const passed = Math.floor((now - s.a) / w);
+      let start = s.a;
+      let current = s.b;
+      let previous = s.c;
+      if (passed > 0) {
+        previous = passed === 1 ? current : 0;
+        current = 0;
+        start += passed * w;
+      }
+      const sliding = limit.algorithm === 'sliding-window';
+      const used = sliding ? slidingWindowCount(previous, current, now - start, w) : current;
+      const permits = Math.min(maxPermits, Math.floor(Math.floor(L - used + 1e-9) / share));
+      if (permits < minPermits) return null;
+      write(s, start, current + permits, previous, start + (sliding ? 2 : 1) * w);
+      // A window's lease ends with its window: in the next, its permits would be counted as the previous window's.
+      terms = { permits, validMs: start + w - now, remaining: Math.max(0, Math.floor(L - used - permits + 1e-9)), resetMs: start + w - now, mark: start };
+    }
+    if (existing === undefined) this.keys.set(counter, s);
+    return terms;
+  }
+
+  /**
+   * `unused` permits of a lease back: taken off the count of the window they were counted in (for a
+   * sliding window, also once it has become the previous one), or, for gcra, off the TAT, unless the
+   * bucket has been full since the grant (then the unspent permits changed nothing any more).
+   */
+  returnLease(rule: string, key: string, limit: RateLimitSettings, mark: number, unused: number, now: number): void {
+    if (unused <= 0) return;
+    const s = this.live(counterKeyOf({ rule, key, limit }), now);
+    if (s === undefined) return;
+    if (limit.algorithm === 'gcra') {
+      noteFull(s, now);
+      if (s.b > mark) return;
+      s.a = Math.max(now, s.a - unused * (limit.windowMs / limit.limit));
+      return;
+    }
+    if (s.a === mark) s.b = Math.max(0, s.b - unused);
+    else if (limit.algorithm === 'sliding-window' && s.a === mark + limit.windowMs) s.c = Math.max(0, s.c - unused);
   }
 
   private evaluate(check: LimitCheck, now: number, commit: boolean): CheckResult {

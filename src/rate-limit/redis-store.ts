@@ -111,15 +111,16 @@ export class RedisStore implements RateLimitStore {
     this.sweep.unref();
   }
 
-  decide(requestId: number, checks: readonly LimitCheck[], headersWhenAllowed: boolean, replyTo: Address): void {
+  decide(requestId: number, checks: readonly LimitCheck[], headersWhenAllowed: boolean, replyTo: Address): boolean {
     if (this.mode !== 'shared' || this.redis.status !== 'ready') {
       this.decideWithoutRedis(requestId, checks, headersWhenAllowed, replyTo);
-      return;
+      return false;
     }
     const decision = new PendingDecision(this, requestId, checks, headersWhenAllowed, replyTo, performance.now() + this.settings.timeoutMs);
     this.pending.push(decision);
     if (this.deadlineTimer === null) this.armDeadline();
     this.scripted.bbDecide(...decideArguments(checks), decision.reply);
+    return false;
   }
 
   loginFailed(key: string, policy: BruteForcePolicy): void {

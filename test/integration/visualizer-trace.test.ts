@@ -51,7 +51,7 @@ test('a trace from two workers holds every process, cross-process messages and r
   );
   await balancer.process.stop();
   const trace = await readTrace(path);
-  t.deepEqual(trace.header.charts.map((chart) => chart.kind), ['connection', 'upstream', 'balancer', 'health-supervisor', 'rate-limiter']);
+  t.deepEqual(trace.header.charts.map((chart) => chart.kind), ['connection', 'upstream', 'balancer', 'health-supervisor', 'rate-limiter', 'rate-limit-leases']);
   const messages = trace.frames.flatMap((frame) => frame.messages);
   t.true(messages.some(([, from, to, type]) => /^w[12]\/conn\//.test(from) && to === 'p/rate-limiter' && type === 'rate-limit.check'), 'worker to primary');
   t.true(messages.some(([, from, to, type]) => from === 'p/rate-limiter' && /^w[12]\/conn\//.test(to) && type === 'request.verdict'), 'primary to worker');

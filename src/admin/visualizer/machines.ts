@@ -6,6 +6,7 @@ import type { AnyStateMachine } from 'xstate';
 import { balancerMachine } from '../../actors/balancer.js';
 import { connectionMachine } from '../../actors/connection.js';
 import { healthSupervisorMachine } from '../../actors/health-supervisor.js';
+import { leaseHolderMachine } from '../../actors/lease-holder.js';
 import { rateLimiterMachine } from '../../actors/rate-limiter.js';
 import { upstreamMachine } from '../../actors/upstream.js';
 import { chartOf, type ChartModel } from './chart-model.js';
@@ -16,6 +17,7 @@ export const ACTOR_MACHINES: readonly AnyStateMachine[] = [
   balancerMachine,
   healthSupervisorMachine,
   rateLimiterMachine,
+  leaseHolderMachine,
 ];
 
 /** Walked once per process, when the visualizer starts. */

@@ -16,6 +16,7 @@ import {
   type FeedListActors,
   type FeedWatch,
   type InspectionRecord,
+  type RateLimitFigures,
   type StateValue,
 } from '../../../protocol/index.js';
 import { occupies } from '../page/model.js';
@@ -23,6 +24,7 @@ import { projectContext } from './context-projection.js';
 import { MessageRing } from './message-ring.js';
 import { RequestFigures } from './request-figures.js';
 import { FeedTap } from './router-tap.js';
+import type { LocalDecisionTally } from '../../../rate-limit/local-tally.js';
 
 export interface FeedAgentOptions {
   /** Default 250 ms. */
@@ -37,6 +39,8 @@ export interface FeedAgent {
   readonly requestFigures: RequestFigures;
   /** The proxy node's load figures (in-flight per upstream) and its current upstream ids. */
   attachLoads(loads: UpstreamLoads, upstreamIds: () => Iterable<string>): void;
+  /** The rate-limit store's tally of the requests it admitted on a lease (no message for the tap to see). */
+  attachRateLimit(tally: LocalDecisionTally): void;
   /** Send what is pending now (tests; shutdown). */
   flush(): void;
   stop(): void;
@@ -56,6 +60,7 @@ export function startFeedAgent(router: MailboxRouter, options: FeedAgentOptions 
   const tap = new FeedTap(router.node, ring, now);
   const requestFigures = new RequestFigures();
   let loads: UpstreamLoads | null = null;
+  let localRateLimit: LocalDecisionTally | null = null;
   let upstreamIds: () => Iterable<string> = () => [];
   const watches = new Map<string, Watch>();
   const previousTap = router.tap;
@@ -79,7 +84,7 @@ export function startFeedAgent(router: MailboxRouter, options: FeedAgentOptions 
       dropped,
       counts: countActorStates(router, now).counts,
       upstreams: requestFigures.drain((id) => (figures === null ? 0 : figures.of(id).inFlight), upstreamIds()),
-      rateLimit: tap.drainRateLimit(),
+      rateLimit: mergeFigures(tap.drainRateLimit(), localRateLimit?.drain() ?? null),
       health: tap.drainHealth(),
     });
   };
@@ -141,6 +146,9 @@ export function startFeedAgent(router: MailboxRouter, options: FeedAgentOptions 
       loads = attached;
       upstreamIds = ids;
     },
+    attachRateLimit: (tally) => {
+      localRateLimit = tally;
+    },
     flush,
     stop: () => {
       clearInterval(timer);
@@ -176,3 +184,9 @@ function snapshotRecord(router: MailboxRouter, id: string, time: number): Inspec
   };
 }
 
+/** The tap's figures (checks the limiter answered) and the store's (requests admitted on a lease), as one. */
+function mergeFigures(tapped: RateLimitFigures | null, local: RateLimitFigures | null): RateLimitFigures | null {
+  if (local === null) return tapped;
+  if (tapped === null) return local;
+  return { checks: tapped.checks + local.checks, denials: tapped.denials, top: [...tapped.top, ...local.top] };
+}

@@ -5,7 +5,7 @@
  * Passive-health reports name their process's connections as a whole: the
  * report does not carry which one.
  */
-import { HEALTH_SUPERVISOR, RATE_LIMITER, SETTINGS, upstreamAddress, type NodeId, type RoutedMessage } from '../../../protocol/index.js';
+import { HEALTH_SUPERVISOR, leaseHolderAddress, RATE_LIMITER, SETTINGS, upstreamAddress, type NodeId, type RoutedMessage } from '../../../protocol/index.js';
 
 export function senderOf(message: RoutedMessage, node: NodeId, connections: string, proxyNode: string): string {
   switch (message.type) {
@@ -13,8 +13,16 @@ export function senderOf(message: RoutedMessage, node: NodeId, connections: stri
     case 'upstream.subscribe':
     case 'settings.wanted':
       return message.replyTo;
+    case 'rate-limit.lease-wanted':
+      return message.leaseFor;
+    case 'rate-limit.lease-ended':
+      return leaseHolderAddress(node);
+    case 'rate-limit.lease-granted':
+    case 'rate-limit.lease-recall':
+      return RATE_LIMITER;
     case 'request.verdict':
-      // The rate limiter answers; a worker whose primary is gone answers its own checks.
+      // The rate limiter answers; a worker whose primary is gone answers its own checks, and a lease
+      // holder the requests it admits with the RateLimit fields.
       return node === 'p' ? RATE_LIMITER : proxyNode;
     case 'upstream.health-changed':
       return upstreamAddress(message.upstreamId);
