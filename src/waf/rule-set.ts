@@ -19,6 +19,8 @@ import type { ItemKind, PartItem, RequestParts } from './request-parts.js';
 import type { WafExclusion } from '../protocol/index.js';
 import type { Category, PartKind, PartSelector, RuleSpec } from './rule.js';
 import { TRANSFORMS, type TransformName } from './transforms.js';
+import { clauseOf, patternClauses, phraseClauses, type CharSet } from './required-chars.js';
+import { fillMask, NON_DECODING, someClauseUnmet } from './value-mask.js';
 
 /** Turn a rule off everywhere, or only under a path prefix, or only for one argument (src/waf/exclusion.ts). */
 export type Exclusion = WafExclusion;
@@ -64,12 +66,32 @@ interface CompiledRule {
   readonly offForArgs: ReadonlySet<string>;
   /** Names this rule is narrowed to, per item kind (`headers:user-agent`); absent: every item of the kind. */
   readonly names: ReadonlyMap<PartKind, ReadonlySet<string> | null>;
+  /** Characters a match must hold (required-chars.ts), 4 words per clause; null: none shown, always run. */
+  readonly clauses: Int32Array | null;
+  /** Which of the item's masks the clauses are checked against (value-mask.ts). */
+  readonly maskOf: MaskOf;
 }
+
+/** The raw value's mask, or (for chains that start with fullDecode and decode nothing more) the decoded value's. */
+const enum MaskOf {
+  Raw = 0,
+  Decoded = 4,
+}
+
 
 const SINGLE_KINDS = ['method', 'path', 'uri', 'query', 'body', 'arg-count'] as const;
 type SingleKind = (typeof SINGLE_KINDS)[number];
 /** What a body adds to a request already evaluated on its head. */
 const BODY_SINGLE_KINDS: readonly SingleKind[] = ['body', 'arg-count'];
+
+/** A rule as offered to the items of one kind. */
+interface ItemRule {
+  readonly rule: CompiledRule;
+  /** The item names the rule is narrowed to for this kind; null: every item. */
+  readonly names: ReadonlySet<string> | null;
+  /** The rule is off for some argument names (only for args and arg-names). */
+  readonly argExclusions: boolean;
+}
 
 /** A head's evaluation, and how many of the request's items it covered. */
 export interface HeadEvaluation extends Evaluation {
@@ -80,7 +102,9 @@ export class RuleSet {
   readonly size: number;
   private readonly chains: Chain[] = [];
   private readonly chainIds = new Map<string, number>();
-  private readonly byItemKind = new Map<ItemKind, CompiledRule[]>();
+  private readonly byItemKind = new Map<ItemKind, ItemRule[]>();
+  /** Rules turned off under some path prefix: marked done at the start of a request under one. */
+  private readonly pathExcluded: CompiledRule[] = [];
   private readonly indexOf = new Map<number, number>();
   private readonly bySingleKind = new Map<SingleKind, CompiledRule[]>();
   /** Scratch, reused by each evaluation: which rules matched, and each chain's value for the current item. */
@@ -88,8 +112,15 @@ export class RuleSet {
   private readonly chainValues: string[] = [];
   private readonly chainStamp: Int32Array;
   private stamp = 0;
+  /** The current item's masks (raw at 0, decoded at 4) and whether each is computed / exists. */
+  private readonly masks = new Int32Array(8);
+  private rawMask = MaskState.Unknown;
+  private decodedMask = MaskState.Unknown;
+  /** The chain `fullDecode` alone (-1 if no rule uses it). */
+  private readonly decodedChain: number;
 
-  constructor(rules: readonly RuleSpec[], private readonly options: RuleSetOptions, trustedSources: ReadonlySet<string>) {
+  /** `characterSkips` false: every rule runs on every item (the test that skipping changes no verdict compares). */
+  constructor(rules: readonly RuleSpec[], private readonly options: RuleSetOptions, trustedSources: ReadonlySet<string>, characterSkips = true) {
     const compiled: CompiledRule[] = [];
     for (const spec of rules) {
       if (spec.paranoia > options.paranoia) continue;
@@ -107,14 +138,23 @@ export class RuleSet {
         offUnder: applying.filter((exclusion) => exclusion.pathPrefix !== null && exclusion.arg === null).map((exclusion) => exclusion.pathPrefix as string),
         offForArgs: new Set(applying.filter((exclusion) => exclusion.arg !== null).map((exclusion) => exclusion.arg as string)),
         names,
+        clauses: characterSkips && (trustedSources.has(spec.source) || spec.operator.kind !== 'regex') ? clausesFor(spec) : null,
+        maskOf: spec.transforms[0] === 'fullDecode' && spec.transforms.slice(1).every((name) => NON_DECODING.has(name)) ? MaskOf.Decoded : MaskOf.Raw,
       });
     }
+    this.decodedChain = this.chainIds.get('fullDecode,') ?? -1;
     for (const rule of compiled) {
       this.indexOf.set(rule.spec.id, rule.index);
       for (const kind of rule.names.keys()) {
         if ((SINGLE_KINDS as readonly string[]).includes(kind)) pushTo(this.bySingleKind, kind as SingleKind, rule);
-        else pushTo(this.byItemKind, kind as ItemKind, rule);
+        else {
+          const itemRule: ItemRule = { rule, names: rule.names.get(kind) ?? null, argExclusions: (kind === 'args' || kind === 'arg-names') && rule.offForArgs.size > 0 };
+          const list = this.byItemKind.get(kind as ItemKind);
+          if (list === undefined) this.byItemKind.set(kind as ItemKind, [itemRule]);
+          else list.push(itemRule);
+        }
       }
+      if (rule.offUnder.length > 0) this.pathExcluded.push(rule);
     }
     this.size = compiled.length;
     this.matched = new Uint8Array(compiled.length);
@@ -168,6 +208,8 @@ export class RuleSet {
     }
     const threshold = this.options.threshold;
     const path = parts.path;
+    // A rule off under this path is as good as done: the loops below skip it with the matched ones.
+    for (const rule of this.pathExcluded) if (isOffUnder(rule, path)) this.matched[rule.index] = 1;
 
     for (const kind of head === null ? SINGLE_KINDS : BODY_SINGLE_KINDS) {
       const rules = this.bySingleKind.get(kind);
@@ -176,7 +218,7 @@ export class RuleSet {
       if (raw === null) continue;
       this.nextItem();
       for (const rule of rules) {
-        if (this.matched[rule.index] === 1 || isOffUnder(rule, path)) continue;
+        if (this.matched[rule.index] === 1) continue;
         score += this.tryRule(rule, raw, kind, null, matches);
         if (score >= threshold) return { score, matches };
       }
@@ -187,11 +229,10 @@ export class RuleSet {
       const rules = this.byItemKind.get(item.kind);
       if (rules === undefined) continue;
       this.nextItem();
-      for (const rule of rules) {
-        if (this.matched[rule.index] === 1 || isOffUnder(rule, path)) continue;
-        const names = rule.names.get(item.kind);
-        if (names !== undefined && names !== null && !names.has(item.name)) continue;
-        if ((item.kind === 'args' || item.kind === 'arg-names') && rule.offForArgs.size > 0 && rule.offForArgs.has(baseName(item.name))) continue;
+      for (const { rule, names, argExclusions } of rules) {
+        if (this.matched[rule.index] === 1) continue;
+        if (names !== null && !names.has(item.name)) continue;
+        if (argExclusions && rule.offForArgs.has(baseName(item.name))) continue;
         score += this.tryRule(rule, item.value, item.kind, item.name, matches);
         if (score >= threshold) return { score, matches };
       }
@@ -200,6 +241,8 @@ export class RuleSet {
   }
 
   private nextItem(): void {
+    this.rawMask = MaskState.Unknown;
+    this.decodedMask = MaskState.Unknown;
     this.stamp++;
     if (this.stamp === 0x7fffffff) {
       this.stamp = 1;
@@ -207,8 +250,21 @@ export class RuleSet {
     }
   }
 
+  /** Whether the current item lacks every character of one of the rule's clauses: the rule cannot match it. */
+  private cannotMatch(rule: CompiledRule, clauses: Int32Array, raw: string): boolean {
+    if (rule.maskOf === MaskOf.Raw) {
+      if (this.rawMask === MaskState.Unknown) this.rawMask = fillMask(raw, true, this.masks, MaskOf.Raw) ? MaskState.Present : MaskState.Absent;
+      return this.rawMask === MaskState.Present && someClauseUnmet(clauses, this.masks, MaskOf.Raw);
+    }
+    if (this.decodedMask === MaskState.Unknown) {
+      this.decodedMask = fillMask(this.valueAt(this.decodedChain, raw), false, this.masks, MaskOf.Decoded) ? MaskState.Present : MaskState.Absent;
+    }
+    return this.decodedMask === MaskState.Present && someClauseUnmet(clauses, this.masks, MaskOf.Decoded);
+  }
+
   /** `name` null: a single part (`path`, `body`); the part's label is built only for a match. */
   private tryRule(rule: CompiledRule, raw: string, kind: string, name: string | null, matches: RuleMatch[]): number {
+    if (rule.clauses !== null && this.cannotMatch(rule, rule.clauses, raw)) return 0;
     const value = this.valueAt(rule.chain, raw);
     if (rule.prefilter !== null && rule.prefilter.find(value) === null) return 0;
     const found = rule.operator.match(value);
@@ -220,6 +276,41 @@ export class RuleSet {
     matches.push({ id: spec.id, category: spec.category, message: spec.message, score: spec.score, part, matched: redactedSnippet(name ?? kind, hit) });
     return spec.score;
   }
+}
+
+const enum MaskState {
+  Unknown,
+  Present,
+  /** The value has no mask (value-mask.ts): every rule runs. */
+  Absent,
+}
+
+/**
+ * The clauses a rule's match must satisfy, packed 4 words each; null when none were shown or the rule
+ * may see anything (negated, base64Decode in its chain). A user's regex is not analysed (it is RE2
+ * syntax, whose case folding differs), nor is the SQL detector (its words need no special character).
+ */
+export function clausesFor(spec: RuleSpec): Int32Array | null {
+  if (spec.negate || spec.transforms.includes('base64Decode')) return null;
+  let clauses: CharSet[];
+  switch (spec.operator.kind) {
+    case 'regex':
+      clauses = patternClauses(spec.operator.pattern);
+      break;
+    case 'phrases':
+      clauses = phraseClauses(spec.operator.phrases);
+      break;
+    case 'detect':
+      // detectXss's own first test: a tag needs `<`, an injected attribute a quote, a script URL a `:`.
+      clauses = spec.operator.detector === 'html' ? clauseOf('<"\'`:') : [];
+      break;
+    case 'number':
+      clauses = [];
+  }
+  if (clauses.length === 0) return null;
+  const packed = new Int32Array(clauses.length * 4);
+  clauses.forEach((clause, index) => packed.set(clause, index * 4));
+  return packed;
 }
 
 function lowercased(spec: RuleSpec): boolean {
