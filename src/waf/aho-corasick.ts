@@ -109,6 +109,18 @@ export class PhraseSet {
     return null;
   }
 
+  /** Every phrase found in `text`, overlapping ones included: `seen[index] = stamp` for each (`index` into `phrases`). */
+  markAll(text: string, seen: Int32Array, stamp: number): void {
+    let state = 0;
+    for (let i = 0; i < text.length; i++) {
+      let code = text.charCodeAt(i);
+      if (code >= 65 && code <= 90) code |= 0x20;
+      state = this.step(state, code);
+      if ((this.output[state] as number) < 0) continue;
+      for (const index of this.allOutputs[state] as readonly number[]) seen[index] = stamp;
+    }
+  }
+
   /** Of the phrases ending at `end` (all of them: the state's own and its failure chain's), one bounded by non-word characters. */
   private wholeWordAt(text: string, end: number, state: number): string | null {
     if (isWordCode(text.charCodeAt(end + 1))) return null;

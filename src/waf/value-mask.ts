@@ -30,37 +30,28 @@ const ADDED_WORD1 = (1 << 0) | (1 << 15);
  * character above 127, or — with `decoders` — one of `%+&\`, which a decoder could turn into anything).
  */
 export function fillMask(text: string, decoders: boolean, out: Int32Array, offset: number): boolean {
-  let w0 = 0;
-  let w1 = ADDED_WORD1;
-  let w2 = 0;
-  let w3 = 0;
+  out[offset] = 0;
+  out[offset + 1] = ADDED_WORD1;
+  out[offset + 2] = 0;
+  out[offset + 3] = 0;
+  const stops = decoders ? DECODER_START : NON_ASCII;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
-    if (code >= 128) return false;
-    const bit = 1 << (code & 31);
-    switch (code >>> 5) {
-      case 0:
-        w0 |= bit;
-        break;
-      case 1:
-        // % & + (37 38 43): what the URL and entity decoders start from.
-        if (decoders && (code === 37 || code === 38 || code === 43)) return false;
-        w1 |= bit;
-        break;
-      case 2:
-        if (decoders && code === 92) return false;
-        w2 |= bit;
-        break;
-      default:
-        w3 |= bit;
-    }
+    if (code >= 128 || stops[code] === 1) return false;
+    const word = offset + (code >>> 5);
+    out[word] = (out[word] as number) | (1 << (code & 31));
   }
-  out[offset] = w0;
-  out[offset + 1] = w1;
-  out[offset + 2] = w2 | (w3 & LETTER_BITS);
-  out[offset + 3] = w3 | (w2 & LETTER_BITS);
+  const upper = out[offset + 2] as number;
+  const lower = out[offset + 3] as number;
+  out[offset + 2] = upper | (lower & LETTER_BITS);
+  out[offset + 3] = lower | (upper & LETTER_BITS);
   return true;
 }
+
+/** `%`, `&`, `+`, `\`: what the URL, entity and escape decoders start from. */
+const DECODER_START = new Uint8Array(128);
+for (const ch of '%&+\\') DECODER_START[ch.charCodeAt(0)] = 1;
+const NON_ASCII = new Uint8Array(128);
 
 /** Whether some clause (4 words each, in `clauses`) has no character in the mask at `offset`. */
 export function someClauseUnmet(clauses: Int32Array, mask: Int32Array, offset: number): boolean {
