@@ -49,9 +49,15 @@ const CATEGORIES: Record<string, { attacks: string[]; benign: string[] }> = {
     attacks: ['http://169.254.169.254/latest/meta-data/', 'http://127.0.0.1:6379/', 'gopher://localhost:25/', 'http://metadata.google.internal/computeMetadata/v1/', 'http://[::1]/admin', 'http://2130706433/'],
     benign: ['https://example.com/image.png', 'http://10x.example.org/'],
   },
-  ldap: { attacks: ['*)(uid=*))(|(uid=*', '(&(uid=admin)(!(&(1=0)(userPassword=q))))', 'admin)(|(objectclass=*)'], benign: ['(555) 123-4567', 'smith, john'] },
+  ldap: { attacks: ['*)(uid=*))(|(uid=*', '(&(uid=admin)(!(&(1=0)(userPassword=q))))', 'admin)(|(objectclass=*)', ')(cn=))', "*()|&'"], benign: ['(555) 123-4567', 'smith, john', 'f(x) (y)', 'a (b) c=d'] },
   nosql: { attacks: ['{"$gt": ""}', "true, $where: '1 == 1'", 'db.users.find({})'], benign: ['price $5', 'total: 5$'] },
-  xxe: { attacks: ['<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><x>&xxe;</x>', '<xi:include href="file:///etc/passwd"/>'], benign: ['<?xml version="1.0"?><order><id>5</id></order>'] },
+  xxe: {
+    attacks: [
+      '<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><x>&xxe;</x>', '<xi:include href="file:///etc/passwd"/>', '<?xml version="1.0" encoding="UTF-7"?>',
+      '<![CDATA[<]]>SCRIPT<![CDATA[>]]>', '<SPAN DATASRC=#I DATAFLD=C DATAFORMATAS=HTML>', 'count(/child::node())', "x' or name()='username", '<x xmlns:php="http://php.net/xsl">',
+    ],
+    benign: ['<?xml version="1.0" encoding="UTF-8"?><order><id>5</id></order>', '<note><![CDATA[a < b]]></note>', 'what is your name()'],
+  },
   crlf: { attacks: ['%0d%0aSet-Cookie:a=b', 'x\r\nLocation: http://evil'], benign: ['line one\nline two'] },
   'open-redirect': { attacks: [], benign: [] },
 };
