@@ -32,8 +32,11 @@ const CATEGORIES: Record<string, { attacks: string[]; benign: string[] }> = {
     benign: ['a < b > c', 'Fish & Chips', '<b>bold</b>', 'javascript:void(0)'],
   },
   lfi: {
-    attacks: ['../../../../etc/passwd', '..%2f..%2fwindows/win.ini', '/proc/self/environ', 'php://filter/convert.base64-encode/resource=index.php', '....//....//etc/shadow'],
-    benign: ['wait... what', 'docs/guide.html', 'version 1.2.3'],
+    attacks: [
+      '../../../../etc/passwd', '..%2f..%2fwindows/win.ini', '/proc/self/environ', 'php://filter/convert.base64-encode/resource=index.php', '....//....//etc/shadow',
+      '/usr/local/apache/logs/access_log', '/etc/php.d/dom.ini', '/opt/apache2/conf/httpd.conf', '..2f..2f..2fetc2fpasswd', 'admin/access_log',
+    ],
+    benign: ['wait... what', 'docs/guide.html', 'version 1.2.3', '/home/dashboard', '/account/settings', 'my.conf file'],
   },
   rfi: { attacks: ['http://evil.example/shell.txt?', 'https://evil.example/x.php%00'], benign: ['https://example.com/docs/page.html'] },
   rce: {
