@@ -90,16 +90,17 @@ export function binNodeFlags(bin: string): string[] {
  * caps it. The only row that is not on one core: read it as "what a second
  * core buys", not beside the others.
  */
-function balancebeam(workers: number, allCpus = false, extra: { admin?: boolean; cacheBytes?: number } = {}): Product {
+function balancebeam(workers: number, allCpus = false, extra: { admin?: boolean; cacheBytes?: number; waf?: boolean } = {}): Product {
   const admin = extra.admin === true;
   const cacheBytes = extra.cacheBytes ?? 0;
-  const name = `balancebeam${workers === 1 ? '' : `-w${workers}`}${allCpus ? '-2cpu' : ''}${admin ? '-admin' : ''}${cacheBytes > 0 ? '-cache' : ''}`;
+  const waf = extra.waf === true;
+  const name = `balancebeam${workers === 1 ? '' : `-w${workers}`}${allCpus ? '-2cpu' : ''}${admin ? '-admin' : ''}${cacheBytes > 0 ? '-cache' : ''}${waf ? '-waf' : ''}`;
   const pinning = allCpus ? ' (pinned to both CPUs, sharing CPU 1 with wrk and the origins)' : workers > 1 ? ' (primary + workers, all pinned to the proxy CPU)' : '';
   const adminText = admin ? ', with the admin server on (--admin 127.0.0.1:PORT, nobody scraping or watching)' : '';
   return {
     name,
     needs: [],
-    description: `balancebeam --workers ${workers}${pinning}${cacheBytes > 0 ? `, --cache-size ${cacheBytes}` : ''}, active health checks off, --log-level warn${adminText}, run with the node flags of its bin`,
+    description: `balancebeam --workers ${workers}${pinning}${cacheBytes > 0 ? `, --cache-size ${cacheBytes}` : ''}${waf ? ', --waf block (default paranoia 1)' : ''}, active health checks off, --log-level warn${adminText}, run with the node flags of its bin`,
     async start(context) {
       const port = await freePort();
       const bin = join(context.balancebeamRoot, 'dist/src/cli/main.js');
@@ -108,6 +109,7 @@ function balancebeam(workers: number, allCpus = false, extra: { admin?: boolean;
       args.push('--active-health-check-interval', '0', '--log-level', 'warn', '--workers', String(workers));
       if (admin) args.push('--admin', `127.0.0.1:${await freePort()}`);
       if (cacheBytes > 0) args.push('--cache-size', String(cacheBytes));
+      if (waf) args.push('--waf', 'block');
       return startPinned(context, name, port, process.execPath, args, allCpus ? '0,1' : context.proxyCpu);
     },
   };
@@ -212,4 +214,6 @@ export const PRODUCTS: readonly Product[] = [
   balancebeamLimited(2, 'memory'),
   balancebeamLimited(1, 'redis'),
   balancebeam(1, false, { cacheBytes: 64 * 1024 * 1024 }),
+  // Issue 16: the WAF's cost when on, as a row of its own beside balancebeam(1).
+  balancebeam(1, false, { waf: true }),
 ];

@@ -6,14 +6,13 @@
  */
 import type { WafSettings } from '../../src/protocol/index.js';
 import { WafEngine } from '../../src/waf/engine.js';
-import { RequestParts } from '../../src/waf/request-parts.js';
 import type { Evaluation } from '../../src/waf/rule-set.js';
 import type { CorpusRequest } from './corpus.js';
 
 export const BENCH_WAF_SETTINGS: WafSettings = { mode: 'block', paranoia: 1, threshold: 5, bodyLimit: 64 * 1024, exclusions: [], ruleFiles: [] };
 
 export function evaluateRequest(engine: WafEngine, request: CorpusRequest): Evaluation {
-  const parts = new RequestParts({ method: request.method, url: request.url, rawHeaders: request.headers });
+  const parts = engine.parts({ method: request.method, url: request.url, rawHeaders: request.headers });
   const head = engine.evaluate(parts);
   if (request.body === null || head.score >= engine.settings.threshold) return head;
   const contentType = request.headers[request.headers.findIndex((name, i) => i % 2 === 0 && name.toLowerCase() === 'content-type') + 1];

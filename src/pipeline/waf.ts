@@ -21,7 +21,7 @@ import type { Address, Answer, RequestBodyFailure } from '../protocol/index.js';
 import { outcomeOfBodyFailure } from '../proxy/outcome.js';
 import type { WafCounters } from '../waf/counters.js';
 import type { WafEngine } from '../waf/engine.js';
-import { RequestParts } from '../waf/request-parts.js';
+import type { RequestParts } from '../waf/request-parts.js';
 import type { Evaluation, HeadEvaluation } from '../waf/rule-set.js';
 import { PENDING, type BodyPrefixSink, type Pending, type RequestFilter, type RequestView } from './filter.js';
 
@@ -48,7 +48,7 @@ export class WafFilter implements RequestFilter {
     let parts: RequestParts;
     let head: Evaluation;
     try {
-      parts = new RequestParts({ method: req.method ?? '', url: req.url ?? '/', rawHeaders: req.rawHeaders });
+      parts = this.engine.parts({ method: req.method ?? '', url: req.url ?? '/', rawHeaders: req.rawHeaders });
       head = this.engine.evaluate(parts);
     } catch (error) {
       return this.failed(request, error);

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { WafSettings } from '../protocol/index.js';
-import type { RequestParts } from './request-parts.js';
+import { RequestParts, type RequestHead } from './request-parts.js';
 import { readRules, type RuleSpec } from './rule.js';
 import { RuleSet, type Evaluation, type HeadEvaluation } from './rule-set.js';
 
@@ -60,6 +60,11 @@ export class WafEngine {
     } catch (error) {
       throw new WafError([error instanceof Error ? error.message : String(error)]);
     }
+  }
+
+  /** A request taken apart into the items these rules read. */
+  parts(head: RequestHead): RequestParts {
+    return new RequestParts(head, this.rules.itemKinds);
   }
 
   /** With `head`, only what the body added to `parts` is evaluated (see RuleSet.evaluate). */

@@ -32,8 +32,12 @@ export interface RequestHead {
   readonly rawHeaders: readonly string[];
 }
 
+export const ITEM_KINDS: readonly ItemKind[] = ['args', 'arg-names', 'headers', 'header-names', 'cookies', 'cookie-names', 'filenames'];
+
 export class RequestParts {
   readonly items: PartItem[] = [];
+  /** The item kinds some rule reads: items of the others are not built (no rule at PL1 reads header names). */
+  private readonly wanted: ReadonlySet<ItemKind>;
   readonly method: string;
   readonly uri: string;
   /** The path as sent (before `?`). */
@@ -45,7 +49,8 @@ export class RequestParts {
   /** Items were left out (over MAX_ITEMS). */
   truncated = false;
 
-  constructor(head: RequestHead) {
+  constructor(head: RequestHead, wanted: ReadonlySet<ItemKind> = ALL_KINDS) {
+    this.wanted = wanted;
     this.method = head.method;
     this.uri = head.url;
     const question = head.url.indexOf('?');
@@ -58,11 +63,12 @@ export class RequestParts {
       const value = headers[i + 1] as string;
       this.add('header-names', name, name);
       if (name === 'cookie') this.addCookies(value);
-      else if (!hasStandardShape(name, value)) this.addValue('headers', name, value);
+      else if (wanted.has('headers') && !hasStandardShape(name, value)) this.addValue('headers', name, value);
     }
   }
 
   private add(kind: ItemKind, name: string, value: string): void {
+    if (!this.wanted.has(kind)) return;
     if (this.items.length >= MAX_ITEMS) {
       this.truncated = true;
       return;
@@ -73,7 +79,7 @@ export class RequestParts {
   /** A value, and its Base64-decoded text when it is Base64 of text. */
   private addValue(kind: 'args' | 'headers' | 'cookies', name: string, value: string): void {
     this.add(kind, name, value);
-    if (value.length < 12) return;
+    if (value.length < 12 || !this.wanted.has(kind)) return;
     const decoded = base64Text(kind === 'args' ? urlDecodeOnce(value) : value);
     if (decoded !== null) this.add(kind, `${name} (base64)`, decoded);
   }
@@ -102,6 +108,7 @@ export class RequestParts {
   }
 
   private addCookies(header: string): void {
+    if (!this.wanted.has('cookies') && !this.wanted.has('cookie-names')) return;
     for (const piece of header.split(';')) {
       const equals = piece.indexOf('=');
       const name = (equals < 0 ? piece : piece.slice(0, equals)).trim();
@@ -177,6 +184,8 @@ export class RequestParts {
     }
   }
 }
+
+const ALL_KINDS: ReadonlySet<ItemKind> = new Set(ITEM_KINDS);
 
 /**
  * Headers every browser sends, in their grammar's shape: tokens, `q=` weights, commas, and nothing an

@@ -273,11 +273,19 @@ export function removeNulls(text: string): string {
   return text.indexOf('\0') < 0 ? text : text.replaceAll('\0', '');
 }
 
+// eslint-disable-next-line no-control-regex
+const WHITESPACE_RUN = /[\s\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00a0]+/g;
+/** Whitespace other than a space, a control character, or two spaces in a row. */
+// eslint-disable-next-line no-control-regex
+const NOT_A_SINGLE_SPACE = /[^\S ]|[\x00-\x08\x0e-\x1f\x7f]| {2}/;
+
 /** Runs of whitespace (and the control characters browsers and shells treat as such) become one space. */
 export function compressWhitespace(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\s\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00a0]+/g, ' ');
+  // Only single spaces (or none): the replacement would give the same text, so it is not built.
+  if (!NOT_A_SINGLE_SPACE.test(text)) return text;
+  return text.replace(WHITESPACE_RUN, ' ');
 }
+
 
 /**
  * SQL comments become one space, as SQL reads them (`UNION/**\/SELECT` is `UNION SELECT`);
@@ -329,7 +337,13 @@ export function shellNormalize(text: string): string {
  * the segment before it. A `../` that climbs above the root is kept as `/../`, the traversal's trace.
  */
 export function normalizePath(text: string): string {
-  if (!/[\\.]|\/\//.test(text)) return text;
+  // Without a backslash, an empty segment inside or a `.`/`..` segment, resolving changes nothing.
+  if (!/\\|\/\/|(?:^|\/)\.\.?(?:\/|$)/.test(text)) return text;
+  return resolvePath(text);
+}
+
+/** normalizePath without its shortcut (exported for the test that the shortcut changes nothing). */
+export function resolvePath(text: string): string {
   const slashed = text.replace(/\\/g, '/');
   const absolute = slashed.startsWith('/');
   const segments: string[] = [];

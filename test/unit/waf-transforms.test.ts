@@ -1,6 +1,8 @@
 /** Each WAF transformation (src/waf/transforms.ts) on the encodings attackers stack. */
 import test from 'ava';
+import fc from 'fast-check';
 import {
+  resolvePath,
   base64Decode,
   base64Text,
   compressWhitespace,
@@ -104,4 +106,15 @@ test('fullDecode: stacked encodings undone in a bounded number of rounds', (t) =
   t.is(fullDecode('%26%23x5c%3Bu003cscript%26gt%3B'), '<script>');
   t.is(fullDecode('%EF%BC%9Cscript%EF%BC%9E'), '<script>', 'URL-encoded full-width');
   t.is(fullDecode('%2527%2520or%25201%253D1'), "' or 1=1");
+});
+
+const pathish = fc.array(fc.constantFrom('a', 'b', '.', '..', '/', '//', '\\', ' ', '\t', '  ', '\u00a0', '\0', 'x.y'), { maxLength: 12 }).map((list) => list.join(''));
+
+test('property: the shortcuts of normalizePath and compressWhitespace change no result', (t) => {
+  fc.assert(fc.property(fc.oneof(pathish, fc.string()), (text) => normalizePath(text) === resolvePath(text)), { numRuns: 3000 });
+  // eslint-disable-next-line no-control-regex
+  const full = (text: string): string => text.replace(/[\s\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00a0]+/g, ' ');
+  fc.assert(fc.property(fc.oneof(pathish, fc.string()), (text) => compressWhitespace(text) === full(text)), { numRuns: 3000 });
+  t.is(normalizePath('/products/shoes'), '/products/shoes');
+  t.is(compressWhitespace('a b'), 'a b');
 });
