@@ -8,6 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Actor, AnyActorLogic } from 'xstate';
+import { RATE_LIMIT_DECISIONS_HELP } from '../metrics/rate-limit-tally.js';
 import { counterFamily, gaugeFamily, type MetricSource } from '../metrics/families.js';
 import { healthSupervisorMachine, probeTimeoutMs } from '../actors/health-supervisor.js';
 import { startActor } from '../actors/inspection.js';
@@ -153,7 +154,7 @@ export function startPrimaryServices(router: MailboxRouter, config: Config): Pri
           list.map((entry) => ({ labels: { upstream: entry.id }, value: entry.healthy ? 1 : 0 })),
         ),
         counterFamily('balancebeam_upstream_health_changes_total', 'Changes of upstream health, by the state changed to', changes),
-        counterFamily('balancebeam_rate_limit_decisions_total', 'Rate-limit checks answered by the memory store in the primary, by decision (a Redis store decides in the workers)', [
+        counterFamily('balancebeam_rate_limit_decisions_total', RATE_LIMIT_DECISIONS_HELP, [
           { labels: { decision: 'admitted' }, value: decisions.admitted },
           { labels: { decision: 'denied' }, value: decisions.denied },
         ]),

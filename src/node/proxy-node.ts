@@ -26,6 +26,7 @@ import { WafMetrics } from '../metrics/waf-metrics.js';
 import { WafCounters } from '../waf/counters.js';
 import { ProxyNodeMetrics } from '../metrics/proxy-node-metrics.js';
 import { RequestMetrics } from '../metrics/request-metrics.js';
+import { RateLimitTally } from '../metrics/rate-limit-tally.js';
 import type { FeedAgent } from '../admin/visualizer/feed/feed-agent.js';
 import { createProxyServer } from './listener.js';
 
@@ -105,14 +106,19 @@ export async function startProxyNode(router: MailboxRouter, config: Config, feed
     new PoolFetcher(pools, chooseUpstream, () => responseTimeoutMs),
   );
   // One store per process for its whole life: a Redis connection is not rebuilt per settings version.
-  const rateLimitStore = await createRateLimitStore(config.limiting, router);
+  const createdStore = await createRateLimitStore(config.limiting, router);
+  // A store that decides in this process (Redis) is counted here, for /metrics and the visualizer.
+  const rateLimitTally = (metricsOn || feed !== null) && config.limiting.store.kind !== 'memory' ? new RateLimitTally(createdStore, config.limiting.ipv6Prefix) : null;
+  const rateLimitStore = rateLimitTally ?? createdStore;
   // Features outside the pipeline that see every finished request: /metrics (admin server on), the visualizer's figures.
-  const finishedHooks = [...(requestMetrics === null ? [] : [requestMetrics]), ...(feed === null ? [] : [feed.requestFigures])];
-  const wafCounters = metricsOn ? new WafCounters() : null;
+  const finishedHooks = [...(requestMetrics === null ? [] : [requestMetrics]), ...(feed === null ? [] : [feed.requestFigures]), ...(rateLimitTally === null ? [] : [rateLimitTally])];
+  const wafCounters = metricsOn || feed !== null ? new WafCounters(router.node) : null;
   const services = { router, rateLimitStore, finishedHooks, caches, wafCounters };
   const pipeline = buildPipeline(config, services);
   let targets = new Map(config.upstreams.map((upstream) => [upstream.id, upstream]));
   feed?.attachLoads(loads, () => targets.keys());
+  feed?.attachFigures({ caches, waf: wafCounters, rateLimit: rateLimitTally });
+  caches.answerPurges(router);
   const tunnels = new Tunnels({
     router,
     ...tunnelSettings(config, pipeline),
@@ -146,6 +152,7 @@ export async function startProxyNode(router: MailboxRouter, config: Config, feed
   const metricSources: MetricSource[] = [];
   if (requestMetrics !== null) metricSources.push(new ProxyNodeMetrics(requestMetrics, loads, () => listener.openConnections()), new CacheMetrics(caches));
   if (wafCounters !== null) metricSources.push(new WafMetrics(wafCounters));
+  if (rateLimitTally !== null) metricSources.push(rateLimitTally);
   const node: ProxyNode = {
     server,
     metrics: metricsOn ? { families: () => metricSources.flatMap((source) => source.families()) } : null,
@@ -161,6 +168,7 @@ export async function startProxyNode(router: MailboxRouter, config: Config, feed
       });
       requestMetrics?.keepUpstreams(new Set(next.upstreams.map((upstream) => upstream.id)));
       responseTimeoutMs = next.upstreamTimeouts.responseMs;
+      if (rateLimitTally !== null) rateLimitTally.ipv6Prefix = next.limiting.ipv6Prefix;
       const nextPipeline = buildPipeline(next, services);
       listener.update({
         pipeline: nextPipeline,
@@ -189,6 +197,7 @@ export async function startProxyNode(router: MailboxRouter, config: Config, feed
       clearTimeout(deadline);
       clearInterval(sweep);
       balancer.stop();
+      caches.stopAnsweringPurges(router);
       await rateLimitStore.close();
       // Upstream requests whose clients have gone are aborted, so this rarely waits; it never outlasts the deadline.
       await pools.close(cut ? 0 : Math.max(0, drainMs - (performance.now() - started)));

@@ -5,6 +5,8 @@
  * traffic, an upstream's timeline turning dead within the health interval,
  * an actor watched and its state highlighted; then the recorded trace
  * replayed, showing the counts the live feed showed at the same times.
+ * A second page follows the response cache's figures through hits and the
+ * WAF's through a blocked request, its secret redacted.
  */
 import test from 'ava';
 import { copyFileSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
@@ -22,6 +24,8 @@ import { startAdminServer } from '../../src/admin/server.js';
 import { readTrace } from '../../src/admin/visualizer/trace-file.js';
 import { upstreamAddress } from '../../src/protocol/index.js';
 import { ARTIFACTS, chromiumAvailable, launchChromium } from '../helpers/chromium.js';
+import { httpCall } from '../helpers/client.js';
+import { startUpstream } from '../helpers/upstream.js';
 import { startRestartableUpstream } from '../helpers/restartable-upstream.js';
 import { startVisualizedInstance } from '../helpers/visualized-instance.js';
 import { waitFor } from '../helpers/wait.js';
@@ -156,4 +160,48 @@ browserTest('the page draws every chart, follows traffic and health, watches an 
   const events = (await stately.text()).trim().split('\n').map((line) => JSON.parse(line) as { type: string });
   t.true(events.some((event) => event.type === '@xstate.actor'));
   t.true(events.some((event) => event.type === '@xstate.event'));
+});
+
+browserTest('the page shows the cache filling and hitting, and the WAF blocking a request with its secret redacted', async (t) => {
+  t.timeout(40_000);
+  const origin = await startUpstream(t, {
+    name: 'a',
+    handler: (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 5, 'cache-control': 'max-age=600' });
+      res.end('fresh');
+    },
+  });
+  const instance = await startVisualizedInstance(t, ['--upstream', origin.id, '--cache-size', '1000000', '--waf', 'block', '--active-health-check-interval', '0']);
+  const context = await launchChromium(t);
+  const page = await context.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(`${instance.vizUrl}/`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 10_000 });
+  await page.waitForSelector('#cache[data-on="true"]', { timeout: 5_000 });
+  t.is(await page.locator('#cache-hits').textContent(), '0');
+  t.is(await page.locator('#waf-blocked').textContent(), '0');
+
+  // One miss that stores, then hits.
+  for (let n = 0; n < 4; n++) t.is((await httpCall(instance.proxyPort, { path: '/cached' })).status, 200);
+  await page.waitForFunction(() => document.querySelector('#cache-hits')?.textContent === '3' && document.querySelector('#cache-misses')?.textContent === '1', undefined, { timeout: 5_000 });
+  await page.waitForSelector('#cache-totals[data-objects="1"]', { timeout: 3_000 });
+  t.is(await page.locator('#cache .plots canvas').count() >= 3, true);
+
+  // A blocked injection whose value sits in a field named like a secret: the rule shows, the value does not.
+  const secret = "' OR 1=1 UNION SELECT card FROM wallets--";
+  const blocked = await httpCall(instance.proxyPort, { path: `/login?password=${encodeURIComponent(secret)}` });
+  t.is(blocked.status, 403);
+  await page.waitForFunction(() => document.querySelector('#waf-blocked')?.textContent === '1', undefined, { timeout: 5_000 });
+  t.true(Number(await page.locator('#waf-inspected').textContent()) >= 5);
+  await page.locator('#waf-categories tr[data-category="sqli"]').waitFor({ timeout: 3_000 });
+  const row = page.locator('#waf-recent tr.waf-flagged').first();
+  await row.waitFor({ timeout: 3_000 });
+  const shown = (await row.textContent()) ?? '';
+  t.regex(shown, /blocked/);
+  t.regex(shown, /\d{6}/, 'rule ids');
+  t.regex(shown, /args:password: \[redacted, \d+ characters\]/);
+  t.false((await page.content()).includes('UNION SELECT card'), 'the secret value is nowhere on the page');
+  await page.screenshot({ path: join(ARTIFACTS, 'cache-waf.png'), fullPage: true });
+  t.deepEqual(pageErrors, []);
 });

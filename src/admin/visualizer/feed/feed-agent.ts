@@ -10,15 +10,20 @@ import { Actor, type AnyActor } from 'xstate';
 import { attachInspection, countActorStates, listLiveActors, routeRecordsTo, type Detach } from '../../../actors/inspection.js';
 import { localNameOf, type MailboxRouter } from '../../../actors/router.js';
 import type { UpstreamLoads } from '../../../balancing/load.js';
+import type { CacheRegistry } from '../../../cache/registry.js';
+import type { RateLimitTally } from '../../../metrics/rate-limit-tally.js';
+import type { WafCounters } from '../../../waf/counters.js';
 import {
   FEED_COLLECTOR,
   feedAgentAddress,
   type FeedListActors,
   type FeedWatch,
   type InspectionRecord,
+  type RateLimitFigures,
   type StateValue,
 } from '../../../protocol/index.js';
 import { occupies } from '../page/model.js';
+import { CacheFiguresReader, WafFiguresReader } from './cache-waf-figures.js';
 import { projectContext } from './context-projection.js';
 import { MessageRing } from './message-ring.js';
 import { RequestFigures } from './request-figures.js';
@@ -37,9 +42,17 @@ export interface FeedAgent {
   readonly requestFigures: RequestFigures;
   /** The proxy node's load figures (in-flight per upstream) and its current upstream ids. */
   attachLoads(loads: UpstreamLoads, upstreamIds: () => Iterable<string>): void;
+  /** The proxy node's cache, WAF counters and (a store deciding in this process) rate-limit tally. */
+  attachFigures(figures: ProcessFigures): void;
   /** Send what is pending now (tests; shutdown). */
   flush(): void;
   stop(): void;
+}
+
+export interface ProcessFigures {
+  readonly caches: CacheRegistry;
+  readonly waf: WafCounters | null;
+  readonly rateLimit: RateLimitTally | null;
 }
 
 interface Watch {
@@ -58,6 +71,9 @@ export function startFeedAgent(router: MailboxRouter, options: FeedAgentOptions 
   let loads: UpstreamLoads | null = null;
   let upstreamIds: () => Iterable<string> = () => [];
   const watches = new Map<string, Watch>();
+  let cacheFigures: CacheFiguresReader | null = null;
+  let wafFigures: WafFiguresReader | null = null;
+  let rateLimitTally: RateLimitTally | null = null;
   const previousTap = router.tap;
   router.tap = tap;
 
@@ -79,7 +95,10 @@ export function startFeedAgent(router: MailboxRouter, options: FeedAgentOptions 
       dropped,
       counts: countActorStates(router, now).counts,
       upstreams: requestFigures.drain((id) => (figures === null ? 0 : figures.of(id).inFlight), upstreamIds()),
-      rateLimit: tap.drainRateLimit(),
+      // A store deciding here (Redis) is tallied here; the primary's tap sees the memory store's checks.
+      rateLimit: rateLimitOf(tap.drainRateLimit(), rateLimitTally),
+      cache: cacheFigures?.drain() ?? null,
+      waf: wafFigures?.drain() ?? null,
       health: tap.drainHealth(),
     });
   };
@@ -141,6 +160,11 @@ export function startFeedAgent(router: MailboxRouter, options: FeedAgentOptions 
       loads = attached;
       upstreamIds = ids;
     },
+    attachFigures: (figures) => {
+      cacheFigures = new CacheFiguresReader(figures.caches);
+      wafFigures = figures.waf === null ? null : new WafFiguresReader(figures.waf);
+      rateLimitTally = figures.rateLimit;
+    },
     flush,
     stop: () => {
       clearInterval(timer);
@@ -150,6 +174,13 @@ export function startFeedAgent(router: MailboxRouter, options: FeedAgentOptions 
       if (router.tap === tap) router.tap = previousTap;
     },
   };
+}
+
+function rateLimitOf(tapped: RateLimitFigures | null, tally: RateLimitTally | null): RateLimitFigures | null {
+  if (tally === null) return tapped;
+  const own = tally.drainFigures();
+  if (tapped === null || tapped.checks === 0) return own;
+  return { checks: tapped.checks + own.checks, denials: tapped.denials + own.denials, top: [...tapped.top, ...own.top] };
 }
 
 function snapshotRecord(router: MailboxRouter, id: string, time: number): InspectionRecord | null {

@@ -5,14 +5,17 @@
  * Passive-health reports name their process's connections as a whole: the
  * report does not carry which one.
  */
-import { HEALTH_SUPERVISOR, RATE_LIMITER, SETTINGS, upstreamAddress, type NodeId, type RoutedMessage } from '../../../protocol/index.js';
+import { cacheAddress, HEALTH_SUPERVISOR, RATE_LIMITER, SETTINGS, upstreamAddress, type NodeId, type RoutedMessage } from '../../../protocol/index.js';
 
 export function senderOf(message: RoutedMessage, node: NodeId, connections: string, proxyNode: string): string {
   switch (message.type) {
     case 'rate-limit.check':
     case 'upstream.subscribe':
     case 'settings.wanted':
+    case 'cache.purge':
       return message.replyTo;
+    case 'cache.purged':
+      return cacheAddress(node);
     case 'request.verdict':
       // The rate limiter answers; a worker whose primary is gone answers its own checks.
       return node === 'p' ? RATE_LIMITER : proxyNode;
