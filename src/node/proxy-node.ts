@@ -113,6 +113,7 @@ export async function startProxyNode(router: MailboxRouter, config: Config, feed
   // Features outside the pipeline that see every finished request: /metrics (admin server on), the visualizer's figures.
   const finishedHooks = [...(requestMetrics === null ? [] : [requestMetrics]), ...(feed === null ? [] : [feed.requestFigures]), ...(rateLimitTally === null ? [] : [rateLimitTally])];
   const wafCounters = metricsOn || feed !== null ? new WafCounters(router.node) : null;
+  if (wafCounters !== null) wafCounters.on = config.waf !== null;
   const services = { router, rateLimitStore, finishedHooks, caches, wafCounters };
   const pipeline = buildPipeline(config, services);
   let targets = new Map(config.upstreams.map((upstream) => [upstream.id, upstream]));
@@ -169,6 +170,7 @@ export async function startProxyNode(router: MailboxRouter, config: Config, feed
       requestMetrics?.keepUpstreams(new Set(next.upstreams.map((upstream) => upstream.id)));
       responseTimeoutMs = next.upstreamTimeouts.responseMs;
       if (rateLimitTally !== null) rateLimitTally.ipv6Prefix = next.limiting.ipv6Prefix;
+      if (wafCounters !== null) wafCounters.on = next.waf !== null;
       const nextPipeline = buildPipeline(next, services);
       listener.update({
         pipeline: nextPipeline,

@@ -11,6 +11,8 @@ import type { Evaluation } from './rule-set.js';
 import { CATEGORIES, type Category } from './rule.js';
 
 export class WafCounters {
+  /** Whether the settings have the WAF on now (the visualizer shows no WAF panel without it). */
+  on = false;
   inspected = 0;
   /** Over the threshold: blocked (--waf block) or only logged (--waf detect). */
   blocked = 0;

@@ -47,8 +47,10 @@ export class WafFiguresReader {
 
   constructor(private readonly counters: WafCounters) {}
 
-  drain(): WafFigures {
+  /** null while the WAF is off (its counters stay, for a reload that turns it back on). */
+  drain(): WafFigures | null {
     const { counters } = this;
+    if (!counters.on) return null;
     const byCategory: Record<string, number> = {};
     for (const [category, value] of counters.byCategory) {
       const change = value - (this.byCategory.get(category) ?? 0);

@@ -5,7 +5,7 @@
  * Passive-health reports name their process's connections as a whole: the
  * report does not carry which one.
  */
-import { cacheAddress, HEALTH_SUPERVISOR, RATE_LIMITER, SETTINGS, upstreamAddress, type NodeId, type RoutedMessage } from '../../../protocol/index.js';
+import { cacheAddress, HEALTH_SUPERVISOR, metricsAddress, RATE_LIMITER, SETTINGS, upstreamAddress, type NodeId, type RoutedMessage } from '../../../protocol/index.js';
 
 export function senderOf(message: RoutedMessage, node: NodeId, connections: string, proxyNode: string): string {
   switch (message.type) {
@@ -13,7 +13,10 @@ export function senderOf(message: RoutedMessage, node: NodeId, connections: stri
     case 'upstream.subscribe':
     case 'settings.wanted':
     case 'cache.purge':
+    case 'metrics.wanted':
       return message.replyTo;
+    case 'metrics.report':
+      return metricsAddress(node);
     case 'cache.purged':
       return cacheAddress(node);
     case 'request.verdict':

@@ -518,7 +518,7 @@ function renderCache(): void {
     holder.replaceChildren();
     const totals = text('div', '', 'totals');
     totals.id = 'cache-totals';
-    holder.append(totals);
+    holder.append(totals, purgeControls());
     const [lookups, fills, held] = plotsIn(holder, 3) as [HTMLElement, HTMLElement, HTMLElement];
     const width = plotWidth(holder);
     state.cachePlots = {
@@ -538,7 +538,11 @@ function renderCache(): void {
   holder.dataset.on = 'true';
   const { recent, times } = plotWindow(frames);
   const of = (frame: FeedFrame) => frame.cache ?? null;
-  const rate = (pick: (cache: NonNullable<FeedFrame['cache']>) => number) => recent.map((frame) => { const cache = of(frame); return cache === null ? null : perSecond(pick(cache), frame); });
+  const rate = (pick: (cache: NonNullable<FeedFrame['cache']>) => number) =>
+    recent.map((frame) => {
+      const cache = of(frame);
+      return cache === null ? null : perSecond(pick(cache), frame);
+    });
   state.cachePlots.lookups.setData([times, rate((c) => c.hits), rate((c) => c.misses), rate((c) => c.stale)]);
   state.cachePlots.fills.setData([times, rate((c) => c.stored), rate((c) => c.revalidated), rate((c) => c.coalesced)]);
   state.cachePlots.held.setData([times, recent.map((frame) => of(frame)?.objects ?? null)]);
@@ -562,6 +566,35 @@ function renderCache(): void {
     text('span', ' stale'),
   );
   totals.dataset.objects = String(last.cache.objects);
+}
+
+/** A URL (or everything) purged from every worker's cache through the admin API, with the token. */
+function purgeControls(): HTMLElement {
+  const form = document.createElement('div');
+  form.className = 'filter purge';
+  const url = Object.assign(document.createElement('input'), { id: 'purge-url', placeholder: 'http://host/path to purge from every worker' });
+  const one = text('button', 'purge');
+  const all = text('button', 'purge all');
+  const result = text('span', '', 'muted');
+  result.id = 'purge-result';
+  const purge = async (body: unknown): Promise<void> => {
+    if (state.mode === 'replay') {
+      result.textContent = 'a replay changes nothing';
+      return;
+    }
+    try {
+      const response = await fetch('/api/cache/purge', { method: 'POST', headers: { ...headers(), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const answer = (await response.json()) as { removed?: number; error?: string };
+      result.textContent = response.ok ? `removed ${answer.removed ?? 0}` : response.status === 401 ? 'the admin token is missing or wrong' : `${response.status}: ${answer.error ?? ''}`;
+      if (response.ok) void refreshChanges();
+    } catch (error) {
+      result.textContent = String(error);
+    }
+  };
+  one.addEventListener('click', () => void purge({ url: url.value.trim() }));
+  all.addEventListener('click', () => void purge({ all: true }));
+  form.append(url, one, all, result);
+  return form;
 }
 
 function renderWaf(): void {
@@ -598,18 +631,23 @@ function renderWaf(): void {
     holder.append(categories, text('div', 'last flagged requests', 'muted'), blocked);
   }
   const { recent, times } = plotWindow(frames);
-  const rate = (pick: (waf: NonNullable<FeedFrame['waf']>) => number) => recent.map((frame) => (frame.waf == null ? null : perSecond(pick(frame.waf), frame)));
+  const rate = (pick: (waf: NonNullable<FeedFrame['waf']>) => number) =>
+    recent.map((frame) => {
+      const waf = frame.waf ?? null;
+      return waf === null ? null : perSecond(pick(waf), frame);
+    });
   state.wafPlots.requests.setData([times, rate((w) => w.inspected), rate((w) => w.blocked), rate((w) => w.detected)]);
   let inspected = 0;
   let blocked = 0;
   let detected = 0;
   const byCategory = new Map<string, number>();
   for (const frame of recent) {
-    if (frame.waf == null) continue;
-    inspected += frame.waf.inspected;
-    blocked += frame.waf.blocked;
-    detected += frame.waf.detected;
-    for (const [category, count] of Object.entries(frame.waf.byCategory)) byCategory.set(category, (byCategory.get(category) ?? 0) + count);
+    const waf = frame.waf ?? null;
+    if (waf === null) continue;
+    inspected += waf.inspected;
+    blocked += waf.blocked;
+    detected += waf.detected;
+    for (const [category, count] of Object.entries(waf.byCategory)) byCategory.set(category, (byCategory.get(category) ?? 0) + count);
   }
   const totals = $('waf-totals');
   totals.replaceChildren(
