@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { haproxyConfig, proxyNginxConfig } from './configs.js';
 import { freePort, waitUntilAnswering, waitUntilListening } from './ports.js';
+import { watchPage } from './page-watcher.js';
 import { logTail, startTracked, stopTracked, type StartedProcess } from './processes.js';
 import { requireTool, type Tool } from './tools.js';
 
@@ -90,13 +91,21 @@ export function binNodeFlags(bin: string): string[] {
  * caps it. The only row that is not on one core: read it as "what a second
  * core buys", not beside the others.
  */
-function balancebeam(workers: number, allCpus = false, extra: { admin?: boolean; cacheBytes?: number; waf?: boolean } = {}): Product {
-  const admin = extra.admin === true;
+/** The admin token of the watched row: the page sends it on every call, as a page opened with `#token=` does. */
+const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
+
+function balancebeam(workers: number, allCpus = false, extra: { admin?: boolean; watched?: boolean; cacheBytes?: number; waf?: boolean } = {}): Product {
+  const watched = extra.watched === true;
+  const admin = extra.admin === true || watched;
   const cacheBytes = extra.cacheBytes ?? 0;
   const waf = extra.waf === true;
-  const name = `balancebeam${workers === 1 ? '' : `-w${workers}`}${allCpus ? '-2cpu' : ''}${admin ? '-admin' : ''}${cacheBytes > 0 ? '-cache' : ''}${waf ? '-waf' : ''}`;
+  const name = `balancebeam${workers === 1 ? '' : `-w${workers}`}${allCpus ? '-2cpu' : ''}${admin ? '-admin' : ''}${watched ? '-watched' : ''}${cacheBytes > 0 ? '-cache' : ''}${waf ? '-waf' : ''}`;
   const pinning = allCpus ? ' (pinned to both CPUs, sharing CPU 1 with wrk and the origins)' : workers > 1 ? ' (primary + workers, all pinned to the proxy CPU)' : '';
-  const adminText = admin ? ', with the admin server on (--admin 127.0.0.1:PORT, nobody scraping or watching)' : '';
+  const adminText = watched
+    ? ', with the admin server on and --admin-token, and what an open page asks of it (bench/page-watcher.ts: the SSE feed read, /api/upstreams every 2 s, /api/changes every 3 s, the token on each; no actor watched, as the page by default)'
+    : admin
+      ? ', with the admin server on (--admin 127.0.0.1:PORT, nobody scraping or watching)'
+      : '';
   return {
     name,
     needs: [],
@@ -107,10 +116,23 @@ function balancebeam(workers: number, allCpus = false, extra: { admin?: boolean;
       const args = [...binNodeFlags(bin), bin, '--bind', `127.0.0.1:${port}`];
       for (const origin of context.originPorts) args.push('--upstream', `127.0.0.1:${origin}`);
       args.push('--active-health-check-interval', '0', '--log-level', 'warn', '--workers', String(workers));
-      if (admin) args.push('--admin', `127.0.0.1:${await freePort()}`);
+      const adminPort = admin ? await freePort() : 0;
+      if (admin) args.push('--admin', `127.0.0.1:${adminPort}`);
+      if (watched) args.push('--admin-token', BENCH_ADMIN_TOKEN);
       if (cacheBytes > 0) args.push('--cache-size', String(cacheBytes));
       if (waf) args.push('--waf', 'block');
-      return startPinned(context, name, port, process.execPath, args, allCpus ? '0,1' : context.proxyCpu);
+      const running = await startPinned(context, name, port, process.execPath, args, allCpus ? '0,1' : context.proxyCpu);
+      if (!watched) return running;
+      // The admin server listens once the instance does: just after the proxy port answers.
+      await waitUntilListening(adminPort, 'the admin server');
+      const page = await watchPage(adminPort, BENCH_ADMIN_TOKEN);
+      return {
+        ...running,
+        stop: async () => {
+          page.stop();
+          await running.stop();
+        },
+      };
     },
   };
 }
@@ -208,6 +230,8 @@ export const PRODUCTS: readonly Product[] = [
   balancebeam(1),
   // Issue 15's target: the admin server on with no page open costs < 1% CPU per request (the report's ratio table).
   balancebeam(1, false, { admin: true }),
+  // ... and < 3% with the page open.
+  balancebeam(1, false, { watched: true }),
   balancebeam(2),
   balancebeam(2, true),
   balancebeamLimited(1, 'memory'),

@@ -110,7 +110,8 @@ export async function measureVisualizerCost(run: VisualizerCostRun): Promise<Vis
       const spec: InstanceSpec = { mode: mode === 'page' ? 'feed' : mode, port, vizPort, upstreamPorts: run.originPorts, tracePath };
       const started = startTracked('taskset', ['-c', run.proxyCpu, process.execPath, ...binNodeFlags(bin), entry, JSON.stringify(spec)], join(run.directory, `viz-${mode}.log`), { cwd: run.repoRoot });
       try {
-        await waitUntilAnswering(port, `visualizer-cost ${mode}`);
+        // A busy shared machine can take more than the default 15 s to start a process.
+        await waitUntilAnswering(port, `visualizer-cost ${mode}`, '/', 60_000);
         const page = mode === 'page' ? openPage(vizPort) : null;
         const load = { port, scenario, script, cpu: run.loadCpu, logPath: join(run.directory, 'viz-wrk.log'), tool: run.tool };
         await runWrk({ ...load, seconds: Math.max(1, Math.round(run.seconds / 3)) });

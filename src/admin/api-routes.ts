@@ -5,7 +5,8 @@
  * change goes through the SettingsControl, so it reaches the workers as a
  * reload does, survives later reloads, and is logged with who asked; the
  * answer comes once every proxy node has confirmed it (or names those that
- * have not).
+ * have not). The cache purge is not a setting: it is sent to every proxy
+ * node's cache at once (cache-purge.ts) and logged in the same change log.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/config.js';
@@ -15,6 +16,7 @@ import { aggregate, type MetricsGatherer } from '../metrics/gather.js';
 import type { ChangeResult, OverlayEdit, SettingsControl } from '../node/settings-control.js';
 import type { Instance } from '../node/running-instance.js';
 import type { MetricFamily, UpstreamTarget } from '../protocol/index.js';
+import { CachePurger, readPurgeTarget } from './cache-purge.js';
 import { AdminRequestError, readJsonObject, sendJson } from './json.js';
 import { LatencyWindow, WINDOW_MS } from './latency-window.js';
 import { redactSecrets } from './redact.js';
@@ -32,6 +34,24 @@ const UPSTREAMS = '/api/upstreams';
 export function apiRoutes(deps: AdminApiDeps): AdminRoute[] {
   const { control } = deps;
   const latency = new LatencyWindow();
+  const purger = new CachePurger(deps.instance.router, () => deps.instance.proxyNodes());
+
+  const purgeCache = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const target = readPurgeTarget(await readJsonObject(request));
+    const who = requesterOf(request);
+    if (target !== null && 'error' in target) throw new AdminRequestError(400, target.error);
+    const what = target === null ? 'purge cache (all)' : `purge cache ${target.host}${target.target}`;
+    const result = await purger.purge(target);
+    if (result.cacheOn.length === 0 && result.unconfirmed.length === 0) {
+      const entry = control.changes.record(who, what, 'refused', 'the response cache is off (--cache-size)');
+      sendJson(response, 409, { error: entry.detail, change: entry });
+      return;
+    }
+    const perNode = Object.entries(result.removed).map(([node, removed]) => `${node}: ${removed}`).join(', ');
+    const unanswered = result.unconfirmed.length === 0 ? '' : `; no answer from ${result.unconfirmed.join(', ')}`;
+    const entry = control.changes.record(who, what, result.total > 0 ? 'applied' : 'unchanged', `removed ${result.total} (${perNode})${unanswered}`);
+    sendJson(response, 200, { result: entry.result, change: entry, removed: result.total, perNode: result.removed, unconfirmed: result.unconfirmed });
+  };
 
   const listUpstreams = async (): Promise<unknown[]> => {
     const families = (await aggregate(await deps.gatherer.gather()).getMetricsAsJSON()) as unknown as MetricFamily[];
@@ -126,6 +146,7 @@ export function apiRoutes(deps: AdminApiDeps): AdminRoute[] {
         else answerChange(response, result, false);
       },
     },
+    { method: 'POST', path: '/api/cache/purge', handle: purgeCache },
     {
       method: 'GET',
       path: '/api/config',

@@ -26,6 +26,7 @@ import { WafMetrics } from '../metrics/waf-metrics.js';
 import { WafCounters } from '../waf/counters.js';
 import { ProxyNodeMetrics } from '../metrics/proxy-node-metrics.js';
 import { RequestMetrics } from '../metrics/request-metrics.js';
+import { RateLimitTally } from '../metrics/rate-limit-tally.js';
 import type { FeedAgent } from '../admin/visualizer/feed/feed-agent.js';
 import { createProxyServer } from './listener.js';
 
@@ -105,16 +106,22 @@ export async function startProxyNode(router: MailboxRouter, config: Config, feed
     new PoolFetcher(pools, chooseUpstream, () => responseTimeoutMs),
   );
   // One store per process for its whole life: a Redis connection is not rebuilt per settings version.
-  const rateLimitStore = await createRateLimitStore(config.limiting, router);
+  const createdStore = await createRateLimitStore(config.limiting, router);
   // Requests admitted on a lease send no message for the feed's tap to see: the store tallies them.
-  if (feed !== null && rateLimitStore.localFigures !== undefined) feed.attachRateLimit(rateLimitStore.localFigures());
+  if (feed !== null && createdStore.localFigures !== undefined) feed.attachRateLimit(createdStore.localFigures());
+  // A store that decides in this process (Redis) is counted here, for /metrics and the visualizer.
+  const rateLimitTally = (metricsOn || feed !== null) && config.limiting.store.kind !== 'memory' ? new RateLimitTally(createdStore, config.limiting.ipv6Prefix) : null;
+  const rateLimitStore = rateLimitTally ?? createdStore;
   // Features outside the pipeline that see every finished request: /metrics (admin server on), the visualizer's figures.
-  const finishedHooks = [...(requestMetrics === null ? [] : [requestMetrics]), ...(feed === null ? [] : [feed.requestFigures])];
-  const wafCounters = metricsOn ? new WafCounters() : null;
+  const finishedHooks = [...(requestMetrics === null ? [] : [requestMetrics]), ...(feed === null ? [] : [feed.requestFigures]), ...(rateLimitTally === null ? [] : [rateLimitTally])];
+  const wafCounters = metricsOn || feed !== null ? new WafCounters(router.node) : null;
+  if (wafCounters !== null) wafCounters.on = config.waf !== null;
   const services = { router, rateLimitStore, finishedHooks, caches, wafCounters };
   const pipeline = buildPipeline(config, services);
   let targets = new Map(config.upstreams.map((upstream) => [upstream.id, upstream]));
   feed?.attachLoads(loads, () => targets.keys());
+  feed?.attachFigures({ caches, waf: wafCounters, rateLimit: rateLimitTally });
+  caches.answerPurges(router);
   const tunnels = new Tunnels({
     router,
     ...tunnelSettings(config, pipeline),
@@ -148,7 +155,8 @@ export async function startProxyNode(router: MailboxRouter, config: Config, feed
   const metricSources: MetricSource[] = [];
   if (requestMetrics !== null) metricSources.push(new ProxyNodeMetrics(requestMetrics, loads, () => listener.openConnections()), new CacheMetrics(caches));
   if (wafCounters !== null) metricSources.push(new WafMetrics(wafCounters));
-  if (metricsOn && rateLimitStore.metrics !== undefined) metricSources.push(rateLimitStore.metrics);
+  if (metricsOn && createdStore.metrics !== undefined) metricSources.push(createdStore.metrics);
+  if (rateLimitTally !== null) metricSources.push(rateLimitTally);
   const node: ProxyNode = {
     server,
     metrics: metricsOn ? { families: () => metricSources.flatMap((source) => source.families()) } : null,
@@ -164,6 +172,8 @@ export async function startProxyNode(router: MailboxRouter, config: Config, feed
       });
       requestMetrics?.keepUpstreams(new Set(next.upstreams.map((upstream) => upstream.id)));
       responseTimeoutMs = next.upstreamTimeouts.responseMs;
+      if (rateLimitTally !== null) rateLimitTally.ipv6Prefix = next.limiting.ipv6Prefix;
+      if (wafCounters !== null) wafCounters.on = next.waf !== null;
       const nextPipeline = buildPipeline(next, services);
       listener.update({
         pipeline: nextPipeline,
@@ -192,6 +202,7 @@ export async function startProxyNode(router: MailboxRouter, config: Config, feed
       clearTimeout(deadline);
       clearInterval(sweep);
       balancer.stop();
+      caches.stopAnsweringPurges(router);
       await rateLimitStore.close();
       // Upstream requests whose clients have gone are aborted, so this rarely waits; it never outlasts the deadline.
       await pools.close(cut ? 0 : Math.max(0, drainMs - (performance.now() - started)));

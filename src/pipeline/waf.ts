@@ -86,7 +86,7 @@ export class WafFilter implements RequestFilter {
     if (evaluation.score < this.threshold) return null;
     const requestId = nanoid(12);
     const { req } = request;
-    this.counters?.flagged(this.blocking, evaluation.matches.map((match) => match.category));
+    this.counters?.flagged(this.blocking, evaluation, requestId);
     log.warn(this.blocking ? 'waf blocked' : 'waf detected', {
       requestId,
       client: request.clientIp,

@@ -30,13 +30,57 @@ export interface UpstreamRequestFigures {
   readonly latency: readonly number[];
 }
 
-/** Rate-limit decisions seen in the primary since its last batch: the busiest clients. */
+/** Rate-limit decisions since the last batch (the primary's tap, or a worker's own tally): the busiest clients. */
 export interface RateLimitFigures {
   readonly checks: number;
   readonly denials: number;
   /** `[client ip, checks, denials]`, busiest first, at most 10. */
   readonly top: readonly (readonly [client: string, checks: number, denials: number])[];
 }
+
+/**
+ * One process's response cache since its last batch: lookups and fills as counts over the interval,
+ * what it holds as of now (the cache is per process, so the instance's holdings are the sum).
+ */
+export interface CacheFigures {
+  readonly hits: number;
+  readonly misses: number;
+  /** A stale response served (in place of a failure, or while revalidating). */
+  readonly stale: number;
+  readonly stored: number;
+  readonly revalidated: number;
+  readonly coalesced: number;
+  readonly objects: number;
+  readonly bytes: number;
+}
+
+/** One request the WAF flagged: what the page lists. Rule ids and matched parts, redacted as in the log line. */
+export interface WafFlaggedRequest {
+  readonly time: number;
+  readonly node: NodeId;
+  /** The id the 403 names (and the log line). */
+  readonly requestId: string;
+  readonly action: 'blocked' | 'detected';
+  readonly score: number;
+  readonly rules: readonly number[];
+  readonly categories: readonly string[];
+  /** `args:q: 1' UNION SELECT…` per match: the part's label and the redacted snippet (no secret is shown). */
+  readonly parts: readonly string[];
+}
+
+/** One process's WAF since its last batch. */
+export interface WafFigures {
+  readonly inspected: number;
+  readonly blocked: number;
+  readonly detected: number;
+  /** category → flagged requests with a match of it (non-zero ones only). */
+  readonly byCategory: { readonly [category: string]: number };
+  /** The flagged requests of the interval, oldest first, at most WAF_RECENT_KEPT. */
+  readonly recent: readonly WafFlaggedRequest[];
+}
+
+/** Flagged requests a process keeps between batches (and the page lists) at most. */
+export const WAF_RECENT_KEPT = 20;
 
 export interface FeedBatch {
   readonly type: 'feed.batch';
@@ -48,8 +92,12 @@ export interface FeedBatch {
   /** kind → state → live actors in this process (countActorStates). */
   readonly counts: { readonly [kind: string]: { readonly [state: string]: number } };
   readonly upstreams: { readonly [upstreamId: string]: UpstreamRequestFigures };
-  /** Only the primary's batches have it. */
+  /** The primary's (the memory store's checks cross its router), or a worker's that decides itself (Redis). */
   readonly rateLimit: RateLimitFigures | null;
+  /** null: no cache in this process. */
+  readonly cache: CacheFigures | null;
+  /** null: no WAF counters in this process. */
+  readonly waf: WafFigures | null;
   /** Health changes the primary's upstream actors published since the last batch. */
   readonly health: readonly UpstreamHealthPoint[];
 }

@@ -3,6 +3,7 @@
  * Read this folder first; the actors are the grammar that uses it.
  */
 import type { BalancerUpstreamsSet } from './balancer.js';
+import type { CachePurge, CachePurged } from './cache-purge.js';
 import type { ClientDisconnected, ClientSilent, RequestMalformed, RequestReceived, ResponseFinished, UpstreamFailed, UpstreamResponded } from './connection.js';
 import type { FeedActorList, FeedBatch, FeedListActors, FeedWatch } from './feed.js';
 import type { HealthProbeResult, HealthRoundFinished } from './health.js';
@@ -16,6 +17,7 @@ import type { UpstreamConnectFailed, UpstreamHealthChanged, UpstreamMisbehaved, 
 
 export * from './address.js';
 export type * from './balancer.js';
+export * from './cache-purge.js';
 export type * from './connection.js';
 export * from './feed.js';
 export type * from './health.js';
@@ -56,7 +58,9 @@ export type RoutedMessage =
   | FeedBatch
   | FeedListActors
   | FeedActorList
-  | FeedWatch;
+  | FeedWatch
+  | CachePurge
+  | CachePurged;
 
 /** Everything a connection actor reacts to; X is its exchange and R an upstream response (live objects). */
 export type ConnectionEvent<X, R> =

@@ -5,6 +5,8 @@
  * traffic, an upstream's timeline turning dead within the health interval,
  * an actor watched and its state highlighted; then the recorded trace
  * replayed, showing the counts the live feed showed at the same times.
+ * A second page follows the response cache's figures through hits and the
+ * WAF's through a blocked request, its secret redacted.
  */
 import test from 'ava';
 import { copyFileSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
@@ -22,11 +24,15 @@ import { startAdminServer } from '../../src/admin/server.js';
 import { readTrace } from '../../src/admin/visualizer/trace-file.js';
 import { upstreamAddress } from '../../src/protocol/index.js';
 import { ARTIFACTS, chromiumAvailable, launchChromium } from '../helpers/chromium.js';
+import { startBalancerWithAdmin } from '../helpers/admin.js';
+import { httpCall } from '../helpers/client.js';
+import { startUpstream } from '../helpers/upstream.js';
 import { startRestartableUpstream } from '../helpers/restartable-upstream.js';
 import { startVisualizedInstance } from '../helpers/visualized-instance.js';
 import { waitFor } from '../helpers/wait.js';
 
 const HEALTH_INTERVAL_S = 0.5;
+const TOKEN = 'test-admin-token-0123456789';
 const DOCS = fileURLToPath(new URL('../../../docs/', import.meta.url));
 
 function get(port: number, agent: Agent): Promise<number> {
@@ -156,4 +162,69 @@ browserTest('the page draws every chart, follows traffic and health, watches an 
   const events = (await stately.text()).trim().split('\n').map((line) => JSON.parse(line) as { type: string });
   t.true(events.some((event) => event.type === '@xstate.actor'));
   t.true(events.some((event) => event.type === '@xstate.event'));
+});
+
+browserTest('the page shows the cache (--workers 2) filling, hitting and purged, and the WAF blocking a request with its secret redacted', async (t) => {
+  t.timeout(60_000);
+  const origin = await startUpstream(t, {
+    name: 'a',
+    handler: (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 5, 'cache-control': 'max-age=600' });
+      res.end('fresh');
+    },
+  });
+  // The real CLI with two workers: the figures are summed over both workers' batches; the admin API answers the page.
+  const { balancer, admin } = await startBalancerWithAdmin(
+    t,
+    ['--upstream', origin.id, '--workers', '2', '--cache-size', '1000000', '--waf', 'block', '--active-health-check-interval', '0', '--admin-token', TOKEN],
+    { token: TOKEN },
+  );
+  const context = await launchChromium(t);
+  const page = await context.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(`${admin.origin}/#token=${TOKEN}`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 10_000 });
+  await page.waitForSelector('#cache[data-on="true"]', { timeout: 5_000 });
+  t.is(await page.locator('#cache-hits').textContent(), '0');
+  t.is(await page.locator('#waf-blocked').textContent(), '0');
+
+  // Each worker misses once and stores; the rest are hits, whichever worker takes each connection.
+  for (let n = 0; n < 6; n++) t.is((await httpCall(balancer.port, { path: '/cached' })).status, 200);
+  const lookups = await page.waitForFunction(
+    () => {
+      const hits = Number(document.querySelector('#cache-hits')?.textContent);
+      const misses = Number(document.querySelector('#cache-misses')?.textContent);
+      const objects = Number(document.querySelector('#cache-totals')?.getAttribute('data-objects'));
+      return hits + misses === 6 && objects === misses ? { hits, misses } : null;
+    },
+    undefined,
+    { timeout: 5_000 },
+  );
+  const { hits, misses } = (await lookups.jsonValue()) as { hits: number; misses: number };
+  t.true(misses >= 1 && misses <= 2 && hits >= 4, `${hits} hits, ${misses} misses`);
+  t.true((await page.locator('#cache .plots canvas').count()) >= 3);
+
+  // Purge all from the page: every worker's copy goes, and the change log shows who did it.
+  await page.locator('#cache button', { hasText: 'purge all' }).click();
+  await page.waitForFunction((removed) => document.querySelector('#purge-result')?.textContent === `removed ${removed}`, misses, { timeout: 5_000 });
+  await page.waitForSelector('#cache-totals[data-objects="0"]', { timeout: 3_000 });
+  await page.waitForFunction(() => document.querySelector('#changes')?.textContent?.includes('purge cache (all)') === true, undefined, { timeout: 5_000 });
+
+  // A blocked injection whose value sits in a field named like a secret: the rule shows, the value does not.
+  const secret = "' OR 1=1 UNION SELECT card FROM wallets--";
+  const blocked = await httpCall(balancer.port, { path: `/login?password=${encodeURIComponent(secret)}` });
+  t.is(blocked.status, 403);
+  await page.waitForFunction(() => document.querySelector('#waf-blocked')?.textContent === '1', undefined, { timeout: 5_000 });
+  t.true(Number(await page.locator('#waf-inspected').textContent()) >= 7);
+  await page.locator('#waf-categories tr[data-category="sqli"]').waitFor({ timeout: 3_000 });
+  const row = page.locator('#waf-recent tr.waf-flagged').first();
+  await row.waitFor({ timeout: 3_000 });
+  const shown = (await row.textContent()) ?? '';
+  t.regex(shown, /blocked/);
+  t.regex(shown, /\d{6}/, 'rule ids');
+  t.regex(shown, /args:password: \[redacted, \d+ characters\]/);
+  t.false((await page.content()).includes('UNION SELECT card'), 'the secret value is nowhere on the page');
+  await page.screenshot({ path: join(ARTIFACTS, 'cache-waf.png'), fullPage: true });
+  t.deepEqual(pageErrors, []);
 });

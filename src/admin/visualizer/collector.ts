@@ -10,12 +10,14 @@ import {
   FEED_COLLECTOR,
   feedAgentAddress,
   LATENCY_BUCKETS,
+  WAF_RECENT_KEPT,
   type Address,
   type FeedActorList,
   type FeedBatch,
   type FeedMessage,
   type InspectionRecord,
   type UpstreamHealthPoint,
+  type WafFlaggedRequest,
 } from '../../protocol/index.js';
 import type { ChartModel } from './chart-model.js';
 import type { FeedFrame, StateCounts, UpstreamFrame } from './frame.js';
@@ -44,6 +46,28 @@ interface NodeState {
   counts: StateCounts;
   inFlight: Map<string, number>;
   upstreamIds: string[];
+  /** What its cache holds, as of its last batch (null: no cache there). */
+  cacheHeld: { objects: number; bytes: number } | null;
+  /** Whether its batches carry WAF counters. */
+  waf: boolean;
+}
+
+/** Counts summed over the batches of one frame. */
+class CacheAccumulator {
+  hits = 0;
+  misses = 0;
+  stale = 0;
+  stored = 0;
+  revalidated = 0;
+  coalesced = 0;
+}
+
+class WafAccumulator {
+  inspected = 0;
+  blocked = 0;
+  detected = 0;
+  byCategory: Record<string, number> = {};
+  recent: WafFlaggedRequest[] = [];
 }
 
 interface UpstreamAccumulator {
@@ -75,6 +99,8 @@ export class FeedCollector implements FeedSource {
   private health: UpstreamHealthPoint[] = [];
   private readonly currentHealth = new Map<string, { healthy: boolean; reason: string }>();
   private readonly upstreams = new Map<string, UpstreamAccumulator>();
+  private cache = new CacheAccumulator();
+  private waf = new WafAccumulator();
   private rateChecks = 0;
   private rateDenials = 0;
   private readonly rateClients = new Map<string, [number, number]>();
@@ -112,7 +138,7 @@ export class FeedCollector implements FeedSource {
   }
 
   private merge(batch: FeedBatch): void {
-    const node: NodeState = this.nodes.get(batch.node) ?? { lastBatchAt: 0, counts: {}, inFlight: new Map(), upstreamIds: [] };
+    const node: NodeState = this.nodes.get(batch.node) ?? { lastBatchAt: 0, counts: {}, inFlight: new Map(), upstreamIds: [], cacheHeld: null, waf: false };
     this.nodes.set(batch.node, node);
     node.lastBatchAt = this.now();
     node.counts = batch.counts;
@@ -129,6 +155,28 @@ export class FeedCollector implements FeedSource {
       accumulator.finished += figures.finished;
       accumulator.failed += figures.failed;
       figures.latency.forEach((count, bucket) => (accumulator.latency[bucket] = (accumulator.latency[bucket] ?? 0) + count));
+    }
+    // Batches from a process of an older build (none today) carry neither.
+    const cache = batch.cache ?? null;
+    node.cacheHeld = cache === null ? null : { objects: cache.objects, bytes: cache.bytes };
+    if (cache !== null) {
+      const sum = this.cache;
+      sum.hits += cache.hits;
+      sum.misses += cache.misses;
+      sum.stale += cache.stale;
+      sum.stored += cache.stored;
+      sum.revalidated += cache.revalidated;
+      sum.coalesced += cache.coalesced;
+    }
+    const waf = batch.waf ?? null;
+    node.waf = waf !== null;
+    if (waf !== null) {
+      const sum = this.waf;
+      sum.inspected += waf.inspected;
+      sum.blocked += waf.blocked;
+      sum.detected += waf.detected;
+      for (const [category, count] of Object.entries(waf.byCategory)) sum.byCategory[category] = (sum.byCategory[category] ?? 0) + count;
+      for (const flagged of waf.recent) sum.recent.push(flagged);
     }
     for (const point of batch.health) {
       this.health.push(point);
@@ -152,12 +200,20 @@ export class FeedCollector implements FeedSource {
     const counts: Record<string, Record<string, number>> = {};
     const live: string[] = [];
     const ids = new Set<string>();
+    let cacheHeld: { objects: number; bytes: number } | null = null;
+    let wafSeen = false;
     for (const [name, node] of this.nodes) {
       if (time - node.lastBatchAt > NODE_SILENCE_MS) {
         this.nodes.delete(name);
         continue;
       }
       live.push(name);
+      if (node.cacheHeld !== null) {
+        cacheHeld ??= { objects: 0, bytes: 0 };
+        cacheHeld.objects += node.cacheHeld.objects;
+        cacheHeld.bytes += node.cacheHeld.bytes;
+      }
+      wafSeen ||= node.waf;
       for (const id of node.upstreamIds) ids.add(id);
       for (const [kind, states] of Object.entries(node.counts)) {
         const merged = (counts[kind] ??= {});
@@ -203,8 +259,12 @@ export class FeedCollector implements FeedSource {
           .slice(0, 10)
           .map(([client, [checks, denials]]) => [client, checks, denials] as const),
       },
+      cache: cacheHeld === null ? null : { ...this.cache, ...cacheHeld },
+      waf: wafSeen ? { ...this.waf, recent: this.waf.recent.sort((a, b) => a.time - b.time).slice(-WAF_RECENT_KEPT) } : null,
       ...(this.records.length === 0 ? {} : { records: this.records }),
     };
+    this.cache = new CacheAccumulator();
+    this.waf = new WafAccumulator();
     this.records = [];
     this.lastFrameAt = time;
     this.messages = [];

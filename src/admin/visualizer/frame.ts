@@ -4,7 +4,7 @@
  * a replay all carry the same frames, so replaying is folding the same
  * frames over the same page.
  */
-import type { FeedMessage, InspectionRecord, RateLimitFigures, UpstreamHealthPoint } from '../../protocol/index.js';
+import type { CacheFigures, FeedMessage, InspectionRecord, RateLimitFigures, UpstreamHealthPoint, WafFigures } from '../../protocol/index.js';
 import type { ChartModel } from './chart-model.js';
 
 export type StateCounts = { readonly [kind: string]: { readonly [state: string]: number } };
@@ -37,6 +37,13 @@ export interface FeedFrame {
   readonly upstreams: { readonly [upstreamId: string]: UpstreamFrame };
   readonly health: readonly UpstreamHealthPoint[];
   readonly rateLimit: RateLimitFigures;
+  /**
+   * The response caches of every process: lookups and fills over the frame's interval, objects and
+   * bytes held now (summed). Absent or null: no process has a cache (and in traces made before it).
+   */
+  readonly cache?: CacheFigures | null;
+  /** The WAF of every process over the interval, and the requests it flagged in it. Absent or null: no WAF counters. */
+  readonly waf?: WafFigures | null;
   /** Detailed records of the actors someone watched during the frame (absent: none). */
   readonly records?: readonly InspectionRecord[];
 }

@@ -10,6 +10,9 @@ import { Actor, type AnyActor } from 'xstate';
 import { attachInspection, countActorStates, listLiveActors, routeRecordsTo, type Detach } from '../../../actors/inspection.js';
 import { localNameOf, type MailboxRouter } from '../../../actors/router.js';
 import type { UpstreamLoads } from '../../../balancing/load.js';
+import type { CacheRegistry } from '../../../cache/registry.js';
+import type { RateLimitTally } from '../../../metrics/rate-limit-tally.js';
+import type { WafCounters } from '../../../waf/counters.js';
 import {
   FEED_COLLECTOR,
   feedAgentAddress,
@@ -20,6 +23,7 @@ import {
   type StateValue,
 } from '../../../protocol/index.js';
 import { occupies } from '../page/model.js';
+import { CacheFiguresReader, WafFiguresReader } from './cache-waf-figures.js';
 import { projectContext } from './context-projection.js';
 import { MessageRing } from './message-ring.js';
 import { RequestFigures } from './request-figures.js';
@@ -41,9 +45,17 @@ export interface FeedAgent {
   attachLoads(loads: UpstreamLoads, upstreamIds: () => Iterable<string>): void;
   /** The rate-limit store's tally of the requests it admitted on a lease (no message for the tap to see). */
   attachRateLimit(tally: LocalDecisionTally): void;
+  /** The proxy node's cache, WAF counters and (a store deciding in this process) rate-limit tally. */
+  attachFigures(figures: ProcessFigures): void;
   /** Send what is pending now (tests; shutdown). */
   flush(): void;
   stop(): void;
+}
+
+export interface ProcessFigures {
+  readonly caches: CacheRegistry;
+  readonly waf: WafCounters | null;
+  readonly rateLimit: RateLimitTally | null;
 }
 
 interface Watch {
@@ -63,6 +75,9 @@ export function startFeedAgent(router: MailboxRouter, options: FeedAgentOptions 
   let localRateLimit: LocalDecisionTally | null = null;
   let upstreamIds: () => Iterable<string> = () => [];
   const watches = new Map<string, Watch>();
+  let cacheFigures: CacheFiguresReader | null = null;
+  let wafFigures: WafFiguresReader | null = null;
+  let rateLimitTally: RateLimitTally | null = null;
   const previousTap = router.tap;
   router.tap = tap;
 
@@ -84,7 +99,11 @@ export function startFeedAgent(router: MailboxRouter, options: FeedAgentOptions 
       dropped,
       counts: countActorStates(router, now).counts,
       upstreams: requestFigures.drain((id) => (figures === null ? 0 : figures.of(id).inFlight), upstreamIds()),
-      rateLimit: mergeFigures(tap.drainRateLimit(), localRateLimit?.drain() ?? null),
+      // Requests admitted on a lease, and a store deciding here (Redis), are tallied here; the primary's tap sees the
+      // memory store's checks decided there.
+      rateLimit: rateLimitOf(mergeFigures(tap.drainRateLimit(), localRateLimit?.drain() ?? null), rateLimitTally),
+      cache: cacheFigures?.drain() ?? null,
+      waf: wafFigures?.drain() ?? null,
       health: tap.drainHealth(),
     });
   };
@@ -149,6 +168,11 @@ export function startFeedAgent(router: MailboxRouter, options: FeedAgentOptions 
     attachRateLimit: (tally) => {
       localRateLimit = tally;
     },
+    attachFigures: (figures) => {
+      cacheFigures = new CacheFiguresReader(figures.caches);
+      wafFigures = figures.waf === null ? null : new WafFiguresReader(figures.waf);
+      rateLimitTally = figures.rateLimit;
+    },
     flush,
     stop: () => {
       clearInterval(timer);
@@ -158,6 +182,13 @@ export function startFeedAgent(router: MailboxRouter, options: FeedAgentOptions 
       if (router.tap === tap) router.tap = previousTap;
     },
   };
+}
+
+function rateLimitOf(tapped: RateLimitFigures | null, tally: RateLimitTally | null): RateLimitFigures | null {
+  if (tally === null) return tapped;
+  const own = tally.drainFigures();
+  if (tapped === null || tapped.checks === 0) return own;
+  return { checks: tapped.checks + own.checks, denials: tapped.denials + own.denials, top: [...tapped.top, ...own.top] };
 }
 
 function snapshotRecord(router: MailboxRouter, id: string, time: number): InspectionRecord | null {

@@ -5,13 +5,15 @@
  * Passive-health reports name their process's connections as a whole: the
  * report does not carry which one.
  */
-import { HEALTH_SUPERVISOR, leaseHolderAddress, RATE_LIMITER, SETTINGS, upstreamAddress, type NodeId, type RoutedMessage } from '../../../protocol/index.js';
+import { cacheAddress, HEALTH_SUPERVISOR, leaseHolderAddress, metricsAddress, RATE_LIMITER, SETTINGS, upstreamAddress, type NodeId, type RoutedMessage } from '../../../protocol/index.js';
 
 export function senderOf(message: RoutedMessage, node: NodeId, connections: string, proxyNode: string): string {
   switch (message.type) {
     case 'rate-limit.check':
     case 'upstream.subscribe':
     case 'settings.wanted':
+    case 'cache.purge':
+    case 'metrics.wanted':
       return message.replyTo;
     case 'rate-limit.lease-wanted':
       return message.leaseFor;
@@ -20,6 +22,10 @@ export function senderOf(message: RoutedMessage, node: NodeId, connections: stri
     case 'rate-limit.lease-granted':
     case 'rate-limit.lease-recall':
       return RATE_LIMITER;
+    case 'metrics.report':
+      return metricsAddress(node);
+    case 'cache.purged':
+      return cacheAddress(node);
     case 'request.verdict':
       // The rate limiter answers; a worker whose primary is gone answers its own checks, and a lease
       // holder the requests it admits with the RateLimit fields.

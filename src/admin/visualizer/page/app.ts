@@ -45,6 +45,8 @@ const state = {
   watchedRecords: [] as InspectionRecord[],
   actorFilter: '',
   plots: new Map<string, { rate: UPlot; inFlight: UPlot; latency: UPlot }>(),
+  cachePlots: null as { lookups: UPlot; fills: UPlot; held: UPlot } | null,
+  wafPlots: null as { requests: UPlot } | null,
   drained: new Set<string>(),
 };
 
@@ -471,6 +473,212 @@ function renderRateLimit(): void {
   $('rate-limit').replaceChildren(text('div', `last minute: ${checks} checks, ${denials} denied`), table);
 }
 
+// ---------------------------------------------------------------- cache and WAF
+
+/** The frames of the plots' window: the last minutes, or since the first frame. */
+function plotWindow(frames: readonly FeedFrame[]): { recent: FeedFrame[]; times: number[] } {
+  const end = frames.at(-1)?.time ?? 0;
+  const start = Math.max(end - PLOT_WINDOW_MS, frames[0]?.time ?? end);
+  const recent = frames.filter((frame) => frame.time >= start);
+  return { recent, times: recent.map((frame) => frame.time / 1000) };
+}
+
+const perSecond = (count: number, frame: FeedFrame): number => (count * 1000) / frame.intervalMs;
+
+function plotsIn(holder: HTMLElement, count: number): HTMLElement[] {
+  const plots = document.createElement('div');
+  plots.className = 'plots';
+  const cells = Array.from({ length: count }, () => document.createElement('div'));
+  plots.append(...cells);
+  holder.append(plots);
+  return cells;
+}
+
+function plotWidth(holder: HTMLElement): number {
+  return Math.max(120, Math.floor((holder.clientWidth - 24) / 3));
+}
+
+const formatBytes = (bytes: number): string =>
+  bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${bytes} B`;
+
+function renderCache(): void {
+  const frames = visibleFrames();
+  const holder = $('cache');
+  const last = frames.at(-1);
+  if (last?.cache === undefined || last.cache === null) {
+    if (state.cachePlots !== null) {
+      for (const plot of Object.values(state.cachePlots)) plot.destroy();
+      state.cachePlots = null;
+    }
+    holder.dataset.on = 'false';
+    holder.replaceChildren(text('div', last === undefined ? 'waiting for the feed…' : 'no response cache (--cache-size)', 'muted'));
+    return;
+  }
+  if (state.cachePlots === null) {
+    holder.replaceChildren();
+    const totals = text('div', '', 'totals');
+    totals.id = 'cache-totals';
+    holder.append(totals, purgeControls());
+    const [lookups, fills, held] = plotsIn(holder, 3) as [HTMLElement, HTMLElement, HTMLElement];
+    const width = plotWidth(holder);
+    state.cachePlots = {
+      lookups: new UPlotConstructor(
+        plotOptions('lookups/s (hit green, miss red, stale orange)', [{ label: 'hit', stroke: '#2e7d32' }, { label: 'miss', stroke: '#c62828' }, { label: 'stale', stroke: '#c25f00' }], width),
+        [[], [], [], []],
+        lookups,
+      ),
+      fills: new UPlotConstructor(
+        plotOptions('stored, revalidated, coalesced /s', [{ label: 'stored', stroke: '#1463d6' }, { label: 'revalidated', stroke: '#7a2e9a' }, { label: 'coalesced', stroke: '#8a95a5' }], width),
+        [[], [], [], []],
+        fills,
+      ),
+      held: new UPlotConstructor(plotOptions('objects held', [{ label: 'objects', stroke: '#1d2430' }], width), [[], []], held),
+    };
+  }
+  holder.dataset.on = 'true';
+  const { recent, times } = plotWindow(frames);
+  const of = (frame: FeedFrame) => frame.cache ?? null;
+  const rate = (pick: (cache: NonNullable<FeedFrame['cache']>) => number) =>
+    recent.map((frame) => {
+      const cache = of(frame);
+      return cache === null ? null : perSecond(pick(cache), frame);
+    });
+  state.cachePlots.lookups.setData([times, rate((c) => c.hits), rate((c) => c.misses), rate((c) => c.stale)]);
+  state.cachePlots.fills.setData([times, rate((c) => c.stored), rate((c) => c.revalidated), rate((c) => c.coalesced)]);
+  state.cachePlots.held.setData([times, recent.map((frame) => of(frame)?.objects ?? null)]);
+  // Over the plotted window: what the lookups came to.
+  let hits = 0;
+  let misses = 0;
+  let stale = 0;
+  for (const frame of recent) {
+    hits += frame.cache?.hits ?? 0;
+    misses += frame.cache?.misses ?? 0;
+    stale += frame.cache?.stale ?? 0;
+  }
+  const totals = $('cache-totals');
+  totals.replaceChildren(
+    text('span', `${last.cache.objects} objects, ${formatBytes(last.cache.bytes)} held · since ${clock(recent[0]?.time ?? last.time)}: `),
+    Object.assign(text('b', String(hits)), { id: 'cache-hits' }),
+    text('span', ' hits, '),
+    Object.assign(text('b', String(misses)), { id: 'cache-misses' }),
+    text('span', ' misses, '),
+    Object.assign(text('b', String(stale)), { id: 'cache-stale' }),
+    text('span', ' stale'),
+  );
+  totals.dataset.objects = String(last.cache.objects);
+}
+
+/** A URL (or everything) purged from every worker's cache through the admin API, with the token. */
+function purgeControls(): HTMLElement {
+  const form = document.createElement('div');
+  form.className = 'filter purge';
+  const url = Object.assign(document.createElement('input'), { id: 'purge-url', placeholder: 'http://host/path to purge from every worker' });
+  const one = text('button', 'purge');
+  const all = text('button', 'purge all');
+  const result = text('span', '', 'muted');
+  result.id = 'purge-result';
+  const purge = async (body: unknown): Promise<void> => {
+    if (state.mode === 'replay') {
+      result.textContent = 'a replay changes nothing';
+      return;
+    }
+    try {
+      const response = await fetch('/api/cache/purge', { method: 'POST', headers: { ...headers(), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const answer = (await response.json()) as { removed?: number; error?: string };
+      result.textContent = response.ok ? `removed ${answer.removed ?? 0}` : response.status === 401 ? 'the admin token is missing or wrong' : `${response.status}: ${answer.error ?? ''}`;
+      if (response.ok) void refreshChanges();
+    } catch (error) {
+      result.textContent = String(error);
+    }
+  };
+  one.addEventListener('click', () => void purge({ url: url.value.trim() }));
+  all.addEventListener('click', () => void purge({ all: true }));
+  form.append(url, one, all, result);
+  return form;
+}
+
+function renderWaf(): void {
+  const frames = visibleFrames();
+  const holder = $('waf');
+  const last = frames.at(-1);
+  if (last?.waf === undefined || last.waf === null) {
+    if (state.wafPlots !== null) {
+      state.wafPlots.requests.destroy();
+      state.wafPlots = null;
+    }
+    holder.replaceChildren(text('div', last === undefined ? 'waiting for the feed…' : 'no web application firewall (--waf)', 'muted'));
+    return;
+  }
+  if (state.wafPlots === null) {
+    holder.replaceChildren();
+    const totals = text('div', '', 'totals');
+    totals.id = 'waf-totals';
+    const categories = document.createElement('div');
+    categories.id = 'waf-categories';
+    const blocked = document.createElement('div');
+    blocked.id = 'waf-recent';
+    blocked.className = 'scroll';
+    holder.append(totals);
+    const [requests] = plotsIn(holder, 1) as [HTMLElement];
+    (requests.parentElement as HTMLElement).classList.add('single');
+    state.wafPlots = {
+      requests: new UPlotConstructor(
+        plotOptions('inspected (blue), blocked (red), detected (orange) /s', [{ label: 'inspected', stroke: '#1463d6' }, { label: 'blocked', stroke: '#c62828' }, { label: 'detected', stroke: '#c25f00' }], Math.max(240, holder.clientWidth - 24)),
+        [[], [], [], []],
+        requests,
+      ),
+    };
+    holder.append(categories, text('div', 'last flagged requests', 'muted'), blocked);
+  }
+  const { recent, times } = plotWindow(frames);
+  const rate = (pick: (waf: NonNullable<FeedFrame['waf']>) => number) =>
+    recent.map((frame) => {
+      const waf = frame.waf ?? null;
+      return waf === null ? null : perSecond(pick(waf), frame);
+    });
+  state.wafPlots.requests.setData([times, rate((w) => w.inspected), rate((w) => w.blocked), rate((w) => w.detected)]);
+  let inspected = 0;
+  let blocked = 0;
+  let detected = 0;
+  const byCategory = new Map<string, number>();
+  for (const frame of recent) {
+    const waf = frame.waf ?? null;
+    if (waf === null) continue;
+    inspected += waf.inspected;
+    blocked += waf.blocked;
+    detected += waf.detected;
+    for (const [category, count] of Object.entries(waf.byCategory)) byCategory.set(category, (byCategory.get(category) ?? 0) + count);
+  }
+  const totals = $('waf-totals');
+  totals.replaceChildren(
+    text('span', `since ${clock(recent[0]?.time ?? last.time)}: `),
+    Object.assign(text('b', String(inspected)), { id: 'waf-inspected' }),
+    text('span', ' inspected, '),
+    Object.assign(text('b', String(blocked)), { id: 'waf-blocked' }),
+    text('span', ' blocked, '),
+    Object.assign(text('b', String(detected)), { id: 'waf-detected' }),
+    text('span', ' detected'),
+  );
+  const categories = document.createElement('table');
+  categories.append(rowOf('th', ['category', 'flagged'], [1]));
+  for (const [category, count] of [...byCategory.entries()].sort((a, b) => b[1] - a[1])) {
+    const row = rowOf('td', [category, String(count)], [1]);
+    row.dataset.category = category;
+    categories.append(row);
+  }
+  $('waf-categories').replaceChildren(byCategory.size === 0 ? text('div', 'nothing flagged in the window', 'muted') : categories);
+  const flagged = frames.flatMap((frame) => frame.waf?.recent ?? []).slice(-20).reverse();
+  const list = document.createElement('table');
+  list.append(rowOf('th', ['time', 'action', 'rules', 'category', 'matched']));
+  for (const request of flagged) {
+    const row = rowOf('td', [clock(request.time), request.action, request.rules.join(','), request.categories.join(','), request.parts.join(' | ')]);
+    row.className = 'waf-flagged';
+    row.title = `request id ${request.requestId} in ${request.node}, score ${request.score}\n${request.parts.join('\n')}`;
+    list.append(row);
+  }
+  $('waf-recent').replaceChildren(flagged.length === 0 ? text('div', 'none yet', 'muted') : list);
+}
+
 function renderHeader(): void {
   const frames = visibleFrames();
   const last = frames.at(-1);
@@ -494,6 +702,8 @@ function render(): void {
   renderSequence();
   renderUpstreams();
   renderRateLimit();
+  renderCache();
+  renderWaf();
   if (state.watched !== null && state.mode === 'replay') renderDetail();
 }
 

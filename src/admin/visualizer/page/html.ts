@@ -40,6 +40,8 @@ export const PAGE_HTML = `<!doctype html>
     <section class="detail"><h2>Watched actor</h2><div id="detail"></div></section>
     <section><h2>Upstreams</h2><div id="upstreams"></div></section>
     <section><h2>Rate limiter</h2><div id="rate-limit"></div></section>
+    <section><h2>Response cache</h2><div id="cache"></div></section>
+    <section><h2>Web application firewall</h2><div id="waf"></div></section>
     <section><h2>Admin changes</h2><div id="changes" class="scroll"></div></section>
   </aside>
 </main>

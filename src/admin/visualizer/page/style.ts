@@ -65,6 +65,10 @@ tr.clickable { cursor:pointer; } tr.clickable:hover { background:#f0f5ff; }
 .upstream .head code { font-weight:600; }
 .upstream .head .buttons { margin-left:auto; display:flex; gap:4px; }
 .plots { display:grid; grid-template-columns: 1fr 1fr 1fr; gap:6px; }
+.plots.single { grid-template-columns: 1fr; }
+.totals { font-size:12px; margin-bottom:4px; }
+tr.waf-flagged td:last-child { white-space:normal; word-break:break-word; }
+#waf-recent th:nth-child(1) { width:76px; } #waf-recent th:nth-child(2) { width:62px; } #waf-recent th:nth-child(3) { width:64px; } #waf-recent th:nth-child(4) { width:64px; }
 .plot-title { font-size:11px; color:var(--muted); }
 button { font:inherit; font-size:12px; padding:2px 8px; border-radius:4px; border:1px solid #b9c2ce; background:#fff; cursor:pointer; }
 button:hover { background:#eef3fb; } button:disabled { opacity:.45; cursor:default; }
