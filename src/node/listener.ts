@@ -20,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { nanoid } from 'nanoid';
 import type { Actor } from 'xstate';
 import type { UpstreamLoads } from '../balancing/index.js';
-import { connectionMachine, hasRequestsInFlight, type ConnectionPorts, type ConnectionTimeouts } from '../actors/connection.js';
+import { connectionMachine, hasRequestsInFlight, ledgerOf, type ResponseLedger, type ConnectionPorts, type ConnectionTimeouts } from '../actors/connection.js';
 import { startActor } from '../actors/inspection.js';
 import { localNameOf, type MailboxRouter } from '../actors/router.js';
 import type { ClientLimits, RequestPolicy } from '../config/config.js';
@@ -76,6 +76,8 @@ function connectionTimeouts(limits: ClientLimits): ConnectionTimeouts {
 
 interface ClientConnection {
   readonly actor: Actor<typeof connectionMachine>;
+  /** Where a closed response is recorded: no event to the actor on the success path (connection.ts). */
+  readonly ledger: ResponseLedger;
   readonly address: Address;
   readonly clientIp: string;
   readonly socket: Socket;
@@ -104,6 +106,17 @@ interface TrackedSocket extends Socket {
   [CONNECTION]?: ClientConnection;
   /** Over --max-connections: answered 503 on arrival, nothing else. */
   [REFUSED]?: true;
+}
+
+const EXCHANGE = Symbol('balancebeam.exchange');
+
+/**
+ * A response handed to the actor carries its exchange and connection, so that one 'close' listener
+ * per listener serves every response: no closure (nor `once` wrapper) per request.
+ */
+interface TrackedResponse extends ServerResponse {
+  [CONNECTION]?: ClientConnection;
+  [EXCHANGE]?: Exchange;
 }
 
 const connectionOf = (socket: Socket): ClientConnection | undefined => (socket as TrackedSocket)[CONNECTION];
@@ -191,6 +204,7 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
     deps.router.register(localNameOf(address), actor);
     (socket as TrackedSocket)[CONNECTION] = {
       actor,
+      ledger: ledgerOf(actor),
       address,
       clientIp: clientIpOf(socket),
       socket,
@@ -261,17 +275,27 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
     // Destroyed, its 'close' still to come: what waits is dropped then, and must not be forwarded now.
     if (connection.socket.destroyed) return;
     connection.admitted++;
-    exchange.res.once('close', () => {
-      // An attempt still waiting for its answer is given up, instead of holding a pooled
-      // connection until the response timeout; a finished one ignores this.
-      exchange.upstreamCall?.discard();
-      connection.admitted--;
-      connection.actor.send({ type: 'response.finished', exchange });
-      const next = connection.waiting.shift();
-      if (next !== undefined) admit(connection, next);
-      updateRequestGate(connection);
-    });
+    const res = exchange.res as TrackedResponse;
+    res[CONNECTION] = connection;
+    res[EXCHANGE] = exchange;
+    // 'close' comes once per response; `on` rather than `once` allocates no wrapper.
+    res.on('close', responseClosed);
     connection.actor.send({ type: 'request.received', exchange });
+  }
+
+  /** A response handed to the actor has closed (finished or abandoned): its turn in the pipeline is over. */
+  function responseClosed(this: TrackedResponse): void {
+    const connection = this[CONNECTION];
+    const exchange = this[EXCHANGE];
+    if (connection === undefined || exchange === undefined) return;
+    // An attempt still waiting for its answer is given up, instead of holding a pooled
+    // connection until the response timeout; a finished one ignores this.
+    exchange.upstreamCall?.discard();
+    connection.admitted--;
+    connection.ledger.finished(exchange);
+    const next = connection.waiting.shift();
+    if (next !== undefined) admit(connection, next);
+    updateRequestGate(connection);
   }
 
   /**

@@ -3,7 +3,7 @@
  * Read this folder first; the actors are the grammar that uses it.
  */
 import type { BalancerUpstreamsSet } from './balancer.js';
-import type { ClientDisconnected, ClientSilent, RequestMalformed, RequestReceived, ResponseFinished, UpstreamFailed, UpstreamResponded } from './connection.js';
+import type { ClientDisconnected, ClientSilent, RequestMalformed, RequestReceived, UpstreamFailed } from './connection.js';
 import type { FeedActorList, FeedBatch, FeedListActors, FeedWatch } from './feed.js';
 import type { HealthProbeResult, HealthRoundFinished } from './health.js';
 import type { InspectionRecord, InspectionStateCounts } from './inspection.js';
@@ -53,14 +53,16 @@ export type RoutedMessage =
   | FeedActorList
   | FeedWatch;
 
-/** Everything a connection actor reacts to; X is its exchange and R an upstream response (live objects). */
-export type ConnectionEvent<X, R> =
+/**
+ * Everything a connection actor reacts to; X is its exchange (a live object). A response head that
+ * arrives for a live exchange and the end of a response are no events: the attempt relays the one and
+ * the listener records the other in the actor's ledger (src/actors/connection.ts says why).
+ */
+export type ConnectionEvent<X> =
   | RequestReceived<X>
   | RequestMalformed<X>
   | RequestVerdict
-  | UpstreamResponded<X, R>
   | UpstreamFailed<X>
-  | ResponseFinished<X>
   | ClientSilent
   | ClientDisconnected;
 
