@@ -71,10 +71,8 @@ export type Detach = () => void;
 const streams = new Set<InspectionStream>();
 
 export function startActor<TLogic extends AnyActorLogic>(logic: TLogic, options: StartOptions<TLogic>): Actor<TLogic> {
-  const actorOptions: ActorOptions<TLogic> = {
-    input: options.input,
-    ...(options.clock === undefined ? {} : { clock: options.clock }),
-  };
+  // No spread: this runs once per client connection.
+  const actorOptions: ActorOptions<TLogic> = options.clock === undefined ? { input: options.input } : { input: options.input, clock: options.clock };
   // createActor's rest-parameter typing cannot see that `input` is present for every TLogic.
   const actor = (createActor as (logic: TLogic, options: ActorOptions<TLogic>) => Actor<TLogic>)(logic, actorOptions);
   if (streams.size !== 0) {

@@ -120,6 +120,19 @@ interface TrackedResponse extends ServerResponse {
 }
 
 const connectionOf = (socket: Socket): ClientConnection | undefined => (socket as TrackedSocket)[CONNECTION];
+
+/** The client socket as its connection actor's timer sees it: one object per connection, no closures. */
+class ClientSocketTimer {
+  constructor(private readonly socket: Socket) {}
+
+  watchForSilence(ms: number): void {
+    this.socket.setTimeout(ms);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
 const isRefused = (socket: Socket): boolean => (socket as TrackedSocket)[REFUSED] === true;
 
 const NO_TRUSTED_PROXIES = new TrustedProxies([]);
@@ -199,7 +212,7 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
     }
     openConnections++;
     const address: Address = `${deps.router.node}/conn/${nanoid(12)}`;
-    const client = { watchForSilence: (ms: number) => socket.setTimeout(ms), close: () => socket.destroy() };
+    const client = new ClientSocketTimer(socket);
     const actor = startActor(connectionMachine, { id: address, input: { address, ports, client, timeouts } });
     deps.router.register(localNameOf(address), actor);
     (socket as TrackedSocket)[CONNECTION] = {
@@ -213,18 +226,22 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
       admitted: 0,
       waiting: [],
     };
-    socket.once('close', () => {
-      openConnections--;
-      const connection = connectionOf(socket);
-      if (connection !== undefined && (connection.admitted > 0 || connection.waiting.length > 0)) {
-        // The actor cancels what is in flight; what waits for its turn was never forwarded and is dropped here.
-        log.info('client left', { client: connection.clientIp, cancelled: connection.admitted, dropped: connection.waiting.length });
-        connection.waiting.length = 0;
-      }
-      actor.send({ type: 'client.disconnected' });
-      deps.router.unregister(address);
-    });
+    // 'close' comes once; `on` with one function for every socket allocates no closure nor `once` wrapper.
+    socket.on('close', socketClosed);
   });
+
+  function socketClosed(this: Socket): void {
+    const connection = connectionOf(this);
+    if (connection === undefined) return;
+    openConnections--;
+    if (connection.admitted > 0 || connection.waiting.length > 0) {
+      // The actor cancels what is in flight; what waits for its turn was never forwarded and is dropped here.
+      log.info('client left', { client: connection.clientIp, cancelled: connection.admitted, dropped: connection.waiting.length });
+      connection.waiting.length = 0;
+    }
+    connection.actor.send({ type: 'client.disconnected' });
+    deps.router.unregister(connection.address);
+  }
 
   // A socket's inactivity timer ran out (armed by its connection actor). Listening here also keeps
   // Node from destroying the socket itself: the actor decides what the silence means.
