@@ -171,9 +171,9 @@ async function measureConnections(label: string, connections: number, rounds: nu
   let id = 0;
   const batch: Batch = (size) => {
     for (let i = 0; i < size; i++) {
-      const address = `p/conn/bench-${id++}` as const;
+      const address = router.reserveConnection(`bench-${id++}`);
       const actor = startActor(connectionMachine, { id: address, input: { address, ports, client, timeouts } });
-      router.register(localNameOf(address), actor);
+      router.registerConnection(address, actor);
       actor.send({ type: 'client.disconnected' });
       router.unregister(address);
     }

@@ -22,7 +22,7 @@ import type { Actor } from 'xstate';
 import type { UpstreamLoads } from '../balancing/index.js';
 import { connectionMachine, hasRequestsInFlight, ledgerOf, type ResponseLedger, type ConnectionPorts, type ConnectionTimeouts } from '../actors/connection.js';
 import { startActor } from '../actors/inspection.js';
-import { localNameOf, type MailboxRouter } from '../actors/router.js';
+import type { MailboxRouter } from '../actors/router.js';
 import type { ClientLimits, RequestPolicy } from '../config/config.js';
 import { log } from '../log.js';
 import type { Pipeline } from '../pipeline/filter.js';
@@ -211,10 +211,10 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
       return;
     }
     openConnections++;
-    const address: Address = `${deps.router.node}/conn/${nanoid(12)}`;
+    const address = deps.router.reserveConnection(nanoid(12));
     const client = new ClientSocketTimer(socket);
     const actor = startActor(connectionMachine, { id: address, input: { address, ports, client, timeouts } });
-    deps.router.register(localNameOf(address), actor);
+    deps.router.registerConnection(address, actor);
     (socket as TrackedSocket)[CONNECTION] = {
       actor,
       ledger: ledgerOf(actor),
