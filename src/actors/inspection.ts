@@ -12,7 +12,7 @@
  * what it did before streams existed (ARCHITECTURE.md, "Inspection").
  *
  * The running actors are found in the router: every actor has a mailbox
- * there, under its address, from start to end. The router already pays for
+ * there (a client connection's in a slot), under its address, from start to end. The router already pays for
  * that map, so tracking live actors adds nothing per connection.
  *
  * Per-kind state counts do not use the stream: `countActorStates` reads the
