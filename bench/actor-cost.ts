@@ -1,8 +1,9 @@
 /**
  * What the actors cost, with no sockets: per request, a connection actor is
  * driven through request.received → the request pipeline's filters (head
- * checks, rate-limit check and verdict) → choice →
- * upstream.responded → response.finished, with the byte path stubbed out; per
+ * checks, rate-limit check and verdict) → choice → the attempt's response
+ * (relayed without an event) → the response's end (recorded in the actor's
+ * ledger, as the listener does), with the byte path stubbed out; per
  * connection, an actor is started, registered, disconnected and unregistered
  * as the listener does for each client connection.
  *
@@ -21,7 +22,7 @@ import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { createChooser } from '../src/actors/balancer.js';
 import { clientIpKey, LoadFigures } from '../src/balancing/index.js';
 import { RoundRobin } from '../src/balancing/round-robin.js';
-import { connectionMachine, type ConnectionPorts } from '../src/actors/connection.js';
+import { connectionMachine, ledgerOf, type ConnectionPorts } from '../src/actors/connection.js';
 import { attachInspection, countActorStates, startActor } from '../src/actors/inspection.js';
 import { rateLimiterMachine } from '../src/actors/rate-limiter.js';
 import { localNameOf, MailboxRouter } from '../src/actors/router.js';
@@ -117,8 +118,7 @@ function benchPorts(router: MailboxRouter, rateLimited: boolean, rateLimitStore?
     retries: 1,
     chooseUpstream: roundRobinChooser(),
     // The response head arrives later, from the network: settle on a later microtask, not inside forward().
-    forward: (exchange, _upstreamId, settled) =>
-      queueMicrotask(() => settled({ type: 'upstream.responded', exchange, response: fakeUpstreamResponse })),
+    forward: (exchange, _upstreamId, settlement) => queueMicrotask(() => settlement.responded(exchange, fakeUpstreamResponse)),
     relay: () => {},
     respond: () => {},
     serve: () => {},
@@ -146,6 +146,7 @@ async function measureRequests(label: string, rateLimited: boolean, inFlight: nu
   const ports = benchPorts(router, rateLimited, store);
   const actor = startActor(connectionMachine, { id: 'p/conn/bench', input: { address: 'p/conn/bench', ports, client, timeouts } });
   router.register('conn/bench', actor);
+  const ledger = ledgerOf(actor);
 
   let id = 1;
   // `inFlight` requests are received, answered and finished together: 1 is a keep-alive client's
@@ -161,7 +162,7 @@ async function measureRequests(label: string, rateLimited: boolean, inFlight: nu
       }
       // The rate-limit verdicts and upstream responses were queued as microtasks: let them arrive.
       for (let hop = 0; hop < 3; hop++) await Promise.resolve();
-      for (const exchange of exchanges) actor.send({ type: 'response.finished', exchange });
+      for (const exchange of exchanges) ledger.finished(exchange);
     }
   };
   await timeAndWeigh(label, batch, requests, rounds);
@@ -178,9 +179,9 @@ async function measureConnections(label: string, connections: number, rounds: nu
   let id = 0;
   const batch: Batch = (size) => {
     for (let i = 0; i < size; i++) {
-      const address = `p/conn/bench-${id++}` as const;
+      const address = router.reserveConnection(`bench-${id++}`);
       const actor = startActor(connectionMachine, { id: address, input: { address, ports, client, timeouts } });
-      router.register(localNameOf(address), actor);
+      router.registerConnection(address, actor);
       actor.send({ type: 'client.disconnected' });
       router.unregister(address);
     }

@@ -44,13 +44,26 @@
  *
  * Several requests may be in flight at once (pipelining); Node's HTTP server
  * writes their responses in order. Per-request events name their exchange.
+ *
+ * One event per request on the success path: `request.received`. What
+ * follows a pass through the filters is not a decision: a response head for
+ * an exchange still in flight is relayed by the attempt itself
+ * (`ConnectionContext.responded`, called from undici's parser), and the end
+ * of a response is recorded by the listener (`ConnectionContext.finished`:
+ * in-flight map, idle stamp, finished hooks). Both write this actor's
+ * context outside its event loop: the measured exception to "no shared
+ * mutable state outside actors" (ARCHITECTURE.md). They cost two of the
+ * three xstate events a keep-alive request took, 14.6 % of the proxy's CPU
+ * (BENCHMARKS.md). Every decision stays an event: a failed attempt
+ * (`upstream.failed`: retry or answer), verdicts, malformed bodies,
+ * silence, the client leaving.
  */
 import { setup } from 'xstate';
-import type { Address, Answer, AnswerOutcome, ConnectionEvent, ProxyFailure, RequestMalformed, RequestVerdict, UpstreamFailed, UpstreamResponded } from '../protocol/index.js';
+import type { Address, Answer, AnswerOutcome, ConnectionEvent, ProxyFailure, RequestMalformed, RequestVerdict, UpstreamFailed } from '../protocol/index.js';
 import { reportToUpstream } from '../health/passive.js';
 import { PENDING, type LocalResponse, type Pipeline } from '../pipeline/filter.js';
 import type { Exchange, UpstreamResponse } from '../proxy/exchange.js';
-import type { ForwardOutcome } from '../proxy/forward.js';
+import type { AttemptSettlement } from '../proxy/forward.js';
 import { closesConnection, outcomeOfBodyFailure, outcomeOfFailure, statusFor } from '../proxy/outcome.js';
 import { afterFailure } from '../proxy/retry-rule.js';
 import type { MailboxRouter } from './router.js';
@@ -64,8 +77,8 @@ export interface ConnectionPorts {
   readonly retries: number;
   /** An upstream this exchange has not tried yet (`exchange.tried`), or undefined when none is left. */
   chooseUpstream(exchange: Exchange): string | undefined;
-  /** Starts an attempt; `settled` is called once, with its outcome (possibly before this returns). */
-  forward(exchange: Exchange, upstreamId: string, settled: (outcome: ForwardOutcome) => void): void;
+  /** Starts an attempt; `settlement` is told its outcome once (possibly before this returns). */
+  forward(exchange: Exchange, upstreamId: string, settlement: AttemptSettlement): void;
   relay(exchange: Exchange, response: UpstreamResponse): void;
   respond(exchange: Exchange, status: number, headers?: Readonly<Record<string, string | number>>, body?: string): void;
   /** Send a response balancebeam holds (a stored one) instead of an upstream's. */
@@ -128,14 +141,13 @@ interface ConnectionContext {
   readonly timeouts: ConnectionTimeouts;
   /**
    * When the last request in flight finished (or the connection opened).
-   * Written in place by this actor's actions, like inFlight: an assign per
-   * request costs a context copy for one number.
+   * Written in place, like inFlight: an assign per request costs a context
+   * copy for one number.
    */
   idleSince: number;
   /**
    * Exchanges between request head and response end, by id. A Map mutated in
-   * place by this actor's actions only: copying it per event would cost more
-   * than the decision itself.
+   * place: copying it per event would cost more than the decision itself.
    */
   readonly inFlight: Map<number, Exchange>;
   /**
@@ -144,11 +156,61 @@ interface ConnectionContext {
    * forwarded, since the framing the client chose is what was rejected.
    */
   answeredWithClose: boolean;
+  /** Where the byte path reports what needs no decision (below). */
+  readonly ledger: ConnectionLedger;
 }
 
 interface Self {
-  send(event: ConnectionEvent<Exchange, UpstreamResponse>): void;
-  getSnapshot(): { status: string };
+  send(event: ConnectionEvent<Exchange>): void;
+  getSnapshot(): { status: string; context: ConnectionContext };
+}
+
+/**
+ * The connection's ledger: what the byte path reports that decides nothing,
+ * booked straight into the actor's context without an event. Every attempt
+ * reports here (one object per connection: no callback per dispatch), and so
+ * does the listener when a response closes. It writes `inFlight` and
+ * `idleSince` outside the actor's event loop: the hot path's measured
+ * exception to "no shared mutable state outside actors" (two xstate events
+ * per request, most of the 14.6 % of CPU xstate took; BENCHMARKS.md). It
+ * only books (relay a live exchange's response, strike off a finished one),
+ * in this process's one thread and never inside an action, and forwards
+ * every decision to the actor as an event.
+ */
+class ConnectionLedger implements AttemptSettlement {
+  constructor(private readonly self: Self) {}
+
+  /**
+   * An attempt's response head (from undici's parser): relayed at once while
+   * its exchange is in flight, released otherwise (finished, or the client
+   * gone). Relaying a response is not a decision, so it is no event.
+   */
+  responded(exchange: Exchange, response: UpstreamResponse): void {
+    const context = this.self.getSnapshot().context;
+    if (context.inFlight.get(exchange.id) === exchange) {
+      exchange.outcome = 'proxied';
+      context.ports.relay(exchange, response);
+    } else {
+      response.discard();
+    }
+  }
+
+  /** An attempt failed before any response head: retry or answer is the actor's decision. */
+  failed(exchange: Exchange, failure: ProxyFailure): void {
+    // Closed: nobody is left to retry for (and, as ever, its upstream is not told).
+    if (this.self.getSnapshot().status === 'active') this.self.send({ type: 'upstream.failed', exchange, failure });
+  }
+
+  /**
+   * The client's response closed (finished or abandoned), told by the listener: struck off the
+   * ledger, its finished hooks run (the access log). A no-op once the actor has cancelled it.
+   */
+  finished(exchange: Exchange): void {
+    const context = this.self.getSnapshot().context;
+    if (!context.inFlight.delete(exchange.id)) return;
+    if (context.inFlight.size === 0) context.idleSince = context.ports.now();
+    runFinishedHooks(context, exchange);
+  }
 }
 
 /** balancebeam answers the request itself: the status comes from the outcome, never from the caller. */
@@ -192,7 +254,7 @@ function answerFailure(context: ConnectionContext, exchange: Exchange, outcome: 
  * request every filter passed goes upstream. A loop over an array: no closure,
  * Promise or state change per request.
  */
-function runRequestFilters(context: ConnectionContext, exchange: Exchange, self: Self): void {
+function runRequestFilters(context: ConnectionContext, exchange: Exchange): void {
   const filters = (exchange.pipeline as Pipeline).requestFilters;
   while (exchange.nextFilter < filters.length) {
     const verdict = (filters[exchange.nextFilter++] as Pipeline['requestFilters'][number]).check(exchange, context.address);
@@ -205,7 +267,7 @@ function runRequestFilters(context: ConnectionContext, exchange: Exchange, self:
     else serveLocal(context, exchange, verdict);
     return;
   }
-  dispatch(context, exchange, self);
+  dispatch(context, exchange);
 }
 
 /**
@@ -213,7 +275,7 @@ function runRequestFilters(context: ConnectionContext, exchange: Exchange, self:
  * client gets the previous attempt's status (a reset or garbage: 502), or 502
  * "no live upstream" when every upstream is dead or refused.
  */
-function dispatch(context: ConnectionContext, exchange: Exchange, self: Self, previous?: ProxyFailure): void {
+function dispatch(context: ConnectionContext, exchange: Exchange, previous?: ProxyFailure): void {
   // The client's body already failed (malformed while the request waited for its pipelining turn).
   const bodyFailure = exchange.body?.failure ?? null;
   if (bodyFailure !== null && previous === undefined) {
@@ -228,7 +290,7 @@ function dispatch(context: ConnectionContext, exchange: Exchange, self: Self, pr
   }
   exchange.tried.push(upstreamId);
   exchange.upstreamId = upstreamId;
-  context.ports.forward(exchange, upstreamId, (outcome) => deliver(self, outcome));
+  context.ports.forward(exchange, upstreamId, context.ledger);
 }
 
 /** The request is over, whatever its outcome: the access log and whatever else its pipeline runs then. */
@@ -236,21 +298,15 @@ function runFinishedHooks(context: ConnectionContext, exchange: Exchange): void 
   for (const hook of (exchange.pipeline ?? context.ports.pipeline).finishedHooks) hook.finished(exchange);
 }
 
-/** An attempt settled: tell the actor, or, if it has closed, release what the attempt holds. */
-function deliver(self: Self, outcome: ForwardOutcome): void {
-  if (self.getSnapshot().status === 'active') self.send(outcome);
-  else if (outcome.type === 'upstream.responded') outcome.response.discard();
-}
-
 export const connectionMachine = setup({
   types: {
     context: {} as ConnectionContext,
-    events: {} as ConnectionEvent<Exchange, UpstreamResponse>,
+    events: {} as ConnectionEvent<Exchange>,
     input: {} as ConnectionInput,
   },
 
   actions: {
-    admitRequest: ({ context, event, self }) => {
+    admitRequest: ({ context, event }) => {
       if (event.type !== 'request.received') return;
       const { exchange } = event;
       context.inFlight.set(exchange.id, exchange);
@@ -260,27 +316,18 @@ export const connectionMachine = setup({
         context.ports.drop(exchange);
         return;
       }
-      runRequestFilters(context, exchange, self);
+      runRequestFilters(context, exchange);
     },
-    resumeRequestFilters: ({ context, event, self }) => {
+    resumeRequestFilters: ({ context, event }) => {
       const verdict = event as RequestVerdict;
       const exchange = context.inFlight.get(verdict.requestId);
       if (exchange === undefined || !exchange.awaitingVerdict) return;
       exchange.awaitingVerdict = false;
       if (verdict.headers !== undefined) exchange.verdictHeaders = verdict.headers;
-      if (verdict.answer === null) runRequestFilters(context, exchange, self);
+      if (verdict.answer === null) runRequestFilters(context, exchange);
       else answer(context, exchange, verdict.answer.outcome, verdict.answer);
     },
-    relayResponse: ({ context, event }) => {
-      const { exchange, response } = event as UpstreamResponded<Exchange, UpstreamResponse>;
-      if (context.inFlight.has(exchange.id)) {
-        exchange.outcome = 'proxied';
-        context.ports.relay(exchange, response);
-      } else {
-        response.discard();
-      }
-    },
-    retryOrFail: ({ context, event, self }) => {
+    retryOrFail: ({ context, event }) => {
       const { exchange, failure } = event as UpstreamFailed<Exchange>;
       reportToUpstream(context.ports.router, failure);
       if (!context.inFlight.has(exchange.id)) return;
@@ -288,7 +335,7 @@ export const connectionMachine = setup({
       if (next !== 'answer') {
         if (next === 'resend') exchange.retries++;
         exchange.body = exchange.body?.replay() ?? null;
-        dispatch(context, exchange, self, failure);
+        dispatch(context, exchange, failure);
         return;
       }
       answerFailure(context, exchange, outcomeOfFailure(failure, exchange.body?.failure ?? null));
@@ -333,12 +380,6 @@ export const connectionMachine = setup({
       }
       context.client.close();
     },
-    completeRequest: ({ context, event }) => {
-      if (event.type !== 'response.finished') return;
-      if (!context.inFlight.delete(event.exchange.id)) return;
-      if (context.inFlight.size === 0) context.idleSince = context.ports.now();
-      runFinishedHooks(context, event.exchange);
-    },
     /**
      * The client has gone: nothing it asked for is worth finishing. Each attempt
      * is discarded (one still queued in the pool is dropped unsent); a request
@@ -374,7 +415,7 @@ export const connectionMachine = setup({
   },
 }).createMachine({
   id: 'connection',
-  context: ({ input }) => ({
+  context: ({ input, self }) => ({
     address: input.address,
     ports: input.ports,
     client: input.client,
@@ -382,15 +423,14 @@ export const connectionMachine = setup({
     idleSince: input.ports.now(),
     inFlight: new Map(),
     answeredWithClose: false,
+    ledger: new ConnectionLedger(self),
   }),
   initial: 'open',
   entry: 'watchForSilence',
   on: {
     'request.malformed': { actions: 'failMalformedRequest' },
     'request.verdict': { actions: 'resumeRequestFilters' },
-    'upstream.responded': { actions: 'relayResponse' },
     'upstream.failed': { actions: 'retryOrFail' },
-    'response.finished': { actions: 'completeRequest' },
     'client.disconnected': { target: '.closed' },
   },
   states: {
@@ -409,6 +449,16 @@ export const connectionMachine = setup({
     closed: { type: 'final', entry: 'cancelInFlight' },
   },
 });
+
+/** What the listener may do with a connection actor's ledger: strike off a response that has closed. */
+export interface ResponseLedger {
+  finished(exchange: Exchange): void;
+}
+
+/** The ledger the listener records closed responses in (read once, when the connection opens). */
+export function ledgerOf(actor: { getSnapshot(): { context: ConnectionContext } }): ResponseLedger {
+  return actor.getSnapshot().context.ledger;
+}
 
 /** Whether a connection has requests between head and response end (a parse error then cannot get a clean answer). */
 export function hasRequestsInFlight(snapshot: { context: { inFlight: ReadonlyMap<number, Exchange> } }): boolean {

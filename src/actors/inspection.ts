@@ -12,7 +12,7 @@
  * what it did before streams existed (ARCHITECTURE.md, "Inspection").
  *
  * The running actors are found in the router: every actor has a mailbox
- * there, under its address, from start to end. The router already pays for
+ * there (a client connection's in a slot), under its address, from start to end. The router already pays for
  * that map, so tracking live actors adds nothing per connection.
  *
  * Per-kind state counts do not use the stream: `countActorStates` reads the
@@ -71,10 +71,8 @@ export type Detach = () => void;
 const streams = new Set<InspectionStream>();
 
 export function startActor<TLogic extends AnyActorLogic>(logic: TLogic, options: StartOptions<TLogic>): Actor<TLogic> {
-  const actorOptions: ActorOptions<TLogic> = {
-    input: options.input,
-    ...(options.clock === undefined ? {} : { clock: options.clock }),
-  };
+  // No spread: this runs once per client connection.
+  const actorOptions: ActorOptions<TLogic> = options.clock === undefined ? { input: options.input } : { input: options.input, clock: options.clock };
   // createActor's rest-parameter typing cannot see that `input` is present for every TLogic.
   const actor = (createActor as (logic: TLogic, options: ActorOptions<TLogic>) => Actor<TLogic>)(logic, actorOptions);
   if (streams.size !== 0) {

@@ -48,9 +48,61 @@ export interface RouterTap {
   arrived(to: Address, message: RoutedMessage): void;
 }
 
+/**
+ * Client connections' mailboxes, one slot each in arrays reused through a free
+ * list, rather than Map entries: a connection is registered for its whole life,
+ * and with a connection per request the Map's churn made V8 promote the actors
+ * it had held (a rehashed table's obsolete copy, in the old generation, keeps
+ * its entries until a full GC): in a churn of 50 live actors, 14× the promoted
+ * bytes, 4× the full GCs and 11 µs of CPU per connection (BENCHMARKS.md,
+ * optimisation log). A slot is cleared in place; the arrays grow to the most
+ * connections open at once and stay.
+ */
+class ConnectionSlots {
+  private readonly mailboxes: (Mailbox | null)[] = [];
+  /** The address each slot is held under: a message for an earlier holder of the slot is not delivered. */
+  private readonly addresses: (Address | null)[] = [];
+  private readonly free: number[] = [];
+
+  /** `<node>/conn/<slot>.<id>`: the slot says where, the nanoid keeps every address unique. */
+  reserve(node: NodeId, id: string): Address {
+    const slot = this.free.pop() ?? this.mailboxes.length;
+    const address: Address = `${node}/conn/${slot}.${id}`;
+    this.mailboxes[slot] = null;
+    this.addresses[slot] = address;
+    return address;
+  }
+
+  fill(address: Address, slot: number, mailbox: Mailbox): void {
+    if (this.addresses[slot] === address) this.mailboxes[slot] = mailbox;
+  }
+
+  get(address: Address, slot: number): Mailbox | undefined {
+    return this.addresses[slot] === address ? (this.mailboxes[slot] ?? undefined) : undefined;
+  }
+
+  release(address: Address, slot: number): void {
+    if (this.addresses[slot] !== address) return;
+    this.mailboxes[slot] = null;
+    this.addresses[slot] = null;
+    this.free.push(slot);
+  }
+
+  forEach(visit: (mailbox: Mailbox, address: Address) => void): void {
+    for (let slot = 0; slot < this.mailboxes.length; slot++) {
+      const mailbox = this.mailboxes[slot];
+      const address = this.addresses[slot];
+      if (mailbox !== null && mailbox !== undefined && address !== null && address !== undefined) visit(mailbox, address);
+    }
+  }
+}
+
 export class MailboxRouter {
   // Each mailbox accepts its own subset of messages; routing by address is what keeps them apart.
   private readonly mailboxes = new Map<Address, Mailbox>();
+  private readonly connections = new ConnectionSlots();
+  /** `<node>/conn/`: where a connection slot's number starts in its address. */
+  private readonly connectionPrefix: string;
   private readonly links = new Map<NodeId, Link>();
   /** Where messages for unknown nodes go: a worker's link to the primary. */
   private uplink: Link | null = null;
@@ -59,7 +111,9 @@ export class MailboxRouter {
   /** One at a time; null (the default) costs one comparison per message. */
   tap: RouterTap | null = null;
 
-  constructor(readonly node: NodeId) {}
+  constructor(readonly node: NodeId) {
+    this.connectionPrefix = `${node}/conn/`;
+  }
 
   /** `M` is whatever the mailbox accepts; the router hands it the routed messages addressed to it. */
   register<M>(name: string, mailbox: Mailbox<M>): Address {
@@ -68,13 +122,43 @@ export class MailboxRouter {
     return address;
   }
 
+  /**
+   * A new client connection's address, `<node>/conn/<slot>.<id>`, in a slot of its own (see
+   * ConnectionSlots): `registerConnection` puts its actor there once started, `unregister` frees it.
+   */
+  reserveConnection(id: string): Address {
+    return this.connections.reserve(this.node, id);
+  }
+
+  registerConnection<M>(address: Address, mailbox: Mailbox<M>): void {
+    const slot = this.slotOf(address);
+    if (slot !== -1) this.connections.fill(address, slot, mailbox as Mailbox);
+  }
+
   unregister(address: Address): void {
-    this.mailboxes.delete(address);
+    const slot = this.slotOf(address);
+    if (slot !== -1) this.connections.release(address, slot);
+    else this.mailboxes.delete(address);
   }
 
   /** Every local mailbox with its address: inspection finds the running actors here. */
   forEachMailbox(visit: (mailbox: Mailbox, address: Address) => void): void {
     this.mailboxes.forEach(visit);
+    this.connections.forEach(visit);
+  }
+
+  /** The connection slot an address names, or -1 (not `<node>/conn/<digits>.…`: a mailbox of the Map). */
+  private slotOf(address: Address): number {
+    const prefix = this.connectionPrefix;
+    if (!address.startsWith(prefix)) return -1;
+    let slot = 0;
+    let i = prefix.length;
+    for (; i < address.length; i++) {
+      const digit = address.charCodeAt(i) - 48;
+      if (digit < 0 || digit > 9) break;
+      slot = slot * 10 + digit;
+    }
+    return i > prefix.length && address.charCodeAt(i) === 46 ? slot : -1;
   }
 
   /** Primary side: messages for `node` go down this link. */
@@ -103,7 +187,8 @@ export class MailboxRouter {
   }
 
   private deliver(to: Address, message: RoutedMessage): void {
-    const mailbox = this.mailboxes.get(to);
+    const slot = this.slotOf(to);
+    const mailbox = slot === -1 ? this.mailboxes.get(to) : this.connections.get(to, slot);
     if (mailbox !== undefined) {
       mailbox.send(message);
       return;

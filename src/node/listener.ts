@@ -20,9 +20,9 @@ import { performance } from 'node:perf_hooks';
 import { nanoid } from 'nanoid';
 import type { Actor } from 'xstate';
 import type { UpstreamLoads } from '../balancing/index.js';
-import { connectionMachine, hasRequestsInFlight, type ConnectionPorts, type ConnectionTimeouts } from '../actors/connection.js';
+import { connectionMachine, hasRequestsInFlight, ledgerOf, type ResponseLedger, type ConnectionPorts, type ConnectionTimeouts } from '../actors/connection.js';
 import { startActor } from '../actors/inspection.js';
-import { localNameOf, type MailboxRouter } from '../actors/router.js';
+import type { MailboxRouter } from '../actors/router.js';
 import type { ClientLimits, RequestPolicy } from '../config/config.js';
 import { log } from '../log.js';
 import type { Pipeline } from '../pipeline/filter.js';
@@ -77,6 +77,8 @@ function connectionTimeouts(limits: ClientLimits): ConnectionTimeouts {
 
 interface ClientConnection {
   readonly actor: Actor<typeof connectionMachine>;
+  /** Where a closed response is recorded: no event to the actor on the success path (connection.ts). */
+  readonly ledger: ResponseLedger;
   readonly address: Address;
   readonly clientIp: string;
   readonly socket: Socket;
@@ -107,7 +109,31 @@ interface TrackedSocket extends Socket {
   [REFUSED]?: true;
 }
 
+const EXCHANGE = Symbol('balancebeam.exchange');
+
+/**
+ * A response handed to the actor carries its exchange and connection, so that one 'close' listener
+ * per listener serves every response: no closure (nor `once` wrapper) per request.
+ */
+interface TrackedResponse extends ServerResponse {
+  [CONNECTION]?: ClientConnection;
+  [EXCHANGE]?: Exchange;
+}
+
 const connectionOf = (socket: Socket): ClientConnection | undefined => (socket as TrackedSocket)[CONNECTION];
+
+/** The client socket as its connection actor's timer sees it: one object per connection, no closures. */
+class ClientSocketTimer {
+  constructor(private readonly socket: Socket) {}
+
+  watchForSilence(ms: number): void {
+    this.socket.setTimeout(ms);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
 const isRefused = (socket: Socket): boolean => (socket as TrackedSocket)[REFUSED] === true;
 
 const NO_TRUSTED_PROXIES = new TrustedProxies([]);
@@ -189,12 +215,13 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
       return;
     }
     openConnections++;
-    const address: Address = `${deps.router.node}/conn/${nanoid(12)}`;
-    const client = { watchForSilence: (ms: number) => socket.setTimeout(ms), close: () => socket.destroy() };
+    const address = deps.router.reserveConnection(nanoid(12));
+    const client = new ClientSocketTimer(socket);
     const actor = startActor(connectionMachine, { id: address, input: { address, ports, client, timeouts } });
-    deps.router.register(localNameOf(address), actor);
+    deps.router.registerConnection(address, actor);
     (socket as TrackedSocket)[CONNECTION] = {
       actor,
+      ledger: ledgerOf(actor),
       address,
       clientIp: clientIpOf(socket),
       socket,
@@ -203,18 +230,22 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
       admitted: 0,
       waiting: [],
     };
-    socket.once('close', () => {
-      openConnections--;
-      const connection = connectionOf(socket);
-      if (connection !== undefined && (connection.admitted > 0 || connection.waiting.length > 0)) {
-        // The actor cancels what is in flight; what waits for its turn was never forwarded and is dropped here.
-        log.info('client left', { client: connection.clientIp, cancelled: connection.admitted, dropped: connection.waiting.length });
-        connection.waiting.length = 0;
-      }
-      actor.send({ type: 'client.disconnected' });
-      deps.router.unregister(address);
-    });
+    // 'close' comes once; `on` with one function for every socket allocates no closure nor `once` wrapper.
+    socket.on('close', socketClosed);
   });
+
+  function socketClosed(this: Socket): void {
+    const connection = connectionOf(this);
+    if (connection === undefined) return;
+    openConnections--;
+    if (connection.admitted > 0 || connection.waiting.length > 0) {
+      // The actor cancels what is in flight; what waits for its turn was never forwarded and is dropped here.
+      log.info('client left', { client: connection.clientIp, cancelled: connection.admitted, dropped: connection.waiting.length });
+      connection.waiting.length = 0;
+    }
+    connection.actor.send({ type: 'client.disconnected' });
+    deps.router.unregister(connection.address);
+  }
 
   // A socket's inactivity timer ran out (armed by its connection actor). Listening here also keeps
   // Node from destroying the socket itself: the actor decides what the silence means.
@@ -266,21 +297,31 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
     // Destroyed, its 'close' still to come: what waits is dropped then, and must not be forwarded now.
     if (connection.socket.destroyed) return;
     connection.admitted++;
-    exchange.res.once('close', () => {
-      // An attempt still waiting for its answer is given up, instead of holding a pooled
-      // connection until the response timeout; a finished one ignores this.
-      exchange.upstreamCall?.discard();
-      connection.admitted--;
-      // An idle keep-alive connection keeps no exchange (its req, res and upstream call): 4.7 KB of heap
-      // per idle connection (heap snapshot at 500, BENCHMARKS.md "Memory"). One whose body is still
-      // being read stays `latest`: the read gate and the parse-error handling need it.
-      if (connection.latest === exchange && exchange.req.complete) connection.latest = null;
-      connection.actor.send({ type: 'response.finished', exchange });
-      const next = connection.waiting.shift();
-      if (next !== undefined) admit(connection, next);
-      updateRequestGate(connection);
-    });
+    const res = exchange.res as TrackedResponse;
+    res[CONNECTION] = connection;
+    res[EXCHANGE] = exchange;
+    // 'close' comes once per response; `on` rather than `once` allocates no wrapper.
+    res.on('close', responseClosed);
     connection.actor.send({ type: 'request.received', exchange });
+  }
+
+  /** A response handed to the actor has closed (finished or abandoned): its turn in the pipeline is over. */
+  function responseClosed(this: TrackedResponse): void {
+    const connection = this[CONNECTION];
+    const exchange = this[EXCHANGE];
+    if (connection === undefined || exchange === undefined) return;
+    // An attempt still waiting for its answer is given up, instead of holding a pooled
+    // connection until the response timeout; a finished one ignores this.
+    exchange.upstreamCall?.discard();
+    connection.admitted--;
+    // An idle keep-alive connection keeps no exchange (its req, res and upstream call): 4.7 KB of heap
+    // per idle connection (heap snapshot at 500, BENCHMARKS.md "Memory"). One whose body is still
+    // being read stays `latest`: the read gate and the parse-error handling need it.
+    if (connection.latest === exchange && exchange.req.complete) connection.latest = null;
+    connection.ledger.finished(exchange);
+    const next = connection.waiting.shift();
+    if (next !== undefined) admit(connection, next);
+    updateRequestGate(connection);
   }
 
   /**

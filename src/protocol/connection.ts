@@ -14,24 +14,15 @@ export interface RequestReceived<X> {
   readonly exchange: X;
 }
 
-/** The upstream answered with a status line and headers; the body is still streaming. */
-export interface UpstreamResponded<X, R> {
-  readonly type: 'upstream.responded';
-  readonly exchange: X;
-  readonly response: R;
-}
-
-/** The upstream attempt failed before a response head arrived. */
+/**
+ * The upstream attempt failed before a response head arrived: the actor decides to retry or answer.
+ * (A response head is no event: for a live exchange the attempt relays it at once, see
+ * src/actors/connection.ts; nor is the end of a response, recorded in the actor's ledger.)
+ */
 export interface UpstreamFailed<X> {
   readonly type: 'upstream.failed';
   readonly exchange: X;
   readonly failure: ProxyFailure;
-}
-
-/** The response to the client is finished (last byte written) or abandoned. */
-export interface ResponseFinished<X> {
-  readonly type: 'response.finished';
-  readonly exchange: X;
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import type { BalancerUpstreamsSet } from './balancer.js';
 import type { CachePurge, CachePurged } from './cache-purge.js';
-import type { ClientDisconnected, ClientSilent, RequestMalformed, RequestReceived, ResponseFinished, UpstreamFailed, UpstreamResponded } from './connection.js';
+import type { ClientDisconnected, ClientSilent, RequestMalformed, RequestReceived, UpstreamFailed } from './connection.js';
 import type { FeedActorList, FeedBatch, FeedListActors, FeedWatch } from './feed.js';
 import type { HealthProbeResult, HealthRoundFinished } from './health.js';
 import type { InspectionRecord, InspectionStateCounts } from './inspection.js';
@@ -62,14 +62,16 @@ export type RoutedMessage =
   | CachePurge
   | CachePurged;
 
-/** Everything a connection actor reacts to; X is its exchange and R an upstream response (live objects). */
-export type ConnectionEvent<X, R> =
+/**
+ * Everything a connection actor reacts to; X is its exchange (a live object). A response head that
+ * arrives for a live exchange and the end of a response are no events: the attempt relays the one and
+ * the listener records the other in the actor's ledger (src/actors/connection.ts says why).
+ */
+export type ConnectionEvent<X> =
   | RequestReceived<X>
   | RequestMalformed<X>
   | RequestVerdict
-  | UpstreamResponded<X, R>
   | UpstreamFailed<X>
-  | ResponseFinished<X>
   | ClientSilent
   | ClientDisconnected;
 

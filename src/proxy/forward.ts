@@ -1,19 +1,26 @@
 /**
- * Sending one exchange's request to one upstream. The outcome comes back as
- * the event the connection actor decides on: a response head, or a failure
- * classified by where it happened.
+ * Sending one exchange's request to one upstream. The attempt reports its
+ * outcome to the connection's settlement (src/actors/connection.ts): a
+ * response head, which is relayed at once while the exchange is live, or a
+ * failure classified by where it happened, which the connection actor
+ * decides on.
  */
-import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { LoadFigures } from '../balancing/load.js';
-import type { UpstreamFailed, UpstreamResponded } from '../protocol/index.js';
+import type { ProxyFailure } from '../protocol/index.js';
 import type { RequestHeaderPolicy } from './headers.js';
 import type { Exchange, UpstreamResponse } from './exchange.js';
-import { classifyUpstreamError } from './failure.js';
 import { replaceHeaders, upstreamRequestHeaders } from './headers.js';
 import { UpstreamCall } from './upstream-call.js';
 
-export type ForwardOutcome = UpstreamResponded<Exchange, UpstreamResponse> | UpstreamFailed<Exchange>;
+/**
+ * Where an attempt reports, exactly once: one object per connection (its actor's ledger), so a
+ * dispatch allocates no callback. `responded` runs inside undici's parser, before any body byte.
+ */
+export interface AttemptSettlement {
+  responded(exchange: Exchange, response: UpstreamResponse): void;
+  failed(exchange: Exchange, failure: ProxyFailure): void;
+}
 
 export function forwardToUpstream(
   exchange: Exchange,
@@ -21,23 +28,12 @@ export function forwardToUpstream(
   dispatcher: Dispatcher,
   load: LoadFigures,
   policy: RequestHeaderPolicy,
-  settled: (outcome: ForwardOutcome) => void,
+  settlement: AttemptSettlement,
 ): void {
   const { req } = exchange;
   // Counted in here, out exactly once by the call (completed, failed or discarded).
   load.attemptStarted();
-  const call = new UpstreamCall(load, {
-    // Called from undici's parser, so the actor decides (and attaches the client's response) before any
-    // body byte is parsed: no pause and resume of the upstream connection per response.
-    responded: (response) => settled({ type: 'upstream.responded', exchange, response }),
-    failed: (error) => {
-      const bodyFailed = exchange.body?.clientFailed === true;
-      const failure = classifyUpstreamError(error, upstreamId, bodyFailed);
-      // A failure that is the upstream's counts as a slow sample; the client's body or its leaving does not.
-      if (failure.kind !== 'request-body-failed' && !call.wasDiscarded) load.failureSampled(performance.now());
-      settled({ type: 'upstream.failed', exchange, failure });
-    },
-  }, exchange.res);
+  const call = new UpstreamCall(load, exchange, upstreamId, settlement);
   // The client going away gives up this attempt, so it does not hold a pooled connection until a timeout.
   exchange.upstreamCall = call;
   const headers = upstreamRequestHeaders(req.rawHeaders, exchange.peerIp, policy);

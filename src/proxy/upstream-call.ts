@@ -1,8 +1,10 @@
 /**
  * One attempt to send an exchange's request to one upstream, as an undici
  * dispatch handler. It settles once — with the response head or with a failure
- * — and, once the connection actor has decided to relay, streams the body
- * straight into the client's response.
+ * — into its connection's ledger (src/actors/connection.ts): a head for an
+ * exchange still in flight is relayed there and then, and the body streams
+ * straight into the client's response; a failure goes to the connection actor,
+ * which decides to retry or answer.
  *
  * Why a handler rather than undici's `request()` and `stream.pipeline`: per
  * request those build a body Readable, an AbortController and (at the end of
@@ -19,14 +21,10 @@ import type { LoadFigures } from '../balancing/load.js';
 import type { LocalResponse, ResponseHead, ResponseTap } from '../pipeline/filter.js';
 import { ownDelay } from '../balancing/own-delay.js';
 import type { Exchange, UpstreamResponse } from './exchange.js';
+import { classifyUpstreamError } from './failure.js';
+import type { AttemptSettlement } from './forward.js';
 import { headerStrings } from './headers.js';
 import { relayInterimResponse } from './relay.js';
-
-/** What an attempt reports, exactly once. */
-export interface UpstreamCallListener {
-  responded(call: UpstreamCall): void;
-  failed(error: unknown): void;
-}
 
 type Abort = (reason?: Error) => void;
 
@@ -71,9 +69,11 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
   constructor(
     /** Its upstream's load figures: counted in by forward.ts, counted out here. */
     private readonly load: LoadFigures,
-    private readonly listener: UpstreamCallListener,
-    /** The client's response, for interim (1xx) responses; the final one waits for the actor's decision. */
-    private readonly interimTo: ServerResponse,
+    /** Whose request this is: its response gets interim (1xx) responses at once, the final one once relayed. */
+    private readonly exchange: Exchange,
+    private readonly upstreamId: string,
+    /** Told the outcome, exactly once (the connection's ledger: no closure per attempt). */
+    private readonly settlement: AttemptSettlement,
   ) {}
 
   /** The client went away first (`discard`): nobody reads this response, and its failure is not the upstream's. */
@@ -164,7 +164,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) {
       // Interim (102, 103; a 100 never gets here, see interim-responses.ts): the final response is still to come.
-      relayInterimResponse(this.interimTo, statusCode, rawHeaders);
+      relayInterimResponse(this.exchange.res, statusCode, rawHeaders);
       return true;
     }
     this.statusCode = statusCode;
@@ -175,7 +175,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
     const now = performance.now();
     this.load.latencySampled(ownDelay.upstreamPart(now - this.writtenAt, this.idleAtWrite, now), now);
     this.load.headLatency?.observeMs(now - this.writtenAt);
-    this.listener.responded(this);
+    // For a live exchange this attaches the client's response (pipeTo) before this returns.
+    this.settlement.responded(this.exchange, this);
     if (this.target !== null || this.discarded) return true;
     this.pausedForDecision = true;
     return false;
@@ -215,7 +216,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
     this.release();
     if (!this.settled) {
       this.settled = true;
-      this.listener.failed(error);
+      this.reportFailure(error);
       return;
     }
     // Broke off mid-body (or discarded): cut the client's connection so a short body never looks complete.
@@ -226,6 +227,15 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
   }
 
   // ---------------------------------------------------------------------------
+
+  /** No response head: classified by where it failed, for the connection actor to retry or answer. */
+  private reportFailure(error: unknown): void {
+    const bodyFailed = this.exchange.body?.clientFailed === true;
+    const failure = classifyUpstreamError(error, this.upstreamId, bodyFailed);
+    // A failure that is the upstream's counts as a slow sample; the client's body or its leaving does not.
+    if (failure.kind !== 'request-body-failed' && !this.discarded) this.load.failureSampled(performance.now());
+    this.settlement.failed(this.exchange, failure);
+  }
 
   private readonly onDrain = (): void => {
     this.awaitingClientSince = null;

@@ -2,13 +2,14 @@
  * The connection actor, driven alone: scripted request, verdict and upstream
  * events in; what it asks of its ports (choose, forward, relay, respond) and
  * what it sends through the router, recorded. No sockets: exchanges carry stub
- * request and response objects, and `forward` hands the test a callback to
- * settle the attempt with.
+ * request and response objects, `forward` hands the test the settlement to
+ * report the attempt's outcome to, and `finish` records a closed response in
+ * the actor's ledger as the listener does.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import test from 'ava';
 import { SimulatedClock } from 'xstate';
-import { connectionMachine, hasRequestsInFlight, silencePeriodMs, type ConnectionPorts } from '../../src/actors/connection.js';
+import { connectionMachine, hasRequestsInFlight, ledgerOf, silencePeriodMs, type ConnectionPorts } from '../../src/actors/connection.js';
 import { startActor } from '../../src/actors/inspection.js';
 import { MailboxRouter } from '../../src/actors/router.js';
 import type { LocalResponse, Pipeline, RequestFilter } from '../../src/pipeline/filter.js';
@@ -24,10 +25,9 @@ import type {
   RequestBodyFailure,
   RoutedMessage,
   UpstreamFailed,
-  UpstreamResponded,
 } from '../../src/protocol/index.js';
 import { Exchange, type UpstreamResponse } from '../../src/proxy/exchange.js';
-import type { ForwardOutcome } from '../../src/proxy/forward.js';
+import type { AttemptSettlement } from '../../src/proxy/forward.js';
 import type { DeferredRequestBody } from '../../src/proxy/request-body.js';
 
 const SELF: Address = 'p/conn/x';
@@ -36,7 +36,7 @@ const CLIENT_IP = '10.0.0.7';
 interface ForwardCall {
   readonly exchange: Exchange;
   readonly upstreamId: string;
-  readonly settle: (outcome: ForwardOutcome) => void;
+  readonly settlement: AttemptSettlement;
 }
 
 interface Responded {
@@ -84,8 +84,8 @@ class FakePorts implements ConnectionPorts {
     return this.live.find((id) => !exclude.includes(id));
   }
 
-  forward(exchange: Exchange, upstreamId: string, settle: (outcome: ForwardOutcome) => void): void {
-    this.forwards.push({ exchange, upstreamId, settle });
+  forward(exchange: Exchange, upstreamId: string, settlement: AttemptSettlement): void {
+    this.forwards.push({ exchange, upstreamId, settlement });
   }
 
   relay(exchange: Exchange, response: UpstreamResponse): void {
@@ -198,7 +198,15 @@ function upstreamResponse(): { response: UpstreamResponse; destroyed: () => bool
   return { response, destroyed: () => destroyed };
 }
 
-const responded = (forExchange: Exchange, response: UpstreamResponse): UpstreamResponded<Exchange, UpstreamResponse> => ({
+/** An attempt's response head, as the test scripts it (no event: the settlement relays it). */
+interface UpstreamResponded {
+  readonly type: 'upstream.responded';
+  readonly exchange: Exchange;
+  readonly response: UpstreamResponse;
+}
+type AttemptOutcome = UpstreamResponded | UpstreamFailed<Exchange>;
+
+const responded = (forExchange: Exchange, response: UpstreamResponse): UpstreamResponded => ({
   type: 'upstream.responded',
   exchange: forExchange,
   response,
@@ -218,9 +226,15 @@ const failed = (forExchange: Exchange, proxyFailure: ProxyFailure): UpstreamFail
 });
 
 /** Settle a forward and let the actor see the outcome (its `.then` runs before this await returns). */
-async function settle(call: ForwardCall, outcome: ForwardOutcome): Promise<void> {
-  call.settle(outcome);
+async function settle(call: ForwardCall, outcome: AttemptOutcome): Promise<void> {
+  if (outcome.type === 'upstream.responded') call.settlement.responded(outcome.exchange, outcome.response);
+  else call.settlement.failed(outcome.exchange, outcome.failure);
   await Promise.resolve();
+}
+
+/** The client's response closed: the listener records it in the actor's ledger (no event). */
+function finish(actor: ConnectionActor, finished: Exchange): void {
+  ledgerOf(actor).finished(finished);
 }
 
 test('without rate limiting, a request goes straight to the chosen upstream', async (t) => {
@@ -250,7 +264,7 @@ test('a request is in flight from its head to the end of its response', async (t
   t.true(busy(actor));
   await settle(ports.forwardAt(0), responded(first, upstreamResponse().response));
   t.true(busy(actor), 'busy while the response streams');
-  actor.send({ type: 'response.finished', exchange: first });
+  finish(actor, first);
   t.true(idle(actor));
   t.deepEqual(ports.completed_, [first]);
 });
@@ -269,11 +283,11 @@ test('with pipelined requests, the connection is idle only when the last one fin
   );
   await settle(ports.forwardAt(0), responded(first, upstreamResponse().response));
   await settle(ports.forwardAt(1), responded(second, upstreamResponse().response));
-  actor.send({ type: 'response.finished', exchange: first });
+  finish(actor, first);
   t.true(busy(actor));
-  actor.send({ type: 'response.finished', exchange: first });
+  finish(actor, first);
   t.true(busy(actor), 'a repeated finish of the same exchange does not end the second one');
-  actor.send({ type: 'response.finished', exchange: second });
+  finish(actor, second);
   t.true(idle(actor));
   t.deepEqual(ports.completed_, [first, second], 'each exchange completed exactly once');
 });
@@ -299,7 +313,7 @@ test('a denied verdict is answered with 429 and Retry-After, and nothing is forw
   t.deepEqual(ports.responded, [{ exchange: limited, status: 429, headers: { 'retry-after': 12 } }]);
   t.is(limited.outcome, 'rate-limited');
   t.deepEqual(ports.forwards, []);
-  actor.send({ type: 'response.finished', exchange: limited });
+  finish(actor, limited);
   t.true(idle(actor));
 });
 
@@ -382,7 +396,7 @@ test('with no live upstream at all, the client gets 502 without any attempt', (t
   t.deepEqual(ports.forwards, []);
   t.deepEqual(ports.responded, [{ exchange: request, status: 502, headers: undefined }]);
   t.is(request.outcome, 'no-live-upstream');
-  actor.send({ type: 'response.finished', exchange: request });
+  finish(actor, request);
   t.true(idle(actor));
 });
 
@@ -440,7 +454,7 @@ test('a response for an exchange that has already finished is released, not rela
   const { ports, actor } = startConnection();
   const request = exchange(1);
   actor.send({ type: 'request.received', exchange: request });
-  actor.send({ type: 'response.finished', exchange: request }); // the client gave up on it
+  finish(actor, request); // the client gave up on it
   const late = upstreamResponse();
   await settle(ports.forwardAt(0), responded(request, late.response));
   t.deepEqual(ports.relayed, []);
@@ -451,7 +465,7 @@ test('a connect failure of a finished exchange is still reported, but not retrie
   const { ports, actor } = startConnection();
   const request = exchange(1);
   actor.send({ type: 'request.received', exchange: request });
-  actor.send({ type: 'response.finished', exchange: request });
+  finish(actor, request);
   await settle(ports.forwardAt(0), failed(request, failure('upstream-refused', 'u1', true, 'ECONNREFUSED')));
   t.deepEqual(ports.sent, [
     { to: 'p/upstream/u1', message: { type: 'upstream.connect-failed', upstreamId: 'u1', reason: 'ECONNREFUSED' } },
@@ -632,7 +646,7 @@ test('keep-alive timeout: counted from the end of the last response, not from th
   actor.send({ type: 'client.silent' }); // a slow upstream: busy, so not closed
   t.is(client.closed, 0);
   await settle(ports.forwardAt(0), responded(request, upstreamResponse().response));
-  actor.send({ type: 'response.finished', exchange: request });
+  finish(actor, request);
   t.true(idle(actor));
   clock.increment(KEEP_ALIVE_MS - 1);
   actor.send({ type: 'client.silent' });

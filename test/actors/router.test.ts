@@ -147,3 +147,40 @@ test('nodeOf reads the node from an address', (t) => {
   t.is(nodeOf('w12/conn/a/b'), 'w12');
   t.is(nodeOf('p/upstream/[::1]:8080'), 'p');
 });
+
+test('a connection slot: reserved, filled, delivered to, listed, and freed for reuse under a new address', (t) => {
+  const router = new MailboxRouter('w1');
+  const first = recordingMailbox();
+  const address = router.reserveConnection('abc');
+  t.is(address, 'w1/conn/0.abc');
+  router.send(address, VERDICT);
+  t.is(router.dropped, 1, 'reserved but not filled yet: nothing to deliver to');
+  router.registerConnection(address, first.mailbox);
+  router.send(address, VERDICT);
+  t.deepEqual(first.received, [VERDICT]);
+  const listed: string[] = [];
+  router.forEachMailbox((_mailbox, at) => listed.push(at));
+  t.deepEqual(listed, [address]);
+
+  router.unregister(address);
+  const second = recordingMailbox();
+  const reused = router.reserveConnection('def');
+  t.is(reused, 'w1/conn/0.def', 'the slot is reused');
+  router.registerConnection(reused, second.mailbox);
+  router.send(address, VERDICT);
+  t.deepEqual(second.received, [], 'a message for the slot’s earlier connection is not delivered to the next');
+  t.is(router.dropped, 2);
+  router.send(reused, VERDICT);
+  t.deepEqual(second.received, [VERDICT]);
+});
+
+test('connection addresses of the Map (a name registered as conn/…) still work beside the slots', (t) => {
+  const router = new MailboxRouter('p');
+  const named = recordingMailbox();
+  router.register('conn/scripted', named.mailbox);
+  router.send('p/conn/scripted', VERDICT);
+  t.deepEqual(named.received, [VERDICT]);
+  router.unregister('p/conn/scripted');
+  router.send('p/conn/scripted', VERDICT);
+  t.is(router.dropped, 1);
+});
