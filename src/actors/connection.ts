@@ -63,7 +63,7 @@ import type { Address, Answer, AnswerOutcome, ConnectionEvent, ProxyFailure, Req
 import { reportToUpstream } from '../health/passive.js';
 import { PENDING, type LocalResponse, type Pipeline } from '../pipeline/filter.js';
 import type { Exchange, UpstreamResponse } from '../proxy/exchange.js';
-import type { AttemptSettlement } from '../proxy/forward.js';
+import type { AttemptSettlement } from '../proxy/upstream-call.js';
 import { closesConnection, outcomeOfBodyFailure, outcomeOfFailure, statusFor } from '../proxy/outcome.js';
 import { afterFailure } from '../proxy/retry-rule.js';
 import type { MailboxRouter } from './router.js';

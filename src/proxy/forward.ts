@@ -7,20 +7,10 @@
  */
 import type { Dispatcher } from 'undici';
 import type { LoadFigures } from '../balancing/load.js';
-import type { ProxyFailure } from '../protocol/index.js';
 import type { RequestHeaderPolicy } from './headers.js';
-import type { Exchange, UpstreamResponse } from './exchange.js';
+import type { Exchange } from './exchange.js';
 import { replaceHeaders, upstreamRequestHeaders } from './headers.js';
-import { UpstreamCall } from './upstream-call.js';
-
-/**
- * Where an attempt reports, exactly once: one object per connection (its actor's ledger), so a
- * dispatch allocates no callback. `responded` runs inside undici's parser, before any body byte.
- */
-export interface AttemptSettlement {
-  responded(exchange: Exchange, response: UpstreamResponse): void;
-  failed(exchange: Exchange, failure: ProxyFailure): void;
-}
+import { UpstreamCall, type AttemptSettlement } from './upstream-call.js';
 
 export function forwardToUpstream(
   exchange: Exchange,

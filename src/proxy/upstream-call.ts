@@ -20,11 +20,20 @@ import type { Dispatcher } from 'undici';
 import type { LoadFigures } from '../balancing/load.js';
 import type { LocalResponse, ResponseHead, ResponseTap } from '../pipeline/filter.js';
 import { ownDelay } from '../balancing/own-delay.js';
+import type { ProxyFailure } from '../protocol/index.js';
 import type { Exchange, UpstreamResponse } from './exchange.js';
 import { classifyUpstreamError } from './failure.js';
-import type { AttemptSettlement } from './forward.js';
 import { headerStrings } from './headers.js';
 import { relayInterimResponse } from './relay.js';
+
+/**
+ * Where an attempt reports, exactly once: one object per connection (its actor's ledger), so a
+ * dispatch allocates no callback. `responded` runs inside undici's parser, before any body byte.
+ */
+export interface AttemptSettlement {
+  responded(exchange: Exchange, response: UpstreamResponse): void;
+  failed(exchange: Exchange, failure: ProxyFailure): void;
+}
 
 type Abort = (reason?: Error) => void;
 

@@ -27,7 +27,7 @@ import type {
   UpstreamFailed,
 } from '../../src/protocol/index.js';
 import { Exchange, type UpstreamResponse } from '../../src/proxy/exchange.js';
-import type { AttemptSettlement } from '../../src/proxy/forward.js';
+import type { AttemptSettlement } from '../../src/proxy/upstream-call.js';
 import type { DeferredRequestBody } from '../../src/proxy/request-body.js';
 
 const SELF: Address = 'p/conn/x';
