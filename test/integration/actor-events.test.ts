@@ -6,22 +6,15 @@
  * end booked without one — while a failed attempt is still an event the
  * actor decides on (ARCHITECTURE.md, "connection").
  */
-import type { AddressInfo } from 'node:net';
 import { createServer as createNetServer } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
-import { createChooser } from '../../src/actors/balancer.js';
 import { attachInspection } from '../../src/actors/inspection.js';
-import { MailboxRouter } from '../../src/actors/router.js';
-import { clientIpKey, UpstreamLoads } from '../../src/balancing/index.js';
-import { RoundRobin } from '../../src/balancing/round-robin.js';
-import { DEFAULT_CLIENT_LIMITS, DEFAULT_REQUEST_POLICY } from '../../src/config/config.js';
+import { UpstreamLoads } from '../../src/balancing/index.js';
+import { DEFAULT_CLIENT_LIMITS } from '../../src/config/config.js';
 import { log } from '../../src/log.js';
-import { createProxyServer } from '../../src/node/listener.js';
-import { buildPipeline } from '../../src/pipeline/index.js';
 import type { InspectionRecord } from '../../src/protocol/index.js';
-import { Tunnels } from '../../src/proxy/tunnel.js';
-import { UpstreamPools } from '../../src/proxy/upstream-pools.js';
 import { RawConnection, rawGet } from '../helpers/client.js';
+import { startInProcessProxy } from '../helpers/in-process-proxy.js';
 import { listenOnLoopback, startUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -32,37 +25,14 @@ const LIMITS = { ...DEFAULT_CLIENT_LIMITS, keepAliveTimeoutMs: 60_000 };
 
 /** A proxy over `ports` (tried in order by round robin), and the events its connection actors take. */
 async function startProxy(t: ExecutionContext, ports: readonly number[]) {
-  const upstreams = ports.map((port) => ({ id: `127.0.0.1:${port}`, host: '127.0.0.1', port, weight: 1 }));
-  const loads = new UpstreamLoads();
-  const strategy = new RoundRobin();
-  strategy.rebuild(upstreams.map(({ id, weight }) => ({ id, weight, healthy: true, load: loads.of(id) })));
-  const pools = new UpstreamPools(upstreams, { connectionsPerUpstream: 4, connectTimeoutMs: 2_000, responseTimeoutMs: 5_000, bodyIdleTimeoutMs: 5_000 });
-  const router = new MailboxRouter('p');
-  const pipeline = buildPipeline({ clientLimits: LIMITS, requestPolicy: DEFAULT_REQUEST_POLICY, rateLimit: null }, { router });
-  const chooseUpstream = createChooser(strategy, clientIpKey);
-  const tunnels = new Tunnels({
-    router,
-    pipeline,
-    requestPolicy: DEFAULT_REQUEST_POLICY,
-    connectTimeoutMs: 2_000,
-    responseTimeoutMs: 5_000,
-    idleMs: 5_000,
-    targetOf: (id) => upstreams.find((upstream) => upstream.id === id),
-    chooseUpstream,
-  });
-  const { server } = createProxyServer({ router, pools, loads, pipeline, tunnels, limits: LIMITS, requestPolicy: DEFAULT_REQUEST_POLICY, retries: 1, chooseUpstream });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port, router } = await startInProcessProxy(t, ports, { loads: new UpstreamLoads(), limits: LIMITS, retries: 1 });
   const records: InspectionRecord[] = [];
   // Streams are per process: this one sees only the connection actors of this test's router.
   const detach = attachInspection(router, { sink: { send: (record) => records.push(record) }, scope: { watch: 'kind', kind: 'connection' } });
-  t.teardown(async () => {
-    detach();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    pools.destroy();
-  });
+  // Teardowns run last-registered first: detached before the proxy closes.
+  t.teardown(detach);
   const events = (): string[] => records.filter((record) => record.node === 'p' && record.actor.startsWith('p/conn/')).map((record) => record.event);
-  return { port: (server.address() as AddressInfo).port, events };
+  return { port, events };
 }
 
 test.serial('a keep-alive request on the success path is one event to its connection actor', async (t) => {

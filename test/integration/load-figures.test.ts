@@ -6,20 +6,12 @@
  * In process: the real listener, undici pools and loopback upstreams, with a
  * round-robin strategy over the upstreams the test starts.
  */
-import type { AddressInfo } from 'node:net';
 import { createServer as createNetServer } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
-import { createChooser } from '../../src/actors/balancer.js';
-import { MailboxRouter } from '../../src/actors/router.js';
-import { clientIpKey, LoadFigures, UpstreamLoads } from '../../src/balancing/index.js';
-import { RoundRobin } from '../../src/balancing/round-robin.js';
-import { DEFAULT_CLIENT_LIMITS, DEFAULT_REQUEST_POLICY } from '../../src/config/config.js';
+import { LoadFigures, UpstreamLoads } from '../../src/balancing/index.js';
 import { log } from '../../src/log.js';
-import { createProxyServer } from '../../src/node/listener.js';
-import { buildPipeline } from '../../src/pipeline/index.js';
-import { Tunnels } from '../../src/proxy/tunnel.js';
-import { UpstreamPools } from '../../src/proxy/upstream-pools.js';
 import { RawConnection } from '../helpers/client.js';
+import { startInProcessProxy } from '../helpers/in-process-proxy.js';
 import { startRawUpstream, type RawBehaviour } from '../helpers/raw-upstream.js';
 import { listenOnLoopback } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
@@ -57,51 +49,9 @@ class CountedLoads extends UpstreamLoads {
   }
 }
 
-const target = (port: number) => ({ id: `127.0.0.1:${port}`, host: '127.0.0.1', port, weight: 1 });
-
 async function startProxy(t: ExecutionContext, ports: readonly number[]) {
-  const upstreams = ports.map(target);
-  const loads = new CountedLoads();
-  const strategy = new RoundRobin();
-  strategy.rebuild(upstreams.map(({ id, weight }) => ({ id, weight, healthy: true, load: loads.of(id) })));
-  const pools = new UpstreamPools(upstreams, {
-    connectionsPerUpstream: 4,
-    connectTimeoutMs: 2_000,
-    responseTimeoutMs: 5_000,
-    bodyIdleTimeoutMs: 5_000,
-  });
-  const router = new MailboxRouter('p');
-  const pipeline = buildPipeline({ clientLimits: DEFAULT_CLIENT_LIMITS, requestPolicy: DEFAULT_REQUEST_POLICY, rateLimit: null }, { router });
-  const chooseUpstream = createChooser(strategy, clientIpKey);
-  const tunnels = new Tunnels({
-    router,
-    pipeline,
-    requestPolicy: DEFAULT_REQUEST_POLICY,
-    connectTimeoutMs: 2_000,
-    responseTimeoutMs: 5_000,
-    idleMs: 5_000,
-    targetOf: (id) => upstreams.find((upstream) => upstream.id === id),
-    chooseUpstream,
-  });
-  const { server } = createProxyServer({
-    router,
-    pools,
-    loads,
-    pipeline,
-    tunnels,
-    limits: DEFAULT_CLIENT_LIMITS,
-    requestPolicy: DEFAULT_REQUEST_POLICY,
-    retries: 0,
-    chooseUpstream,
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    pools.destroy();
-  });
-  const figures = upstreams.map((upstream) => loads.of(upstream.id));
-  return { port: (server.address() as AddressInfo).port, figures };
+  const { port, loads, upstreamIds } = await startInProcessProxy(t, ports, { loads: new CountedLoads() });
+  return { port, figures: upstreamIds.map((id) => loads.of(id)) };
 }
 
 async function startOne(t: ExecutionContext, behaviour: RawBehaviour) {
