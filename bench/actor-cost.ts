@@ -4,8 +4,9 @@
  * checks, rate-limit check and verdict) → choice → the attempt's response
  * (relayed without an event) → the response's end (recorded in the actor's
  * ledger, as the listener does), with the byte path stubbed out; per
- * connection, an actor is started, registered, disconnected and unregistered
- * as the listener does for each client connection.
+ * connection, an actor is started (with its error observer), registered,
+ * ended as a client leaving with nothing in flight (`clientLeft`) and
+ * unregistered, as the listener does for each client connection.
  *
  *   npm run build && node --expose-gc --max-semi-space-size=128 --min-semi-space-size=64 dist/bench/actor-cost.js
  *
@@ -22,7 +23,7 @@ import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { createChooser } from '../src/actors/balancer.js';
 import { clientIpKey, LoadFigures } from '../src/balancing/index.js';
 import { RoundRobin } from '../src/balancing/round-robin.js';
-import { connectionMachine, ledgerOf, type ConnectionPorts } from '../src/actors/connection.js';
+import { clientLeft, connectionMachine, ledgerOf, type ConnectionPorts } from '../src/actors/connection.js';
 import { attachInspection, countActorStates, startActor } from '../src/actors/inspection.js';
 import { rateLimiterMachine } from '../src/actors/rate-limiter.js';
 import { localNameOf, MailboxRouter } from '../src/actors/router.js';
@@ -127,7 +128,8 @@ function benchPorts(router: MailboxRouter, rateLimited: boolean, rateLimitStore?
   };
 }
 
-const client = { watchForSilence: () => undefined, close: () => {} };
+// The listener's client socket is also the actor's error observer (src/node/listener.ts).
+const client = { watchForSilence: () => undefined, close: () => {}, error: () => {} };
 const timeouts = { keepAliveMs: 60_000, bodyIdleMs: 60_000, sendMs: 60_000 };
 
 /**
@@ -180,9 +182,9 @@ async function measureConnections(label: string, connections: number, rounds: nu
   const batch: Batch = (size) => {
     for (let i = 0; i < size; i++) {
       const address = router.reserveConnection(`bench-${id++}`);
-      const actor = startActor(connectionMachine, { id: address, input: { address, ports, client, timeouts } });
+      const actor = startActor(connectionMachine, { id: address, input: { address, ports, client, timeouts }, onError: client });
       router.registerConnection(address, actor);
-      actor.send({ type: 'client.disconnected' });
+      clientLeft(actor);
       router.unregister(address);
     }
     return Promise.resolve();

@@ -12,7 +12,19 @@
  * backpressure.
  *
  *   open ──client.silent, nothing in flight for the keep-alive timeout──▶ closing
- *     └──────────── client.disconnected (from any state) ────────────▶ closed (final)
+ *     └──── client.disconnected: the client left with requests in flight ────▶ closed (final)
+ *
+ * A client that leaves with nothing in flight — the usual end, and every
+ * connection's with `Connection: close` — has nothing to cancel: its actor is
+ * stopped (`clientLeft` below: xstate's `xstate.stop`, no transition, status
+ * `stopped` in `open` or `closing`). The transition to `closed` is a full
+ * microstep (exit and entry sets, a done snapshot and its output): 3.5 µs and
+ * 8 KB of the 17.5 µs and 33 KB a connection actor's whole life cost
+ * (bench/actor-cost.ts, BENCHMARKS.md). Sharing one xstate system among the
+ * connection actors (`parent`) would save the system each root actor builds,
+ * but its registry Map churns with the connections and made V8 promote them
+ * (7× the promoted bytes, slower under churn; BENCHMARKS.md): each stays a
+ * root actor.
  *
  * `open` is one state whether requests are in flight or not: the in-flight
  * map in the context says which. Separate `idle` and `busy` states cost a
@@ -35,7 +47,7 @@
  *   response's attempt likewise (upstream-call.ts).
  * Otherwise the timer is armed again.
  *
- * When the client leaves (`closed`), every request still in flight is
+ * When the client leaves with requests in flight (`closed`), every one is
  * cancelled (`cancelInFlight`): its upstream attempt is discarded — dropped
  * unsent if it is still queued in the pool — and a request body being read is
  * failed, so nothing the client held outlives it. Nothing is scheduled per request: an
@@ -58,7 +70,7 @@
  * (`upstream.failed`: retry or answer), verdicts, malformed bodies,
  * silence, the client leaving.
  */
-import { setup } from 'xstate';
+import { setup, type Actor } from 'xstate';
 import type { Address, Answer, AnswerOutcome, ConnectionEvent, ProxyFailure, RequestMalformed, RequestVerdict, UpstreamFailed } from '../protocol/index.js';
 import { reportToUpstream } from '../health/passive.js';
 import { PENDING, type LocalResponse, type Pipeline } from '../pipeline/filter.js';
@@ -449,6 +461,19 @@ export const connectionMachine = setup({
     closed: { type: 'final', entry: 'cancelInFlight' },
   },
 });
+
+/** A running connection actor, as the listener holds it. */
+export type ConnectionActor = Actor<typeof connectionMachine>;
+
+/**
+ * The client's socket has closed. With requests in flight the actor is told
+ * (`client.disconnected`) and cancels them; with none there is nothing to
+ * decide, and the actor is stopped without a transition (see the header).
+ */
+export function clientLeft(actor: ConnectionActor): void {
+  if (hasRequestsInFlight(actor.getSnapshot())) actor.send({ type: 'client.disconnected' });
+  else actor.stop();
+}
 
 /** What the listener may do with a connection actor's ledger: strike off a response that has closed. */
 export interface ResponseLedger {

@@ -44,6 +44,16 @@ export interface StartOptions<TLogic extends AnyActorLogic> {
    * a stream attached later finds it. Default `<kind>#<session id>`.
    */
   readonly id?: Address;
+  /**
+   * Told when the actor fails (an action or guard throws, and xstate stops it with status `error`).
+   * Without one xstate rethrows the error from a timer: an uncaught exception, which ends the process.
+   */
+  readonly onError?: ActorErrorObserver;
+}
+
+/** Where an actor's failure goes: one object per actor (xstate binds its method once at subscription). */
+export interface ActorErrorObserver {
+  error(error: unknown): void;
 }
 
 /** Which actors a stream watches: all of them, those of one kind (machine id), or one actor by id. */
@@ -79,6 +89,7 @@ export function startActor<TLogic extends AnyActorLogic>(logic: TLogic, options:
     const id = options.id ?? `${kindOf(actor)}#${actor.sessionId}`;
     for (const stream of streams) stream.offer(actor, id);
   }
+  if (options.onError !== undefined) actor.subscribe(options.onError);
   actor.start();
   return actor;
 }

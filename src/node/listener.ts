@@ -18,10 +18,18 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { nanoid } from 'nanoid';
-import type { Actor } from 'xstate';
 import type { UpstreamLoads } from '../balancing/index.js';
-import { connectionMachine, hasRequestsInFlight, ledgerOf, type ResponseLedger, type ConnectionPorts, type ConnectionTimeouts } from '../actors/connection.js';
-import { startActor } from '../actors/inspection.js';
+import {
+  clientLeft,
+  connectionMachine,
+  hasRequestsInFlight,
+  ledgerOf,
+  type ConnectionActor,
+  type ConnectionPorts,
+  type ConnectionTimeouts,
+  type ResponseLedger,
+} from '../actors/connection.js';
+import { startActor, type ActorErrorObserver } from '../actors/inspection.js';
 import type { MailboxRouter } from '../actors/router.js';
 import type { ClientLimits, RequestPolicy } from '../config/config.js';
 import { log } from '../log.js';
@@ -76,7 +84,7 @@ function connectionTimeouts(limits: ClientLimits): ConnectionTimeouts {
 }
 
 interface ClientConnection {
-  readonly actor: Actor<typeof connectionMachine>;
+  readonly actor: ConnectionActor;
   /** Where a closed response is recorded: no event to the actor on the success path (connection.ts). */
   readonly ledger: ResponseLedger;
   readonly address: Address;
@@ -122,9 +130,24 @@ interface TrackedResponse extends ServerResponse {
 
 const connectionOf = (socket: Socket): ClientConnection | undefined => (socket as TrackedSocket)[CONNECTION];
 
-/** The client socket as its connection actor's timer sees it: one object per connection, no closures. */
-class ClientSocketTimer {
+/**
+ * The client socket as its connection actor sees it: its inactivity timer, its close, and where the
+ * actor's failure goes. One object per connection, no closures.
+ */
+class ConnectionSocket implements ActorErrorObserver {
   constructor(private readonly socket: Socket) {}
+
+  /**
+   * The actor failed (a bug: an action threw). Logged, and the client disconnected: the actor has
+   * stopped and answers nothing more. Its responses' closes release what they held (responseClosed).
+   */
+  error(error: unknown): void {
+    log.error('connection actor failed', {
+      client: clientIpOf(this.socket),
+      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    });
+    this.socket.destroy();
+  }
 
   watchForSilence(ms: number): void {
     this.socket.setTimeout(ms);
@@ -216,8 +239,8 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
     }
     openConnections++;
     const address = deps.router.reserveConnection(nanoid(12));
-    const client = new ClientSocketTimer(socket);
-    const actor = startActor(connectionMachine, { id: address, input: { address, ports, client, timeouts } });
+    const client = new ConnectionSocket(socket);
+    const actor = startActor(connectionMachine, { id: address, input: { address, ports, client, timeouts }, onError: client });
     deps.router.registerConnection(address, actor);
     (socket as TrackedSocket)[CONNECTION] = {
       actor,
@@ -243,7 +266,7 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
       log.info('client left', { client: connection.clientIp, cancelled: connection.admitted, dropped: connection.waiting.length });
       connection.waiting.length = 0;
     }
-    connection.actor.send({ type: 'client.disconnected' });
+    clientLeft(connection.actor);
     deps.router.unregister(connection.address);
   }
 

@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import test from 'ava';
 import { SimulatedClock } from 'xstate';
-import { connectionMachine, hasRequestsInFlight, ledgerOf, silencePeriodMs, type ConnectionPorts } from '../../src/actors/connection.js';
+import { clientLeft, connectionMachine, hasRequestsInFlight, ledgerOf, silencePeriodMs, type ConnectionPorts } from '../../src/actors/connection.js';
 import { startActor } from '../../src/actors/inspection.js';
 import { MailboxRouter } from '../../src/actors/router.js';
 import type { LocalResponse, Pipeline, RequestFilter } from '../../src/pipeline/filter.js';
@@ -610,6 +610,62 @@ test('client.disconnected while idle ends the actor; nothing is done after', (t)
   actor.send({ type: 'request.verdict', requestId: 1, answer: null });
   t.deepEqual(ports.sent, []);
   t.deepEqual(ports.forwards, []);
+});
+
+test('the client leaving with nothing in flight stops the actor: no transition, nothing cancelled, nothing done after', async (t) => {
+  const { ports, actor } = startConnection({ rateLimited: true });
+  const request = exchange(1);
+  actor.send({ type: 'request.received', exchange: request });
+  actor.send({ type: 'request.verdict', requestId: 1, answer: null });
+  await settle(ports.forwardAt(0), responded(request, upstreamResponse().response));
+  finish(actor, request);
+  clientLeft(actor);
+  t.is(actor.getSnapshot().status, 'stopped');
+  t.true(actor.getSnapshot().matches('open'), 'left where it was: xstate.stop takes no transition');
+  t.deepEqual(ports.completed_, [request], 'the finished request logged once, not again as cancelled');
+  t.is(request.outcome, 'proxied');
+  actor.send({ type: 'request.received', exchange: exchange(2) });
+  t.is(ports.forwards.length, 1, 'a stopped actor takes nothing more');
+});
+
+test('the client leaving with requests in flight is told to the actor, which cancels them (closed)', async (t) => {
+  const { ports, actor } = startConnection();
+  const request = exchange(1);
+  actor.send({ type: 'request.received', exchange: request });
+  await settle(ports.forwardAt(0), responded(request, upstreamResponse().response));
+  const call = stubCall();
+  request.upstreamCall = call;
+  clientLeft(actor);
+  t.is(actor.getSnapshot().status, 'done');
+  t.true(actor.getSnapshot().matches('closed'));
+  t.is(call.discarded, 1);
+  t.is(request.outcome, 'client-closed');
+  t.deepEqual(ports.completed_, [request]);
+});
+
+test('an action that throws stops the actor with its error, told to the error observer and never rethrown', (t) => {
+  const bug = new Error('a filter with a bug');
+  const throwing: RequestFilter = {
+    name: 'buggy',
+    check: () => {
+      throw bug;
+    },
+  };
+  const clock = new SimulatedClock();
+  const ports = new FakePorts(false, ['u1'], clock, 1, [throwing]);
+  const errors: unknown[] = [];
+  const timeouts = { keepAliveMs: KEEP_ALIVE_MS, bodyIdleMs: BODY_IDLE_MS, sendMs: SEND_MS };
+  const actor = startActor(connectionMachine, {
+    input: { address: SELF, ports, client: new FakeClient(), timeouts },
+    clock,
+    onError: { error: (error) => errors.push(error) },
+  });
+  actor.send({ type: 'request.received', exchange: exchange(1) });
+  t.deepEqual(errors, [bug]);
+  t.is(actor.getSnapshot().status, 'error');
+  t.deepEqual(ports.forwards, []);
+  // The listener still ends it when the socket closes: a no-op on an actor already stopped.
+  t.notThrows(() => clientLeft(actor));
 });
 
 test('the socket’s inactivity timer is armed at start, with the shorter of keep-alive and a quarter of the body and send timeouts', (t) => {

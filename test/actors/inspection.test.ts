@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import test, { type ExecutionContext } from 'ava';
 import { SimulatedClock } from 'xstate';
-import { connectionMachine, ledgerOf, type ConnectionPorts } from '../../src/actors/connection.js';
+import { clientLeft, connectionMachine, ledgerOf, type ConnectionPorts } from '../../src/actors/connection.js';
 import {
   attachInspection,
   countActorStates,
@@ -150,6 +150,25 @@ test.serial("a scripted connection actor's records carry its kind and state", (t
       { actor: 'p/conn/scripted', kind: 'connection', event: 'client.disconnected', state: 'closed', status: 'done' },
     ],
   );
+});
+
+test.serial('a connection whose client leaves with nothing in flight ends with xstate.stop, watched among others', (t) => {
+  const router = new MailboxRouter('p');
+  const others = [startScriptedConnection(t, router, 'p/conn/among-1'), startScriptedConnection(t, router, 'p/conn/among-3')];
+  const watched = startScriptedConnection(t, router, 'p/conn/among-2');
+  const { records } = collect(t, router, { scope: { watch: 'actor', actor: 'p/conn/among-2' } });
+  for (const other of others) other.request();
+  watched.request();
+  clientLeft(watched.actor);
+  for (const other of others) clientLeft(other.actor);
+  t.deepEqual(
+    records.map(({ actor, event, state, status }) => ({ actor, event, state, status })),
+    [
+      { actor: 'p/conn/among-2', event: 'request.received', state: 'open', status: 'active' },
+      { actor: 'p/conn/among-2', event: 'xstate.stop', state: 'open', status: 'stopped' },
+    ],
+  );
+  t.deepEqual(countActorStates(router, () => TIME).counts, {}, 'stopped actors are not counted');
 });
 
 test.serial("records cross the router: a worker's stream reaches a collector in the primary", (t) => {

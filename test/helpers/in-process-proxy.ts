@@ -14,11 +14,14 @@ import { createProxyServer } from '../../src/node/listener.js';
 import { buildPipeline } from '../../src/pipeline/index.js';
 import { Tunnels } from '../../src/proxy/tunnel.js';
 import { UpstreamPools } from '../../src/proxy/upstream-pools.js';
+import type { Exchange } from '../../src/proxy/exchange.js';
 
 export interface InProcessProxyOptions<L extends UpstreamLoads> {
   readonly loads: L;
   readonly limits?: ClientLimits;
   readonly retries?: number;
+  /** Wraps the round robin's choice (a test may make it fail). */
+  readonly wrapChooser?: (choose: (exchange: Exchange) => string | undefined) => (exchange: Exchange) => string | undefined;
 }
 
 export interface InProcessProxy<L extends UpstreamLoads> {
@@ -39,7 +42,8 @@ export async function startInProcessProxy<L extends UpstreamLoads>(t: ExecutionC
   const pools = new UpstreamPools(upstreams, { connectionsPerUpstream: 4, connectTimeoutMs: 2_000, responseTimeoutMs: 5_000, bodyIdleTimeoutMs: 5_000 });
   const router = new MailboxRouter('p');
   const pipeline = buildPipeline({ clientLimits: limits, requestPolicy: DEFAULT_REQUEST_POLICY, rateLimit: null }, { router });
-  const chooseUpstream = createChooser(strategy, clientIpKey);
+  const roundRobin = createChooser(strategy, clientIpKey);
+  const chooseUpstream = options.wrapChooser?.(roundRobin) ?? roundRobin;
   const tunnels = new Tunnels({
     router,
     pipeline,

@@ -47,8 +47,22 @@ test.serial('a keep-alive request on the success path is one event to its connec
   await waitFor(() => upstream.requests.length === 3, { timeoutMs: 5_000, what: 'three requests upstream' });
   t.deepEqual(events(), ['xstate.init', 'request.received', 'request.received', 'request.received']);
   client.destroy();
-  await waitFor(() => events().includes('client.disconnected'), { timeoutMs: 5_000, what: 'the actor to hear the client leave' });
-  t.deepEqual(events().slice(4), ['client.disconnected']);
+  // Nothing in flight: nothing to cancel, so no event of the machine's; the actor is stopped (connection.ts).
+  await waitFor(() => events().includes('xstate.stop'), { timeoutMs: 5_000, what: 'the actor to be stopped as the client leaves' });
+  t.deepEqual(events().slice(4), ['xstate.stop']);
+});
+
+test.serial('a client leaving with requests in flight: Node closes their responses first, so the actor is stopped with nothing left to cancel', async (t) => {
+  const upstream = await startUpstream(t);
+  const { port, events } = await startProxy(t, [upstream.port]);
+  const client = await RawConnection.open(port);
+  client.write(rawGet('/never') + rawGet('/never')); // never answered: in flight when the client leaves
+  await waitFor(() => events().filter((event) => event === 'request.received').length === 2, { timeoutMs: 5_000, what: 'both requests to reach the actor' });
+  client.destroy();
+  // Each response's 'close' (which releases its attempt, listener.ts) comes before the socket's: by then
+  // the in-flight map is empty, and clientLeft stops the actor rather than sending client.disconnected.
+  await waitFor(() => events().includes('xstate.stop'), { timeoutMs: 5_000, what: 'the actor to be stopped as the client leaves' });
+  t.deepEqual(events(), ['xstate.init', 'request.received', 'request.received', 'xstate.stop']);
 });
 
 test.serial('a failed attempt is still an event: the actor decides to retry elsewhere', async (t) => {
