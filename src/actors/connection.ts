@@ -18,13 +18,18 @@
  * connection's with `Connection: close` — has nothing to cancel: its actor is
  * stopped (`clientLeft` below: xstate's `xstate.stop`, no transition, status
  * `stopped` in `open` or `closing`). The transition to `closed` is a full
- * microstep (exit and entry sets, a done snapshot and its output): 3.5 µs and
- * 8 KB of the 17.5 µs and 33 KB a connection actor's whole life cost
- * (bench/actor-cost.ts, BENCHMARKS.md). Sharing one xstate system among the
- * connection actors (`parent`) would save the system each root actor builds,
- * but its registry Map churns with the connections and made V8 promote them
- * (7× the promoted bytes, slower under churn; BENCHMARKS.md): each stays a
- * root actor.
+ * microstep (exit and entry sets, a done snapshot and its output): 3–5 µs and
+ * 8.5 KB of the 15–21 µs and 33 KB a connection actor's whole life cost
+ * (bench/actor-cost.ts, BENCHMARKS.md). On the real listener a client
+ * rarely leaves with anything in flight: Node closes each response before
+ * the socket, and the listener books those closes first.
+ *
+ * Sharing one xstate system among the connection actors (`parent`) would
+ * save the system each root actor builds, but its registry Map churns with
+ * the connections and made V8 promote them (7× the promoted bytes, slower
+ * under churn; BENCHMARKS.md): each stays a root actor. An action that
+ * throws stops the actor with status `error`, told to the listener's error
+ * observer (logged, the client disconnected), never rethrown.
  *
  * `open` is one state whether requests are in flight or not: the in-flight
  * map in the context says which. Separate `idle` and `busy` states cost a
