@@ -319,7 +319,7 @@ export function toMarkdown(input: ReportInput): string {
   }
   out.push('## Per-request cost of the actor path');
   out.push('');
-  out.push('`bench/actor-cost.ts`: a connection actor driven through request.received → (rate-limit check) → choice → the response relayed and its end booked in the actor’s ledger (no events of their own), byte path stubbed, no sockets (figures per request); and a connection actor started, registered, disconnected and unregistered as the listener does for each client connection (figures per connection). Pinned to the proxy CPU. Compare with the end-to-end CPU µs/req of `balancebeam` above.');
+  out.push('`bench/actor-cost.ts`: a connection actor driven through request.received → (rate-limit check) → choice → the response relayed and its end booked in the actor’s ledger (no events of their own), byte path stubbed, no sockets (figures per request); and a connection actor started, registered, ended as by a client leaving with nothing in flight (stopped, `clientLeft`) and unregistered as the listener does for each client connection (figures per connection). Pinned to the proxy CPU. Compare with the end-to-end CPU µs/req of `balancebeam` above.');
   out.push('');
   out.push(actorCostTable(input.actorCost));
   out.push('');
