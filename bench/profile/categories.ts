@@ -6,7 +6,7 @@
 
 /** The subset of a `.cpuprofile` this reads. */
 export interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string }; children?: number[] }[];
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber?: number }; children?: number[] }[];
   samples: number[];
   timeDeltas: number[];
 }
@@ -70,6 +70,11 @@ export const PARTS: readonly Part[] = [
   { name: 'other', covers: 'everything else', matches: () => true },
 ];
 
+/** The part a sample's own function belongs to (the first rule of PARTS that matches). */
+export function partOf(url: string, functionName: string): string {
+  return (PARTS.find((candidate) => candidate.matches(url, functionName)) as Part).name;
+}
+
 export interface Attribution {
   /** Milliseconds of samples per part name (idle excluded), in PARTS order. */
   byPart: Map<string, number>;
@@ -96,8 +101,8 @@ export function attribute(profile: CpuProfile): Attribution {
       continue;
     }
     busyUs += us;
-    const part = PARTS.find((candidate) => candidate.matches(url, functionName)) as Part;
-    byPart.set(part.name, (byPart.get(part.name) ?? 0) + us);
+    const part = partOf(url, functionName);
+    byPart.set(part, (byPart.get(part) ?? 0) + us);
   }
   for (const [name, us] of byPart) byPart.set(name, us / 1000);
   return { byPart, idleMs: idleUs / 1000, busyMs: busyUs / 1000 };
