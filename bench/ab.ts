@@ -13,7 +13,8 @@
  *   node dist/bench/ab.js --builds 'semi 8=.,semi 32=.@--max-semi-space-size=32 --no-allocation-site-pretenuring'
  *
  * A build is `label=DIR` (a built checkout; its bin's node flags) or
- * `label=DIR@FLAGS` (those node flags instead).
+ * `label=DIR@FLAGS` (those node flags instead). `--together` runs a round's
+ * rows at the same time instead (see below).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -26,8 +27,8 @@ import { samplePeakRss, treeCpuSeconds } from './proc-stats.js';
 import { cleanUpOnExit, removeOnExit, RUN_MARKER } from './processes.js';
 import { binNodeFlags, startPinned, type BenchContext, type RunningProduct } from './products.js';
 import { freePort } from './ports.js';
-import { SCENARIOS } from './scenarios.js';
-import { chooseLoadTool, runWrk, writeWrkScript } from './wrk.js';
+import { SCENARIOS, type Scenario } from './scenarios.js';
+import { chooseLoadTool, runWrk, writeWrkScript, type WrkResult } from './wrk.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const { values } = parseArgs({
@@ -40,6 +41,12 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '1' },
     /** Leave out the undici-minimal yardstick. */
     'no-peer': { type: 'boolean', default: false },
+    /**
+     * Run the rows of a round at the same time, each proxy on CPU 0 with its own wrk on CPU 1: on a machine
+     * other work keeps busy, every row then meets the same contention, so their ratio holds where rows one
+     * after the other can differ by 3x. Absolute figures are then those of a shared core.
+     */
+    together: { type: 'boolean', default: false },
   },
 });
 
@@ -112,6 +119,10 @@ for (let round = 0; round < rounds; round++) {
     const byLabel = measured.get(scenario.name) ?? new Map<string, Measured[]>();
     measured.set(scenario.name, byLabel);
     const order = rows.map((_, index) => rows[(index + round) % rows.length] as Row);
+    if (values.together) {
+      await measureTogether(order, scenario, script, round, byLabel);
+      continue;
+    }
     for (const row of order) {
       const running = await row.start(context);
       try {
@@ -135,6 +146,31 @@ for (let round = 0; round < rounds; round++) {
   }
 }
 await origins.stop();
+
+/** The rows of one round at once (--together): started one by one, then warmed up and measured side by side. */
+async function measureTogether(order: readonly Row[], scenario: Scenario, script: string, round: number, byLabel: Map<string, Measured[]>): Promise<void> {
+  const running: RunningProduct[] = [];
+  try {
+    for (const row of order) running.push(await row.start(context));
+    const runs = running.map((product, index) => ({ port: product.port, scenario, script, cpu: loadCpu, logPath: join(directory, `wrk-${index}.log`), tool }));
+    if (warmupSeconds > 0) await Promise.all(runs.map((run) => runWrk({ ...run, seconds: warmupSeconds })));
+    const pids = running.map((product) => product.pid as number);
+    const rss = pids.map((pid) => samplePeakRss(pid));
+    const before = pids.map((pid) => treeCpuSeconds(pid));
+    const results = await Promise.all(runs.map((run) => runWrk({ ...run, seconds })));
+    order.forEach((row, index) => {
+      const result = results[index] as WrkResult;
+      const cpuUs = ((treeCpuSeconds(pids[index] as number) - (before[index] as number)) * 1e6) / Math.max(1, result.requests);
+      const peakRssMb = (rss[index] as { stop(): number }).stop() / 2 ** 20;
+      byLabel.set(row.label, [...(byLabel.get(row.label) ?? []), { cpuUs, requestsPerS: result.requestsPerS, p99Ms: result.p99Ms, errors: result.errors, peakRssMb }]);
+      console.log(
+        `[ab] round ${round + 1}/${rounds} ${scenario.name} ${row.label} (together): ${Math.round(result.requestsPerS)} req/s, ${cpuUs.toFixed(1)} µs/req, p99 ${result.p99Ms.toFixed(1)} ms, errors ${result.errors}, RSS ${peakRssMb.toFixed(1)} MB (load ${load()})`,
+      );
+    });
+  } finally {
+    for (const product of running) await product.stop();
+  }
+}
 
 const median = (list: readonly number[]): number => {
   const sorted = [...list].sort((a, b) => a - b);

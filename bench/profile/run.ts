@@ -152,7 +152,8 @@ function report(all: readonly Row[], measured: readonly Scenario[]): string {
     `Each proxy pinned to CPU 0, origins (nginx) and wrk on CPU 1; ${seconds} s per run after ${warmupSeconds} s of warm-up.`,
     "µs per request = the part's share of the profiled main-thread samples × the unprofiled run's CPU per request (from /proc:",
     "user + system, all threads). The sampler counts wall time on the main thread, so on a busy machine its shares hold but",
-    'its own totals do not: the shares are what to read. The profiler costs the difference between the two CPU rows.',
+    'its own totals do not: the shares are what to read. The profiler costs the difference between the two CPU rows;',
+    "its own samples (stopping and serializing the profile, under node:inspector's post) are left out of the shares.",
     '',
   ];
   for (const scenario of measured) {

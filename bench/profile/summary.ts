@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { partOf, type CpuProfile } from './categories.js';
+import { partOf, profilerNodes, type CpuProfile } from './categories.js';
 
 const { values, positionals } = parseArgs({
   args: process.argv.slice(2),
@@ -26,12 +26,13 @@ for (const file of positionals) {
   // By function (URL, name, line), summed over the call tree's nodes.
   const byFunction = new Map<string, { us: number; part: string }>();
   let busyUs = 0;
+  const profiler = profilerNodes(profile);
   for (const node of profile.nodes) {
     const us = selfUs.get(node.id);
     const { url, functionName } = node.callFrame;
     if (us === undefined || functionName === '(idle)') continue;
     busyUs += us;
-    const part = partOf(url, functionName);
+    const part = profiler.has(node.id) ? 'profiler (excluded)' : partOf(url, functionName);
     if (values.part !== undefined && part !== values.part) continue;
     const key = `${functionName || '(anonymous)'} ${url.replace(/^.*\/(node_modules|dist)\//, '$1/')}:${node.callFrame.lineNumber ?? -1}`;
     const entry = byFunction.get(key) ?? { us: 0, part };
