@@ -3,14 +3,17 @@
  * reads nothing, the upstream is held back and the proxy holds at most its socket buffer
  * (CLIENT_SOCKET_BUFFER_BYTES) plus one upstream chunk of the body in user space; once the client reads,
  * the 'drain' that resumes the upstream (added at the first refused write) brings the rest, whole.
+ * Both sockets of a relay buffer a 64 KiB body and its head without stopping (the socket buffers).
  * In process, so the proxy's own response object can be looked at.
  */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import test from 'ava';
 import { UpstreamLoads } from '../../src/balancing/index.js';
 import { log } from '../../src/log.js';
 import { CLIENT_SOCKET_BUFFER_BYTES } from '../../src/node/listener.js';
+import { UPSTREAM_SOCKET_BUFFER_BYTES } from '../../src/proxy/upstream-pools.js';
 import { startInProcessProxy } from '../helpers/in-process-proxy.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { waitFor, withDeadline } from '../helpers/wait.js';
@@ -124,4 +127,25 @@ test('a response that fits the socket buffer is relayed without a refused write,
     [],
     'every write accepted (none refused: -1) and no drain listener added',
   );
+});
+
+test('both sockets of a relay take a 64 KiB body and its head without stopping: client and upstream socket buffers', async (t) => {
+  const upstream = await startUpstream(t);
+  const proxy = await startInProcessProxy(t, [upstream.port], { loads: new UpstreamLoads() });
+  const upstreamBuffers: number[] = [];
+  // The channel is process-wide (fetch's own undici and the other tests' pools publish too): this upstream's only.
+  const connected = (message: unknown): void => {
+    const { socket, connectParams } = message as { socket: Socket; connectParams: { port: string | number } };
+    if (Number(connectParams.port) === upstream.port) upstreamBuffers.push(socket.readableHighWaterMark);
+  };
+  subscribe('undici:client:connected', connected);
+  t.teardown(() => unsubscribe('undici:client:connected', connected));
+  const clientBuffers: number[] = [];
+  proxy.server.on('request', (req, res: ServerResponse) => clientBuffers.push(req.socket.readableHighWaterMark, res.writableHighWaterMark));
+  const response = await fetch(`http://127.0.0.1:${proxy.port}/`);
+  await response.arrayBuffer();
+  t.is(response.status, 200);
+  t.true(CLIENT_SOCKET_BUFFER_BYTES > 64 * 1024 && UPSTREAM_SOCKET_BUFFER_BYTES > 64 * 1024);
+  t.deepEqual(clientBuffers, [CLIENT_SOCKET_BUFFER_BYTES, CLIENT_SOCKET_BUFFER_BYTES]);
+  t.deepEqual(upstreamBuffers, [UPSTREAM_SOCKET_BUFFER_BYTES]);
 });
