@@ -8,7 +8,7 @@
  * bench/results/profile.md and one flame graph SVG per product and scenario.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,8 +30,13 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '8' },
     warmup: { type: 'string', default: '3' },
+    /** Any of bench/scenarios.ts, e.g. `keepalive-500,response-64k`. */
     scenarios: { type: 'string', default: 'keepalive-50,new-connection' },
+    /** Which of PROFILED below, e.g. `balancebeam` alone. */
+    products: { type: 'string', default: 'balancebeam,undici-minimal' },
     out: { type: 'string' },
+    /** Also keep each run's `.cpuprofile` in the output directory (for `node --cpu-prof`-style tools, or summary.js). */
+    'keep-profiles': { type: 'boolean', default: false },
   },
 });
 const seconds = Number(values.seconds);
@@ -81,6 +86,12 @@ const PROFILED: readonly Profiled[] = [
   },
 ];
 
+const products = values.products.split(',').map((name) => {
+  const product = PROFILED.find((candidate) => candidate.name === name);
+  if (product === undefined) throw new Error(`no product ${name}; there are ${PROFILED.map((p) => p.name).join(', ')}`);
+  return product;
+});
+
 interface Row {
   product: string;
   scenario: string;
@@ -99,8 +110,9 @@ const startLoad = uptimeLoad();
 
 for (const scenario of scenarios) {
   const script = writeWrkScript(directory, scenario);
-  for (const product of PROFILED) {
-    const profileOut = join(directory, `${product.name}-${scenario.name}.cpuprofile`);
+  for (const product of products) {
+    const profileOut = join(values['keep-profiles'] ? outDirectory : directory, `profile-${product.name}-${scenario.name}.cpuprofile`);
+    rmSync(profileOut, { force: true }); // a kept one from an earlier run must not pass for this run's
     const running = await product.start(context, profileOut);
     const pid = running.pid as number;
     try {
@@ -140,7 +152,8 @@ function report(all: readonly Row[], measured: readonly Scenario[]): string {
     `Each proxy pinned to CPU 0, origins (nginx) and wrk on CPU 1; ${seconds} s per run after ${warmupSeconds} s of warm-up.`,
     "µs per request = the part's share of the profiled main-thread samples × the unprofiled run's CPU per request (from /proc:",
     "user + system, all threads). The sampler counts wall time on the main thread, so on a busy machine its shares hold but",
-    'its own totals do not: the shares are what to read. The profiler costs the difference between the two CPU rows.',
+    'its own totals do not: the shares are what to read. The profiler costs the difference between the two CPU rows;',
+    "its own samples (stopping and serializing the profile, under node:inspector's post) are left out of the shares.",
     '',
   ];
   for (const scenario of measured) {

@@ -187,6 +187,18 @@ function statusForParseError(code: string): number {
   }
 }
 
+/**
+ * The client socket's buffer before a write is refused (its writable highWaterMark; the readable one too, as
+ * node:http sets both): one upstream read (undici reads up to 64 KiB) plus Node's default 16 KiB for the
+ * head around it. node:http corks a response and writes it out at the next tick, so with Node's 16 KiB
+ * every body chunk over 16 KiB is refused even when the kernel takes it at once: the upstream's parser
+ * pauses and resumes on 'drain', a turn of the loop per chunk. With this, a response of up to 64 KiB goes
+ * out in the turn it arrives in (BENCHMARKS.md, optimisation log: the 64 KiB response). Backpressure is
+ * unchanged, from a higher mark: a client that stops reading holds at most this much in user space
+ * beyond the kernel's socket buffer.
+ */
+export const CLIENT_SOCKET_BUFFER_BYTES = 80 * 1024;
+
 export function createProxyServer(deps: ListenerDeps): ProxyServer {
   let { limits, requestPolicy } = deps;
   let trustedProxies = deps.trustedProxies ?? NO_TRUSTED_PROXIES;
@@ -212,6 +224,7 @@ export function createProxyServer(deps: ListenerDeps): ProxyServer {
   const server = createServer({
     // node:http's own checks then build no header object for a request nothing looks up (lazy-header-request.ts).
     IncomingMessage: LazyHeaderRequest,
+    highWaterMark: CLIENT_SOCKET_BUFFER_BYTES,
     // The header-read timeout is Node's: llhttp alone knows when a head starts and ends, and Node checks
     // every open head in one sweep per interval (not a timer per connection or per chunk); an expired
     // head is a clientError ERR_HTTP_REQUEST_TIMEOUT, answered 408 below.

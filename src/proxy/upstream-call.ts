@@ -12,7 +12,10 @@
  * `--cpu-prof` under wrk, that was about a tenth of the proxy's CPU time; see
  * BENCHMARKS.md. Backpressure is kept: `onData` returns what `res.write`
  * returns, undici pauses the upstream parser on false, and the response's
- * 'drain' resumes it.
+ * 'drain' resumes it. The 'drain' listener is added at the first refused
+ * write, not for every response: node:http emits 'drain' on a response only
+ * after a write it refused, and most responses fit the socket's buffer
+ * (one listener added and removed per request saved).
  */
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -48,6 +51,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
   /** The response filters' taps on this body; null (the common case) when none asked for one. */
   private taps: ResponseTap[] | null = null;
   private discarded = false;
+  /** `onDrain` is on the target's 'drain': added at the first write it refused, removed at detach. */
+  private listeningForDrain = false;
   /** onHeaders paused the upstream until the actor decided what to do with this response. */
   private pausedForDecision = false;
   /**
@@ -125,7 +130,6 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
       return;
     }
     this.target = res;
-    res.on('drain', this.onDrain);
     if (this.pausedForDecision) {
       this.pausedForDecision = false;
       this.resumeUpstream?.();
@@ -197,6 +201,11 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
     if (this.taps !== null) for (const tap of this.taps) tap.data(chunk);
     if (target.write(chunk)) return true;
     this.awaitingClientSince = performance.now();
+    if (!this.listeningForDrain) {
+      // Added after the refusal, in the same turn: node:http emits 'drain' only once its socket has written out.
+      this.listeningForDrain = true;
+      target.on('drain', this.onDrain);
+    }
     return false;
   }
 
@@ -274,7 +283,10 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamRespons
     const target = this.target;
     if (target === null) return null;
     this.target = null;
-    target.off('drain', this.onDrain);
+    if (this.listeningForDrain) {
+      this.listeningForDrain = false;
+      target.off('drain', this.onDrain);
+    }
     return target;
   }
 }

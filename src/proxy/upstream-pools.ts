@@ -28,12 +28,24 @@ export const DEFAULT_POOL_SETTINGS: PoolSettings = {
   bodyIdleTimeoutMs: 60_000,
 };
 
+/**
+ * An upstream socket's read buffer before it stops reading (its highWaterMark; undici's own is 64 KiB):
+ * a 64 KiB body and its head. libuv reads 64 KiB at a time, so with 64 KiB the first read of such a
+ * response filled the buffer and the socket stopped and restarted reading (two epoll_ctl calls) before
+ * undici took it. When undici pauses for a slow client, this is what a pooled connection holds in user
+ * space beyond the kernel's buffer (BENCHMARKS.md, optimisation log: the socket buffers).
+ */
+export const UPSTREAM_SOCKET_BUFFER_BYTES = 80 * 1024;
+
 function createPool(upstream: UpstreamTarget, settings: PoolSettings): Pool {
+  // buildConnector hands options it does not know to net.connect (undici's core/connect.js); its types omit them.
+  const socketOptions = { timeout: settings.connectTimeoutMs, highWaterMark: UPSTREAM_SOCKET_BUFFER_BYTES };
   return new Pool(upstreamOrigin(upstream), {
     connections: settings.connectionsPerUpstream,
     pipelining: 1,
-    // undici's own connector (its defaults, the connect timeout), with 100 Continue dropped: see interim-responses.ts.
-    connect: connectDroppingContinues(buildConnector({ timeout: settings.connectTimeoutMs })),
+    // undici's own connector (its defaults, the connect timeout, a larger read buffer), with 100 Continue dropped:
+    // see interim-responses.ts.
+    connect: connectDroppingContinues(buildConnector(socketOptions)),
     headersTimeout: settings.responseTimeoutMs,
     bodyTimeout: settings.bodyIdleTimeoutMs,
     keepAliveTimeout: 4_000,

@@ -43,3 +43,27 @@ test('the flame graph draws every busy frame with its inclusive share and leaves
   t.regex(svg, /microstep node_modules\/xstate\/dist\/raise-1\.cjs\.js — 40\.0%/);
   t.false(svg.includes('(idle)'));
 });
+
+test("the profiler's own samples (under node:inspector's post) are left out; actor start and socket set-up have parts of their own", (t) => {
+  // root → emit → post (node:inspector) → dispatch (native); root → createActor (xstate); root → onconnection (node:net); root → send (xstate)
+  const withProfiler: CpuProfile = {
+    nodes: [
+      frame(1, '(root)', '', [2, 5, 6, 7]),
+      frame(2, 'emit', 'node:events', [3]),
+      frame(3, 'post', 'node:inspector', [4]),
+      frame(4, 'dispatch', ''),
+      frame(5, 'createActor', 'file:///repo/node_modules/xstate/dist/raise-1.cjs.js'),
+      frame(6, 'onconnection', 'node:net'),
+      frame(7, 'send', 'file:///repo/node_modules/xstate/dist/raise-1.cjs.js'),
+    ],
+    samples: [4, 4, 5, 6, 7, 2],
+    timeDeltas: [400, 400, 100, 200, 300, 100],
+  };
+  const { byPart, profilerMs, busyMs } = attribute(withProfiler);
+  t.is(profilerMs, 0.8);
+  t.is(busyMs, 0.7);
+  t.is(byPart.get('actor start and stop (xstate)'), 0.1);
+  t.is(byPart.get('connection set-up and teardown'), 0.2);
+  t.is(byPart.get('actor events (xstate)'), 0.3);
+  t.is(byPart.get('streams and events'), 0.1);
+});

@@ -3,6 +3,7 @@
  * in this process (no CLI child): for tests that look at what the proxy
  * node's parts do with each request (load figures, actor events).
  */
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ExecutionContext } from 'ava';
 import { createChooser } from '../../src/actors/balancer.js';
@@ -26,6 +27,8 @@ export interface InProcessProxyOptions<L extends UpstreamLoads> {
 
 export interface InProcessProxy<L extends UpstreamLoads> {
   readonly port: number;
+  /** The listener's node:http server, for a test that watches its requests and responses. */
+  readonly server: Server;
   readonly router: MailboxRouter;
   readonly loads: L;
   /** Upstream ids, in the order of the ports given. */
@@ -61,5 +64,5 @@ export async function startInProcessProxy<L extends UpstreamLoads>(t: ExecutionC
     await new Promise<void>((resolve) => server.close(() => resolve()));
     pools.destroy();
   });
-  return { port: (server.address() as AddressInfo).port, router, loads, upstreamIds: upstreams.map((upstream) => upstream.id) };
+  return { port: (server.address() as AddressInfo).port, server, router, loads, upstreamIds: upstreams.map((upstream) => upstream.id) };
 }
