@@ -52,17 +52,21 @@ test.serial('a keep-alive request on the success path is one event to its connec
   t.deepEqual(events().slice(4), ['xstate.stop']);
 });
 
-test.serial('a client leaving with requests in flight: Node closes their responses first, so the actor is stopped with nothing left to cancel', async (t) => {
+test.serial('a client leaving with requests in flight: the actor ends either way, stopped when Node closed the responses first', async (t) => {
   const upstream = await startUpstream(t);
   const { port, events } = await startProxy(t, [upstream.port]);
   const client = await RawConnection.open(port);
   client.write(rawGet('/never') + rawGet('/never')); // never answered: in flight when the client leaves
   await waitFor(() => events().filter((event) => event === 'request.received').length === 2, { timeoutMs: 5_000, what: 'both requests to reach the actor' });
   client.destroy();
-  // Each response's 'close' (which releases its attempt, listener.ts) comes before the socket's: by then
-  // the in-flight map is empty, and clientLeft stops the actor rather than sending client.disconnected.
-  await waitFor(() => events().includes('xstate.stop'), { timeoutMs: 5_000, what: 'the actor to be stopped as the client leaves' });
-  t.deepEqual(events(), ['xstate.init', 'request.received', 'request.received', 'xstate.stop']);
+  // Usually each response's 'close' (which releases its attempt, listener.ts) comes before the socket's: the
+  // in-flight map is empty by then, and clientLeft stops the actor. On a loaded machine the socket's close can
+  // come first; then the actor is told client.disconnected and cancels what is left. Never both, never neither.
+  const ended = (): boolean => events().includes('xstate.stop') || events().includes('client.disconnected');
+  await waitFor(ended, { timeoutMs: 5_000, what: 'the actor to end as the client leaves' });
+  const last = events().at(-1);
+  t.true(last === 'xstate.stop' || last === 'client.disconnected', `ended by ${String(last)}`);
+  t.deepEqual(events().slice(0, -1), ['xstate.init', 'request.received', 'request.received']);
 });
 
 test.serial('a failed attempt is still an event: the actor decides to retry elsewhere', async (t) => {
