@@ -76,6 +76,7 @@ const wrkLog = join(directory, 'wrk.log');
 const rows = new Map<string, Map<number, Map<string, Row>>>();
 const load = (): string => loadavg().map((value) => value.toFixed(2)).join(' ');
 
+console.log(`scratch directory: ${directory}`);
 console.log(`${rounds} rounds × ${contenders.length} products × ${scenarios.length} scenarios, ${warmupSeconds} s warm-up + ${seconds} s; load average ${load()}`);
 for (let round = 1; round <= rounds; round++) {
   const order = contenders.map((_, index) => contenders[(index + round - 1) % contenders.length] as Contender);
