@@ -24,8 +24,16 @@ import type { MailboxRouter } from '../actors/router.js';
 import { RATE_LIMITER, type Address, type LeaseGrant, type LimitCheck, type RateLimitSettings } from '../protocol/index.js';
 import type { CheckResult, Decision } from './limit-math.js';
 
-/** Ask for the next lease once the current one is down to this share of its permits. */
-const RENEW_AT = 0.25;
+/**
+ * Ask for the next lease once the current one is down to half its permits, or to a quarter of its
+ * life. By count alone (it was a quarter of the permits), a process spending under 3/4 of a lease in
+ * its life (768 requests a second for 1,024 permits and 1 s) saw every lease end unasked, and each
+ * request of the round trip that followed went to the limiter; and at 4,000 a second a quarter lasted
+ * 64 ms, less than a round trip to a primary sharing a busy core. Half the permits leaves the next
+ * lease 128 ms at that rate; a quarter of the life, 250 ms, and a lease is spent for 3/4 of its life.
+ */
+const RENEW_AT_PERMITS = 0.5;
+const RENEW_AT_LIFE = 0.25;
 
 class Lease {
   left: number;
@@ -35,6 +43,8 @@ class Lease {
     readonly permits: number,
     /** This process's clock: no spending at or after it. */
     readonly validUntil: number,
+    /** This process's clock: from here on, a request spending from it asks for the next lease. */
+    readonly renewAt: number,
     /** RateLimit's r once every permit is spent, and the reset time (this process's clock). */
     readonly remaining: number,
     readonly resetAt: number,
@@ -132,7 +142,8 @@ export class LeaseBook {
         this.ended(grant.id, grant.permits);
         continue;
       }
-      const lease = new Lease(grant.id, grant.permits, validUntil, grant.remaining, askedAt + grant.resetMs);
+      const renewAt = validUntil - (validUntil - askedAt) * RENEW_AT_LIFE;
+      const lease = new Lease(grant.id, grant.permits, validUntil, renewAt, grant.remaining, askedAt + grant.resetMs);
       if (entry.next !== null) this.end(entry.next);
       if (entry.current === null) entry.current = lease;
       else entry.next = lease;
@@ -212,8 +223,8 @@ export class LeaseBook {
       entry.next = null;
     }
     // Ask ahead, so that requests do not go to the limiter while the next lease is on its way.
-    const left = entry.current === null ? 0 : entry.current.left;
-    if (entry.next === null && !entry.asking && left <= lease.permits * RENEW_AT) {
+    const current = entry.current;
+    if (entry.next === null && !entry.asking && (current === null || current.left <= current.permits * RENEW_AT_PERMITS || now >= current.renewAt)) {
       this.markAsking(entry, now);
       this.router.send(RATE_LIMITER, { type: 'rate-limit.lease-wanted', checks: [check], leaseFor: this.holder });
     }

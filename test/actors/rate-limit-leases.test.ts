@@ -325,3 +325,48 @@ test('the visualizer sees every decision once: checks reaching the primary plus 
   t.deepEqual(figures[0]?.top[0]?.[0], CLIENT);
   t.true(figures.every((drained) => drained?.denials === 0), 'a lease never refuses: denials are the limiter\'s');
 });
+
+/**
+ * The bench's case (a limit never reached, one client) at a steady rate: each worker receives `perStep`
+ * requests every 10 ms, and the messages sent meanwhile are delivered only every `roundTripMs` (the round
+ * trip to the primary). Counted from the second second, once the first leases are held: checks sent to
+ * the limiter, which are requests waiting on it.
+ */
+for (const { perStep, roundTripMs, why } of [
+  { perStep: 3, roundTripMs: 10, why: '300 a second per worker: a lease of 1,024 ends by its life, not spent' },
+  { perStep: 40, roundTripMs: 100, why: '4,000 a second per worker, 100 ms round trips: a quarter of a lease lasts 64 ms' },
+]) {
+  test(`gcra, ${why}: the next lease is asked for ahead, so no request waits on the limiter when one ends`, (t) => {
+    const limit: RateLimitSettings = { algorithm: 'gcra', limit: 1_000_000_000, windowMs: 60_000 };
+    const cluster = new SimulatedCluster(2, mulberry32(17));
+    let checksAtPrimary = 0;
+    let messagesAtPrimary = 0;
+    cluster.primary.tap = {
+      sent: () => {},
+      arrived: (_to: Address, message: RoutedMessage) => {
+        messagesAtPrimary++;
+        if (message.type === 'rate-limit.check') checksAtPrimary++;
+      },
+    };
+    const steps = 1_000; // 10 s
+    let checksInFirstSecond = 0;
+    let messagesInFirstSecond = 0;
+    for (let step = 0; step < steps; step++) {
+      if (step === 100) {
+        checksInFirstSecond = checksAtPrimary;
+        messagesInFirstSecond = messagesAtPrimary;
+      }
+      for (const worker of cluster.workers) for (let i = 0; i < perStep; i++) cluster.request(worker, checksOf(limit));
+      cluster.clock.increment(10);
+      if ((step + 1) % (roundTripMs / 10) === 0) cluster.deliverAll();
+    }
+    cluster.deliverAll();
+    t.is(cluster.admitted, steps * perStep * 2);
+    t.true(checksInFirstSecond > 0, 'the first requests of each worker asked the limiter');
+    t.is(checksAtPrimary - checksInFirstSecond, 0, `${checksAtPrimary - checksInFirstSecond} requests waited on the limiter after the first second`);
+    // Then only the leases: an ask and an end per lease, a lease per 512 requests or half a second at most.
+    const perSecondPerWorker = (messagesAtPrimary - messagesInFirstSecond) / 9 / 2;
+    const leasesPerSecond = Math.max(2, (perStep * 100) / 512);
+    t.true(perSecondPerWorker <= 2 * leasesPerSecond + 1, `${perSecondPerWorker} messages a second per worker reached the primary`);
+  });
+}
