@@ -1,20 +1,34 @@
 /**
- * Before/after on a busy machine: balancebeam builds (and node flags) side by
- * side, interleaved row by row over several short rounds, with the minimal
- * Node peer as the round's yardstick. Each row starts its proxy afresh
- * (pinned to CPU 0, origins and wrk on CPU 1, as bench/run.ts), warms it up,
- * and measures CPU per request from /proc. The order of the builds rotates
- * from round to round, so a busy spell of the machine does not always hit the
- * same one. Reports, per scenario and build, the median CPU per request and
- * the median over rounds of its ratio to the first build and to the peer in
- * the same round, with the spread. Writes nothing into the repository.
+ * A/B on a busy machine: any of the harness's products (bench/products.ts),
+ * each from this build or another built checkout, and balancebeam with other
+ * node flags, side by side, interleaved row by row over several short rounds.
+ * `npm run bench` measures one build, and on a shared machine two runs
+ * minutes apart differ more than a 10 % effect. Each row starts its proxy
+ * afresh (pinned to CPU 0, origins and wrk on CPU 1, as bench/run.ts), warms
+ * it up and measures it as the harness does (bench/measure-row.ts: CPU of the
+ * whole process tree per request, from /proc; peak RSS). The order of the
+ * contenders rotates from round to round, so a busy spell of the machine
+ * does not always hit the same one. Reports, per scenario and contender, the
+ * medians over rounds, and the median (and spread) of its per-round ratio to
+ * the first contender and, when one is undici-minimal, to that yardstick.
+ * Writes nothing into the repository.
  *
- *   node dist/bench/ab.js --builds 'before=/tmp/x-before,after=.' --scenarios keepalive-500,response-64k --rounds 5
- *   node dist/bench/ab.js --builds 'semi 8=.,semi 32=.@--max-semi-space-size=32 --no-allocation-site-pretenuring'
+ *   node dist/bench/ab.js [--together] [--rounds N] [--seconds S] [--warmup S] [--scenarios a,b] CONTENDER CONTENDER ...
  *
- * A build is `label=DIR` (a built checkout; its bin's node flags) or
- * `label=DIR@FLAGS` (those node flags instead). `--together` runs a round's
- * rows at the same time instead (see below).
+ * A contender is `[LABEL=]PRODUCT[@BUILD][:NODEFLAGS]`:
+ * - PRODUCT: a product name of bench/products.ts (`balancebeam`, `balancebeam-w2-rl-memory`, `undici-minimal`, `nginx`, …);
+ * - `@BUILD`: a balancebeam product run from that built checkout (its dist/src/cli/main.js) instead of this one;
+ * - `:NODEFLAGS`: a balancebeam product run with these node flags (space-separated) instead of its bin's;
+ * - `LABEL=`: its name in the output (default: the contender as written); needed to tell two of one product apart.
+ *
+ *   node dist/bench/ab.js --together --scenarios response-64k,keepalive-50 before=balancebeam@/tmp/x-before after=balancebeam undici-minimal
+ *   node dist/bench/ab.js --scenarios keepalive-500 'semi 8=balancebeam' 'semi 32=balancebeam:--max-semi-space-size=32 --no-allocation-site-pretenuring' undici-minimal
+ *   node dist/bench/ab.js --scenarios keepalive-50,post-64k balancebeam-w2 balancebeam-w2-rl-memory@/tmp/rl2-before balancebeam-w2-rl-memory
+ *
+ * `--together` runs a round's rows at the same time, each proxy on CPU 0
+ * with its own wrk on CPU 1: on a machine other work keeps busy, every row
+ * then meets the same contention, so their ratio holds where rows one after
+ * the other can differ by 3×. Absolute figures are then those of a shared core.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -22,177 +36,191 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { measureRow, type RowFigures } from './measure-row.js';
 import { startOrigins } from './origins.js';
-import { samplePeakRss, treeCpuSeconds } from './proc-stats.js';
 import { cleanUpOnExit, removeOnExit, RUN_MARKER } from './processes.js';
-import { binNodeFlags, startPinned, type BenchContext, type RunningProduct } from './products.js';
-import { freePort } from './ports.js';
+import { PRODUCTS, type BenchContext, type Product, type RunningProduct } from './products.js';
+import { median, present } from './report.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
-import { chooseLoadTool, runWrk, writeWrkScript, type WrkResult } from './wrk.js';
+import { locateTool } from './tools.js';
+import { chooseLoadTool, writeWrkScript } from './wrk.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const { values } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
-    builds: { type: 'string', default: 'this=.' },
-    scenarios: { type: 'string', default: 'keepalive-50' },
-    rounds: { type: 'string', default: '5' },
-    seconds: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '1' },
-    /** Leave out the undici-minimal yardstick. */
-    'no-peer': { type: 'boolean', default: false },
-    /**
-     * Run the rows of a round at the same time, each proxy on CPU 0 with its own wrk on CPU 1: on a machine
-     * other work keeps busy, every row then meets the same contention, so their ratio holds where rows one
-     * after the other can differ by 3x. Absolute figures are then those of a shared core.
-     */
-    together: { type: 'boolean', default: false },
-  },
-});
+const USAGE = `usage: node dist/bench/ab.js [--together] [--rounds N] [--seconds S] [--warmup S] [--scenarios a,b] CONTENDER CONTENDER ...
+  CONTENDER: [LABEL=]PRODUCT[@BUILD][:NODEFLAGS]   e.g. before=balancebeam@/tmp/x-before  'semi 32=balancebeam:--max-semi-space-size=32'  undici-minimal`;
+const YARDSTICK = 'undici-minimal';
 
-interface Row {
-  label: string;
-  start(context: BenchContext): Promise<RunningProduct>;
+interface Contender {
+  readonly label: string;
+  readonly product: Product;
+  /** The checkout run as balancebeam. */
+  readonly root: string;
+  /** Null: the bin's. */
+  readonly nodeFlags: readonly string[] | null;
 }
 
-const builds: Row[] = values.builds.split(',').map((entry) => {
-  const at = entry.indexOf('=');
-  if (at === -1) throw new Error(`a build is label=DIR or label=DIR@FLAGS, got ${entry}`);
-  const label = entry.slice(0, at);
-  const [dir, flags] = entry.slice(at + 1).split('@') as [string, string | undefined];
-  const bin = join(resolve(repoRoot, dir), 'dist/src/cli/main.js');
-  const nodeFlags = flags === undefined ? binNodeFlags(bin) : flags.split(/\s+/).filter((flag) => flag !== '');
-  return {
-    label,
-    async start(context) {
-      const port = await freePort();
-      const args = [...nodeFlags, bin, '--bind', `127.0.0.1:${port}`];
-      for (const origin of context.originPorts) args.push('--upstream', `127.0.0.1:${origin}`);
-      args.push('--active-health-check-interval', '0', '--log-level', 'warn', '--workers', '1');
-      return startPinned(context, label.replace(/\W+/g, '-'), port, process.execPath, args);
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+function fail(message: string): never {
+  console.error(`ab: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+function count(text: string, name: string, minimum: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < minimum) fail(`--${name} takes a whole number ≥ ${minimum}, got ${text}`);
+  return value;
+}
+
+function parseContender(spec: string): Contender {
+  const colon = spec.indexOf(':');
+  const head = colon === -1 ? spec : spec.slice(0, colon);
+  const equals = head.indexOf('=');
+  const label = equals === -1 ? spec : head.slice(0, equals);
+  const [name, build] = head.slice(equals + 1).split('@') as [string, string | undefined];
+  const product = PRODUCTS.find((candidate) => candidate.name === name);
+  if (product === undefined) fail(`no product ${name} in ${spec}; the products: ${PRODUCTS.map((known) => known.name).join(', ')}`);
+  // Only balancebeam's start reads the build and the node flags (BenchContext); elsewhere they would be silently ignored.
+  if ((build !== undefined || colon !== -1) && !name.startsWith('balancebeam')) fail(`${spec}: @BUILD and :NODEFLAGS go with a balancebeam product only`);
+  const missing = product.needs.filter((tool) => locateTool(tool) === null);
+  if (missing.length > 0) fail(`${spec}: ${missing.join(', ')} not installed`);
+  const nodeFlags = colon === -1 ? null : spec.slice(colon + 1).split(/\s+/).filter((flag) => flag !== '');
+  return { label, product, root: build === undefined ? repoRoot : resolve(build), nodeFlags };
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      rounds: { type: 'string', default: '5' },
+      seconds: { type: 'string', default: '3' },
+      warmup: { type: 'string', default: '1' },
+      scenarios: { type: 'string', default: 'keepalive-50' },
+      together: { type: 'boolean', default: false },
     },
-  };
-});
-const peer: Row = {
-  label: 'undici-minimal',
-  async start(context) {
-    const port = await freePort();
-    const script = join(repoRoot, 'dist/bench/peers/undici-proxy.js');
-    return startPinned(context, 'undici-minimal', port, process.execPath, [script, String(port), ...context.originPorts.map((origin) => `http://127.0.0.1:${origin}`)]);
-  },
-};
-const rows = values['no-peer'] ? builds : [...builds, peer];
-const scenarios = values.scenarios.split(',').map((name) => {
-  const scenario = SCENARIOS.find((candidate) => candidate.name === name);
-  if (scenario === undefined) throw new Error(`no scenario ${name}`);
-  return scenario;
-});
-const rounds = Number(values.rounds);
-const seconds = Number(values.seconds);
-const warmupSeconds = Number(values.warmup);
+    allowPositionals: true,
+  });
+} catch (error) {
+  fail((error as Error).message);
+}
+const { values, positionals } = parsed;
+const rounds = count(values.rounds, 'rounds', 1);
+const seconds = count(values.seconds, 'seconds', 1);
+const warmupSeconds = count(values.warmup, 'warmup', 0);
+const scenarios: Scenario[] = values.scenarios.split(',').map(
+  (name) => SCENARIOS.find((candidate) => candidate.name === name) ?? fail(`no scenario ${name}; the scenarios: ${SCENARIOS.map((known) => known.name).join(', ')}`),
+);
+const contenders = positionals.map(parseContender);
+if (contenders.length < 2) fail('give two contenders or more');
+const labels = contenders.map((contender) => contender.label);
+const repeated = labels.find((label, index) => labels.indexOf(label) !== index);
+if (repeated !== undefined) fail(`two contenders are called ${repeated}: give one a LABEL=`);
 
 cleanUpOnExit();
+const twoCpus = Number(execFileSync('nproc', { encoding: 'utf8' }).trim()) >= 2;
+const proxyCpu = '0';
+const loadCpu = twoCpus ? '1' : '0';
+// The harness's pinning: this process, wrk and the origins off the proxy's CPU.
+execFileSync('taskset', ['-a', '-p', '-c', loadCpu, String(process.pid)], { stdio: 'ignore' });
 const directory = mkdtempSync(join(tmpdir(), 'balancebeam-ab-'));
 removeOnExit(directory);
 process.env[RUN_MARKER] = directory;
-const loadCpu = '1';
-execFileSync('taskset', ['-a', '-p', '-c', loadCpu, String(process.pid)], { stdio: 'ignore' });
-const origins = await startOrigins(directory, loadCpu);
-const context: BenchContext = { directory, repoRoot, originPorts: origins.ports, proxyCpu: '0', balancebeamRoot: repoRoot };
 const tool = chooseLoadTool();
+const origins = await startOrigins(directory, loadCpu);
 const load = (): string => loadavg().map((value) => value.toFixed(2)).join(' ');
 const startLoad = load();
+const contextOf = (contender: Contender): BenchContext => ({
+  directory,
+  repoRoot,
+  originPorts: origins.ports,
+  proxyCpu,
+  balancebeamRoot: contender.root,
+  ...(contender.nodeFlags === null ? {} : { nodeFlags: contender.nodeFlags }),
+});
 
-interface Measured {
-  cpuUs: number;
-  requestsPerS: number;
-  p99Ms: number;
-  errors: number;
-  peakRssMb: number;
-}
-/** measured[scenario][label][round] */
-const measured = new Map<string, Map<string, Measured[]>>();
+/** scenario → one map a round, label → figures */
+const measured = new Map<string, Map<string, RowFigures>[]>(scenarios.map((scenario) => [scenario.name, []]));
 
+console.log(`scratch directory: ${directory}`);
+console.log(
+  `${rounds} rounds × ${contenders.length} contenders × ${scenarios.length} scenarios, ${warmupSeconds} s warm-up + ${seconds} s per row${values.together ? ', a round\'s rows together' : ''}; ` +
+    `load: ${tool === 'wrk' ? 'wrk' : 'the Node load loop (wrk is not installed)'}; origins: ${origins.description}; load average ${startLoad}`,
+);
 for (let round = 0; round < rounds; round++) {
+  const order = contenders.map((_, index) => contenders[(index + round) % contenders.length] as Contender);
   for (const scenario of scenarios) {
     const script = writeWrkScript(directory, scenario);
-    const byLabel = measured.get(scenario.name) ?? new Map<string, Measured[]>();
-    measured.set(scenario.name, byLabel);
-    const order = rows.map((_, index) => rows[(index + round) % rows.length] as Row);
-    if (values.together) {
-      await measureTogether(order, scenario, script, round, byLabel);
-      continue;
-    }
-    for (const row of order) {
-      const running = await row.start(context);
-      try {
-        const run = { port: running.port, scenario, script, cpu: loadCpu, logPath: join(directory, 'wrk.log'), tool };
-        if (warmupSeconds > 0) await runWrk({ ...run, seconds: warmupSeconds });
-        const pid = running.pid as number;
-        const rss = samplePeakRss(pid);
-        const before = treeCpuSeconds(pid);
-        const result = await runWrk({ ...run, seconds });
-        const cpuUs = ((treeCpuSeconds(pid) - before) * 1e6) / Math.max(1, result.requests);
-        const peakRssMb = rss.stop() / 2 ** 20;
-        const entry = { cpuUs, requestsPerS: result.requestsPerS, p99Ms: result.p99Ms, errors: result.errors, peakRssMb };
-        byLabel.set(row.label, [...(byLabel.get(row.label) ?? []), entry]);
-        console.log(
-          `[ab] round ${round + 1}/${rounds} ${scenario.name} ${row.label}: ${Math.round(result.requestsPerS)} req/s, ${cpuUs.toFixed(1)} µs/req, p99 ${result.p99Ms.toFixed(1)} ms, errors ${result.errors}, RSS ${peakRssMb.toFixed(1)} MB (load ${load()})`,
-        );
-      } finally {
-        await running.stop();
+    const byLabel = new Map<string, RowFigures>();
+    measured.get(scenario.name)?.push(byLabel);
+    const measure = async (contender: Contender, running: RunningProduct, index: number): Promise<void> => {
+      const figures = await measureRow(running, { port: running.port, scenario, script, cpu: loadCpu, logPath: join(directory, `wrk-${index}.log`), tool }, warmupSeconds, seconds);
+      byLabel.set(contender.label, figures);
+      const { result } = figures;
+      console.log(
+        `round ${round + 1}/${rounds} ${scenario.name} ${contender.label}${values.together ? ' (together)' : ''}: ${Math.round(result.requestsPerS)} req/s, ` +
+          `${figures.cpuUsPerRequest?.toFixed(1) ?? '–'} µs/req, p99 ${result.p99Ms.toFixed(1)} ms, errors ${result.errors}${result.errors > 0 ? ` (${result.errorKinds})` : ''}, ` +
+          `RSS ${figures.peakRssMb?.toFixed(1) ?? '–'} MB (load ${load()})`,
+      );
+    };
+    const running: RunningProduct[] = [];
+    try {
+      if (values.together) {
+        // All started first, then warmed up and measured side by side: the same seconds for each.
+        for (const contender of order) running.push(await contender.product.start(contextOf(contender)));
+        await Promise.all(order.map((contender, index) => measure(contender, running[index] as RunningProduct, index)));
+      } else {
+        for (const contender of order) {
+          const one = await contender.product.start(contextOf(contender));
+          running.push(one);
+          await measure(contender, one, 0);
+          await (running.pop() as RunningProduct).stop();
+        }
       }
+    } finally {
+      for (const product of running) await product.stop();
     }
   }
 }
 await origins.stop();
 
-/** The rows of one round at once (--together): started one by one, then warmed up and measured side by side. */
-async function measureTogether(order: readonly Row[], scenario: Scenario, script: string, round: number, byLabel: Map<string, Measured[]>): Promise<void> {
-  const running: RunningProduct[] = [];
-  try {
-    for (const row of order) running.push(await row.start(context));
-    const runs = running.map((product, index) => ({ port: product.port, scenario, script, cpu: loadCpu, logPath: join(directory, `wrk-${index}.log`), tool }));
-    if (warmupSeconds > 0) await Promise.all(runs.map((run) => runWrk({ ...run, seconds: warmupSeconds })));
-    const pids = running.map((product) => product.pid as number);
-    const rss = pids.map((pid) => samplePeakRss(pid));
-    const before = pids.map((pid) => treeCpuSeconds(pid));
-    const results = await Promise.all(runs.map((run) => runWrk({ ...run, seconds })));
-    order.forEach((row, index) => {
-      const result = results[index] as WrkResult;
-      const cpuUs = ((treeCpuSeconds(pids[index] as number) - (before[index] as number)) * 1e6) / Math.max(1, result.requests);
-      const peakRssMb = (rss[index] as { stop(): number }).stop() / 2 ** 20;
-      byLabel.set(row.label, [...(byLabel.get(row.label) ?? []), { cpuUs, requestsPerS: result.requestsPerS, p99Ms: result.p99Ms, errors: result.errors, peakRssMb }]);
-      console.log(
-        `[ab] round ${round + 1}/${rounds} ${scenario.name} ${row.label} (together): ${Math.round(result.requestsPerS)} req/s, ${cpuUs.toFixed(1)} µs/req, p99 ${result.p99Ms.toFixed(1)} ms, errors ${result.errors}, RSS ${peakRssMb.toFixed(1)} MB (load ${load()})`,
-      );
-    });
-  } finally {
-    for (const product of running) await product.stop();
-  }
-}
+const fixed = (value: number | null, digits: number): string => (value === null ? '–' : value.toFixed(digits));
+/** Per round, this contender's figure ÷ the reference's, where both served. */
+const ratios = (list: readonly Map<string, RowFigures>[], label: string, reference: string, figure: (row: RowFigures) => number | null): number[] =>
+  present(
+    list.map((byLabel) => {
+      const own = byLabel.get(label);
+      const base = byLabel.get(reference);
+      const ownFigure = own === undefined ? null : figure(own);
+      const baseFigure = base === undefined ? null : figure(base);
+      return ownFigure === null || baseFigure === null || baseFigure === 0 ? null : ownFigure / baseFigure;
+    }),
+  );
+const withSpread = (list: readonly number[]): string =>
+  list.length === 0 ? '–' : `${fixed(median(list), 3)} (${Math.min(...list).toFixed(2)}–${Math.max(...list).toFixed(2)})`;
 
-const median = (list: readonly number[]): number => {
-  const sorted = [...list].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
-const spread = (list: readonly number[]): string => `${Math.min(...list).toFixed(2)}–${Math.max(...list).toFixed(2)}`;
-const first = builds[0]?.label as string;
-console.log(`\nA/B: ${rounds} rounds of ${seconds} s per row after ${warmupSeconds} s of warm-up, rows interleaved; load average at start ${startLoad}, at end ${load()}.`);
+const first = (contenders[0] as Contender).label;
+const yardstick = contenders.find((contender) => contender.product.name === YARDSTICK && contender.nodeFlags === null)?.label ?? null;
+console.log(
+  `\nA/B: ${rounds} rounds of ${seconds} s per row after ${warmupSeconds} s of warm-up, ${values.together ? "a round's rows run together" : 'rows interleaved'}; ` +
+    `load average at start ${startLoad}, at end ${load()}. A row that served nothing is left out of the medians.`,
+);
 for (const scenario of scenarios) {
-  const byLabel = measured.get(scenario.name) as Map<string, Measured[]>;
-  console.log(`\n${scenario.name}\n| build | CPU µs/req (median) | req/s (median) | CPU ÷ ${first}, same round (median, spread) | CPU ÷ undici-minimal (median, spread) | req/s ÷ undici-minimal (median) | peak RSS MB |`);
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
-  const base = byLabel.get(first) as Measured[];
-  const yardstick = byLabel.get(peer.label);
-  for (const row of rows) {
-    const list = byLabel.get(row.label) as Measured[];
-    const toFirst = list.map((entry, index) => entry.cpuUs / (base[index] as Measured).cpuUs);
-    const toPeer = yardstick === undefined ? [] : list.map((entry, index) => entry.cpuUs / (yardstick[index] as Measured).cpuUs);
-    const rateToPeer = yardstick === undefined ? [] : list.map((entry, index) => entry.requestsPerS / (yardstick[index] as Measured).requestsPerS);
+  const list = measured.get(scenario.name) ?? [];
+  console.log(
+    `\n${scenario.name}\n| contender | CPU µs/req (median) | req/s (median) | CPU ÷ ${first}, same round (median, spread) | CPU ÷ ${yardstick ?? YARDSTICK} (median, spread) | req/s ÷ ${yardstick ?? YARDSTICK} (median) | p99 ms (median) | errors | peak RSS MB (median) |`,
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const { label } of contenders) {
+    const rows = list.map((byLabel) => byLabel.get(label)).filter((row): row is RowFigures => row !== undefined);
+    const cpu = present(rows.map((row) => row.cpuUsPerRequest));
+    const toPeer = yardstick === null ? [] : ratios(list, label, yardstick, (row) => row.cpuUsPerRequest);
+    const rateToPeer = yardstick === null ? [] : ratios(list, label, yardstick, (row) => row.result.requestsPerS);
+    const servedNothing = rows.length - cpu.length;
     console.log(
-      `| ${row.label} | ${median(list.map((entry) => entry.cpuUs)).toFixed(1)} | ${Math.round(median(list.map((entry) => entry.requestsPerS)))} | ${median(toFirst).toFixed(3)} (${spread(toFirst)}) | ${toPeer.length === 0 ? '–' : `${median(toPeer).toFixed(3)} (${spread(toPeer)})`} | ${rateToPeer.length === 0 ? '–' : median(rateToPeer).toFixed(3)} | ${median(list.map((entry) => entry.peakRssMb)).toFixed(1)} |`,
+      `| ${label}${servedNothing > 0 ? ` (${servedNothing} round(s) served nothing)` : ''} | ${fixed(median(cpu), 1)} | ${fixed(median(rows.map((row) => Math.round(row.result.requestsPerS))), 0)} | ` +
+        `${withSpread(ratios(list, label, first, (row) => row.cpuUsPerRequest))} | ${withSpread(toPeer)} | ${rateToPeer.length === 0 ? '–' : fixed(median(rateToPeer), 3)} | ` +
+        `${fixed(median(rows.map((row) => row.result.p99Ms)), 1)} | ${rows.reduce((sum, row) => sum + row.result.errors, 0)} | ${fixed(median(present(rows.map((row) => row.peakRssMb))), 1)} |`,
     );
   }
 }
+process.exit(0);

@@ -21,6 +21,8 @@ export interface BenchContext {
   proxyCpu: string;
   /** The checkout whose dist/src/cli/main.js is run as balancebeam. */
   balancebeamRoot: string;
+  /** Node flags for balancebeam instead of its bin's (bench/ab.ts's `:FLAGS`); unset: the bin's. */
+  nodeFlags?: readonly string[];
 }
 
 export interface RunningProduct {
@@ -113,7 +115,7 @@ function balancebeam(workers: number, allCpus = false, extra: { admin?: boolean;
     async start(context) {
       const port = await freePort();
       const bin = join(context.balancebeamRoot, 'dist/src/cli/main.js');
-      const args = [...binNodeFlags(bin), bin, '--bind', `127.0.0.1:${port}`];
+      const args = [...(context.nodeFlags ?? binNodeFlags(bin)), bin, '--bind', `127.0.0.1:${port}`];
       for (const origin of context.originPorts) args.push('--upstream', `127.0.0.1:${origin}`);
       args.push('--active-health-check-interval', '0', '--log-level', 'warn', '--workers', String(workers));
       const adminPort = admin ? await freePort() : 0;
@@ -158,7 +160,7 @@ function balancebeamLimited(workers: number, store: 'memory' | 'redis'): Product
     async start(context) {
       const port = await freePort();
       const bin = join(context.balancebeamRoot, 'dist/src/cli/main.js');
-      const args = [...binNodeFlags(bin), bin, '--bind', `127.0.0.1:${port}`];
+      const args = [...(context.nodeFlags ?? binNodeFlags(bin)), bin, '--bind', `127.0.0.1:${port}`];
       for (const origin of context.originPorts) args.push('--upstream', `127.0.0.1:${origin}`);
       args.push('--active-health-check-interval', '0', '--log-level', 'warn', '--workers', String(workers), ...UNREACHED_LIMIT);
       let redis: StartedProcess | null = null;

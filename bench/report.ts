@@ -44,14 +44,15 @@ export interface SummaryRow {
 
 export const REFERENCE_PRODUCT = 'nginx';
 
-function median(values: readonly number[]): number | null {
+/** The median; null for no values. */
+export function median(values: readonly number[]): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
-const present = (values: ReadonlyArray<number | null>): number[] => values.filter((value): value is number => value !== null);
+export const present = (values: ReadonlyArray<number | null>): number[] => values.filter((value): value is number => value !== null);
 
 export function summarize(measurements: readonly Measurement[], scenarios: readonly Scenario[], products: readonly Product[]): SummaryRow[] {
   const rows: SummaryRow[] = [];

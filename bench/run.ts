@@ -17,7 +17,7 @@ import { measureActorCost } from './actor-cost-runner.js';
 import { drawChartFile } from './chart.js';
 import { describeMachine } from './machine.js';
 import { parseBenchOptions } from './options.js';
-import { samplePeakRss, treeCpuSeconds } from './proc-stats.js';
+import { measureRow } from './measure-row.js';
 import { cleanUpOnExit, removeOnExit, RUN_MARKER } from './processes.js';
 import { PRODUCTS, type BenchContext, type Product } from './products.js';
 import { startOrigins } from './origins.js';
@@ -117,12 +117,7 @@ for (let round = 1; round <= options.rounds; round++) {
       for (const scenario of scenarios) {
         const script = scripts.get(scenario.name) ?? '';
         const load = { port: running.port, scenario, script, cpu: loadCpu, logPath: wrkLog, tool: loadTool };
-        if (options.warmupSeconds > 0) await runWrk({ ...load, seconds: options.warmupSeconds });
-        const cpuBefore = running.pid === null ? 0 : treeCpuSeconds(running.pid);
-        const memory = running.pid === null ? null : samplePeakRss(running.pid);
-        const result = await runWrk({ ...load, seconds: options.seconds });
-        const peakRss = memory === null ? null : memory.stop();
-        const cpuSeconds = running.pid === null ? null : treeCpuSeconds(running.pid) - cpuBefore;
+        const { result, cpuUsPerRequest, peakRssMb } = await measureRow(running, load, options.warmupSeconds, options.seconds);
         const measurement: Measurement = {
           round,
           product: product.name,
@@ -132,8 +127,8 @@ for (let round = 1; round <= options.rounds; round++) {
           p50Ms: result.p50Ms,
           p99Ms: result.p99Ms,
           errors: result.errors,
-          cpuUsPerRequest: cpuSeconds === null || result.requests === 0 ? null : (cpuSeconds * 1e6) / result.requests,
-          peakRssMb: peakRss === null ? null : peakRss / 2 ** 20,
+          cpuUsPerRequest,
+          peakRssMb,
         };
         measurements.push(measurement);
         log(
