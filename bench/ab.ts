@@ -31,7 +31,7 @@
  * the other can differ by 3×. Absolute figures are then those of a shared core.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,8 +83,10 @@ function parseContender(spec: string): Contender {
   if ((build !== undefined || colon !== -1) && !name.startsWith('balancebeam')) fail(`${spec}: @BUILD and :NODEFLAGS go with a balancebeam product only`);
   const missing = product.needs.filter((tool) => locateTool(tool) === null);
   if (missing.length > 0) fail(`${spec}: ${missing.join(', ')} not installed`);
+  const root = build === undefined ? repoRoot : resolve(build);
+  if (!existsSync(join(root, 'dist/src/cli/main.js'))) fail(`${spec}: no dist/src/cli/main.js in ${root} (build it with npx tsc -p tsconfig.json)`);
   const nodeFlags = colon === -1 ? null : spec.slice(colon + 1).split(/\s+/).filter((flag) => flag !== '');
-  return { label, product, root: build === undefined ? repoRoot : resolve(build), nodeFlags };
+  return { label, product, root, nodeFlags };
 }
 
 let parsed;
