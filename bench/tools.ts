@@ -6,7 +6,7 @@
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 
-export type Tool = 'nginx' | 'haproxy' | 'wrk' | 'redis-server';
+export type Tool = 'nginx' | 'haproxy' | 'wrk' | 'redis-server' | 'ss';
 
 /** The tool's path, or null when it is not installed. nginx and haproxy are in /usr/sbin, which is not on every PATH. */
 export function locateTool(name: Tool): string | null {

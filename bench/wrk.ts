@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { waitForAcceptQueueDrained } from './accept-queue.js';
 import type { NodeLoad } from './node-load.js';
 import { startTracked } from './processes.js';
 import type { Scenario } from './scenarios.js';
@@ -108,12 +109,14 @@ function nodeLoadArgs(run: WrkRun): string[] {
   return [process.execPath, new URL('./node-load.js', import.meta.url).pathname, JSON.stringify(load)];
 }
 
-/** Runs the load once (wrk: one thread; both pinned) and returns its figures. */
+/** Runs the load once (wrk: one thread; both pinned), once the proxy has accepted every queued connection, and returns its figures. */
 export async function runWrk(run: WrkRun): Promise<WrkResult> {
   const url = `http://127.0.0.1:${run.port}${run.scenario.path}`;
   const command =
     run.tool === 'wrk' ? ['wrk', '-t1', `-c${run.scenario.connections}`, `-d${run.seconds}s`, '--timeout', '5s', '-s', run.script, url] : nodeLoadArgs(run);
   const args = ['-c', run.cpu, ...command];
+  // Not on top of the previous run's connections still queued unaccepted (accept-queue.ts).
+  await waitForAcceptQueueDrained(run.port);
   // wrk's stdout carries the result; it goes to a file so the run stays tracked like every other child.
   writeFileSync(run.logPath, '');
   const started = startTracked('taskset', args, run.logPath);
