@@ -6,10 +6,11 @@
 #   chromium      the visualizer's browser tests (driven by playwright-core)
 #   promtool      checks the /metrics output (Debian's prometheus package)
 #   nginx haproxy wrk  the benchmark's peers and load generator
+#   ss            the benchmark's wait for an empty accept queue before each wrk run (iproute2)
 set -euo pipefail
 declare -A package_of=(
   [redis-server]=redis-server [chromium]=chromium [promtool]=prometheus
-  [nginx]=nginx [haproxy]=haproxy [wrk]=wrk
+  [nginx]=nginx [haproxy]=haproxy [wrk]=wrk [ss]=iproute2
 )
 missing=""
 for command in "${!package_of[@]}"; do
