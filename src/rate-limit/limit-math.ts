@@ -105,16 +105,7 @@ export function stepLimit(state: KeyState | undefined, limit: RateLimitSettings,
     }
     return { result: { allowed: false, retryAfterMs: next - tau - now, remaining: 0, resetMs: tat - now }, state: s };
   }
-  // Windows: a = start, b = current count, c = previous window's count.
-  const passed = Math.floor((now - s.a) / w);
-  let start = s.a;
-  let current = s.b;
-  let previous = s.c;
-  if (passed > 0) {
-    previous = passed === 1 ? current : 0;
-    current = 0;
-    start += passed * w;
-  }
+  const { start, current, previous } = windowAt(s, w, now);
   const elapsed = now - start;
   const resetMs = start + w - now;
   if (limit.algorithm === 'fixed-window') {
@@ -130,6 +121,23 @@ export function stepLimit(state: KeyState | undefined, limit: RateLimitSettings,
     return { result: { allowed: true, retryAfterMs: 0, remaining: Math.max(0, Math.floor(L - estimate - 1)), resetMs }, state: s };
   }
   return { result: { allowed: false, retryAfterMs: slidingWaitMs(current, previous, elapsed, L, w), remaining: 0, resetMs }, state: s };
+}
+
+/** A window counter as it stands at `now`, read without writing it. */
+interface WindowAt {
+  readonly start: number;
+  readonly current: number;
+  readonly previous: number;
+}
+
+/**
+ * Windows: a = start, b = current count, c = previous window's count. Rolled forward over the windows
+ * that have passed since `a`: one passed makes the current count the previous one, more leave none.
+ */
+function windowAt(s: KeyState, windowMs: number, now: number): WindowAt {
+  const passed = Math.floor((now - s.a) / windowMs);
+  if (passed <= 0) return { start: s.a, current: s.b, previous: s.c };
+  return { start: s.a + passed * windowMs, current: 0, previous: passed === 1 ? s.b : 0 };
 }
 
 /** gcra: `b` keeps the last time the bucket was full (TAT ≤ now), which decides whether a lease's unspent permits can go back. */
@@ -206,15 +214,7 @@ export class LimitEngine {
       s.expiresAt = s.a;
       terms = { permits, validMs: Infinity, remaining: Math.floor((tau - (s.a - now)) / T + 1e-6), resetMs: s.a - now, mark: now };
     } else {
-      const passed = Math.floor((now - s.a) / w);
-      let start = s.a;
-      let current = s.b;
-      let previous = s.c;
-      if (passed > 0) {
-        previous = passed === 1 ? current : 0;
-        current = 0;
-        start += passed * w;
-      }
+      const { start, current, previous } = windowAt(s, w, now);
       const sliding = limit.algorithm === 'sliding-window';
       const used = sliding ? slidingWindowCount(previous, current, now - start, w) : current;
       const permits = Math.min(maxPermits, Math.floor(Math.floor(L - used + 1e-9) / share));
