@@ -44,6 +44,14 @@ export function defaultHandler(name: string): UpstreamHandler {
   };
 }
 
+/** Answers `200 fresh` that any cache may keep for ten minutes (`cache-control: max-age=600`). */
+export function cacheableHandler(): UpstreamHandler {
+  return (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 5, 'cache-control': 'max-age=600' });
+    res.end('fresh');
+  };
+}
+
 /**
  * For tests of requests in flight: `/slow` is answered after `slowMs`, `/never` not at all, anything
  * else at once (bodies `slow` / `fast`).

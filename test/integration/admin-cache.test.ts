@@ -7,7 +7,7 @@
 import test from 'ava';
 import { startBalancerWithAdmin, type AdminClient } from '../helpers/admin.js';
 import { httpCall } from '../helpers/client.js';
-import { startUpstream } from '../helpers/upstream.js';
+import { cacheableHandler, startUpstream } from '../helpers/upstream.js';
 
 const TOKEN = 'test-admin-token-0123456789';
 
@@ -38,10 +38,7 @@ test('purge (--workers 2): a purged URL leaves every worker’s cache and is a m
   t.timeout(60_000);
   const origin = await startUpstream(t, {
     name: 'a',
-    handler: (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 5, 'cache-control': 'max-age=600' });
-      res.end('fresh');
-    },
+    handler: cacheableHandler(),
   });
   const { balancer, admin } = await startBalancerWithAdmin(
     t,

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import test from 'ava';
 import { startBalancerWithAdmin } from '../helpers/admin.js';
 import { httpCall } from '../helpers/client.js';
-import { startUpstream } from '../helpers/upstream.js';
+import { cacheableHandler, startUpstream } from '../helpers/upstream.js';
 import { withDeadline } from '../helpers/wait.js';
 
 interface Sample {
@@ -113,10 +113,7 @@ test('/metrics aggregates both workers and the primary, passes promtool check me
 test('with --cache-size, /metrics has the cache: lookups by result, stored, objects and bytes held', async (t) => {
   const origin = await startUpstream(t, {
     name: 'a',
-    handler: (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 5, 'cache-control': 'max-age=600' });
-      res.end('fresh');
-    },
+    handler: cacheableHandler(),
   });
   const { balancer, admin } = await startBalancerWithAdmin(t, ['--upstream', origin.id, '--cache-size', '1000000', '--active-health-check-interval', '0']);
   for (let n = 0; n < 3; n++) t.is((await httpCall(balancer.port, { path: '/cached' })).status, 200);

@@ -26,7 +26,7 @@ import { upstreamAddress } from '../../src/protocol/index.js';
 import { ARTIFACTS, chromiumAvailable, launchChromium } from '../helpers/chromium.js';
 import { startBalancerWithAdmin } from '../helpers/admin.js';
 import { httpCall } from '../helpers/client.js';
-import { startUpstream } from '../helpers/upstream.js';
+import { cacheableHandler, startUpstream } from '../helpers/upstream.js';
 import { startRestartableUpstream } from '../helpers/restartable-upstream.js';
 import { startVisualizedInstance } from '../helpers/visualized-instance.js';
 import { waitFor } from '../helpers/wait.js';
@@ -171,10 +171,7 @@ browserTest('the page shows the cache (--workers 2) filling, hitting and purged,
   t.timeout(60_000);
   const origin = await startUpstream(t, {
     name: 'a',
-    handler: (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 5, 'cache-control': 'max-age=600' });
-      res.end('fresh');
-    },
+    handler: cacheableHandler(),
   });
   // The real CLI with two workers: the figures are summed over both workers' batches; the admin API answers the page.
   const { balancer, admin } = await startBalancerWithAdmin(
